@@ -1,0 +1,67 @@
+//! STS `AssumeRole` (query API, XML answer).
+
+use crate::aws::{AwsContext, error_from_response, is_throttled, sigv4, xml};
+use crate::error::{Error, Result};
+use crate::http::{HttpRequest, form_encode};
+use crate::naming;
+use crate::operation::Exchange;
+use crate::secret::Secret;
+use crate::time::Timestamp;
+
+/// The bounds STS puts on `DurationSeconds` (the upper one also depends on the
+/// role's own maximum, which only STS knows).
+pub(crate) const MIN_DURATION: u64 = 900;
+/// See [`MIN_DURATION`].
+pub(crate) const MAX_DURATION: u64 = 43_200;
+
+/// Temporary credentials and when they expire.
+pub(crate) struct Assumed {
+    pub credentials: sigv4::AwsCredentials,
+    pub expiration: Option<Timestamp>,
+}
+
+/// Assumes `role_arn` for `duration` seconds with the base credentials.
+pub(crate) async fn assume_role(ctx: &AwsContext, ex: &Exchange, role_arn: &str, duration: u64) -> Result<Assumed> {
+    naming::validate_ttl(duration, MIN_DURATION, MAX_DURATION)?;
+    let session = format!("artifact-registry-{}", ex.now().unix_seconds());
+    let duration = duration.to_string();
+    let body = form_encode(&[
+        ("Action", "AssumeRole"),
+        ("DurationSeconds", &duration),
+        ("RoleArn", role_arn),
+        ("RoleSessionName", &session),
+        ("Version", "2011-06-15"),
+    ]);
+    let url = format!("{}/", ctx.sts_url());
+    let response = ex
+        .call(
+            |now| {
+                let mut request = HttpRequest::new("POST", url.clone())
+                    .header("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+                    .body(body.clone());
+                ctx.signer.sign(&mut request, &ctx.credentials, sigv4::Scope { region: &ctx.region, service: "sts", time: now })?;
+                Ok(request)
+            },
+            is_throttled,
+        )
+        .await?;
+    if !response.is_success() {
+        return Err(error_from_response(&response, &format!("STS AssumeRole of {role_arn}")));
+    }
+    let text = response.text();
+    let field = |name: &str| {
+        xml::first(&text, name).ok_or_else(|| Error::provider(format!("STS AssumeRole answer has no <{name}>")).with_http_status(response.status))
+    };
+    let secret = field("SecretAccessKey")?;
+    let token = field("SessionToken")?;
+    ex.add_secret(&secret);
+    ex.add_secret(&token);
+    Ok(Assumed {
+        credentials: sigv4::AwsCredentials {
+            access_key_id: field("AccessKeyId")?,
+            secret_access_key: Secret::new(secret),
+            session_token: Some(Secret::new(token)),
+        },
+        expiration: xml::first(&text, "Expiration").and_then(|e| Timestamp::parse_rfc3339(&e)),
+    })
+}

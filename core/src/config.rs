@@ -1,0 +1,599 @@
+//! The configuration document (`../shared/spec/API.md`, "The configuration document").
+//!
+//! Parsing is strict: unknown keys, missing keys and wrong types are `invalid-input`
+//! errors naming the offending path (`aws.credentials.accessKeyId`), and the values
+//! are validated (names, ids, regions, ARNs, URLs) before any operation can run.
+//! Messages never echo a value, so a misplaced secret cannot leak through them.
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::aws::AwsCredentials;
+use crate::error::{Error, Result};
+use crate::naming;
+use crate::secret::Secret;
+
+/// A parsed, validated configuration document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// The binding name (the local provider puts it in routable names).
+    pub name: String,
+    /// The provider and its binding settings.
+    pub binding: Binding,
+    /// The platform section that goes with the binding.
+    pub platform: Platform,
+}
+
+/// The binding, tagged by `service`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Binding {
+    /// AWS ECR.
+    Ecr(EcrBinding),
+    /// Google Artifact Registry.
+    Gar(GarBinding),
+    /// Azure Container Registry.
+    Acr(AcrBinding),
+    /// A local OCI distribution registry.
+    Local(LocalBinding),
+}
+
+/// `{ "service": "ecr", "repositoryPrefix", "pullRoleArn"?, "pushRoleArn"? }`
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EcrBinding {
+    /// Prefix of every repository name (`{prefix}-{logical}`).
+    pub repository_prefix: String,
+    /// Role assumed for pull credentials.
+    #[serde(default)]
+    pub pull_role_arn: Option<String>,
+    /// Role assumed for push-pull credentials.
+    #[serde(default)]
+    pub push_role_arn: Option<String>,
+}
+
+/// `{ "service": "gar", "repositoryName", "pullServiceAccountEmail"?, "pushServiceAccountEmail"? }`
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GarBinding {
+    /// The Artifact Registry repository id.
+    pub repository_name: String,
+    /// Service account impersonated for pull credentials.
+    #[serde(default)]
+    pub pull_service_account_email: Option<String>,
+    /// Service account impersonated for push-pull credentials.
+    #[serde(default)]
+    pub push_service_account_email: Option<String>,
+}
+
+/// `{ "service": "acr", "registryName", "resourceGroupName", "repositoryPrefix"? }`
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AcrBinding {
+    /// The registry (`{registryName}.azurecr.io`).
+    pub registry_name: String,
+    /// Its resource group.
+    pub resource_group_name: String,
+    /// Optional prefix (`{prefix}/{logical}`).
+    #[serde(default)]
+    pub repository_prefix: Option<String>,
+}
+
+/// `{ "service": "local", "registryUrl", "dataDir"? }`
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LocalBinding {
+    /// `host:port`, or a URL with a scheme.
+    pub registry_url: String,
+    /// Where an embedded registry keeps its data.
+    #[serde(default)]
+    pub data_dir: Option<String>,
+}
+
+/// The platform section beside the binding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Platform {
+    /// `aws`
+    Aws(AwsPlatform),
+    /// `gcp`
+    Gcp(GcpPlatform),
+    /// `azure`
+    Azure(AzurePlatform),
+    /// `local`
+    Local(LocalPlatform),
+}
+
+/// The `aws` section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsPlatform {
+    /// Home region.
+    pub region: String,
+    /// 12-digit account id of the registry.
+    pub account_id: String,
+    /// Base credentials.
+    pub credentials: AwsCredentials,
+    /// Endpoint overrides.
+    pub endpoints: AwsEndpoints,
+    /// Use FIPS endpoints (an extension of the contract: `"useFips": true`).
+    pub use_fips: bool,
+}
+
+/// `aws.endpoints`: base URLs that replace the derived ones.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwsEndpoints {
+    /// ECR API base URL.
+    #[serde(default)]
+    pub ecr: Option<String>,
+    /// STS base URL.
+    #[serde(default)]
+    pub sts: Option<String>,
+}
+
+/// The `gcp` section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GcpPlatform {
+    /// Project id.
+    pub project_id: String,
+    /// Artifact Registry location.
+    pub region: String,
+    /// A service-account key or an access token.
+    pub credentials: GcpCredentials,
+    /// Endpoint overrides.
+    pub endpoints: GcpEndpoints,
+}
+
+/// `gcp.credentials`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GcpCredentials {
+    /// A service-account key JSON object.
+    ServiceAccountKey {
+        /// `client_email`.
+        client_email: String,
+        /// `private_key` (PEM).
+        private_key: Secret,
+        /// `private_key_id`, when present.
+        private_key_id: Option<String>,
+        /// `token_uri`, when present.
+        token_uri: Option<String>,
+    },
+    /// `{ "accessToken": "..." }`
+    AccessToken(Secret),
+}
+
+/// `gcp.endpoints`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GcpEndpoints {
+    /// Artifact Registry API base URL.
+    #[serde(default)]
+    pub artifact_registry: Option<String>,
+    /// OAuth 2.0 token endpoint.
+    #[serde(default)]
+    pub oauth2: Option<String>,
+    /// IAM Credentials API base URL.
+    #[serde(default)]
+    pub iam_credentials: Option<String>,
+}
+
+/// The `azure` section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AzurePlatform {
+    /// Directory (tenant) id.
+    pub tenant_id: String,
+    /// Subscription id.
+    pub subscription_id: String,
+    /// A client secret or an access token.
+    pub credentials: AzureCredentials,
+    /// Endpoint overrides.
+    pub endpoints: AzureEndpoints,
+}
+
+/// `azure.credentials`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AzureCredentials {
+    /// `{ "clientId", "clientSecret" }`
+    ClientSecret {
+        /// Application (client) id.
+        client_id: String,
+        /// Client secret.
+        client_secret: Secret,
+    },
+    /// `{ "accessToken": "..." }`
+    AccessToken(Secret),
+}
+
+/// `azure.endpoints`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AzureEndpoints {
+    /// Azure Resource Manager base URL.
+    #[serde(default)]
+    pub resource_manager: Option<String>,
+    /// Azure AD (Entra ID) authority base URL.
+    #[serde(default)]
+    pub active_directory: Option<String>,
+}
+
+/// The `local` section.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LocalPlatform {
+    /// Basic-auth credentials for the registry.
+    pub credentials: Option<LocalCredentials>,
+}
+
+/// `local.credentials`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalCredentials {
+    /// User name.
+    pub username: String,
+    /// Password.
+    pub password: Secret,
+}
+
+// ---- raw JSON shapes -------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDocument {
+    name: String,
+    binding: Value,
+    #[serde(default)]
+    aws: Option<Value>,
+    #[serde(default)]
+    gcp: Option<Value>,
+    #[serde(default)]
+    azure: Option<Value>,
+    #[serde(default)]
+    local: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RawAws {
+    region: String,
+    account_id: String,
+    credentials: RawAwsCredentials,
+    #[serde(default)]
+    endpoints: Option<AwsEndpoints>,
+    #[serde(default)]
+    use_fips: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RawAwsCredentials {
+    access_key_id: String,
+    secret_access_key: String,
+    #[serde(default)]
+    session_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RawGcp {
+    project_id: String,
+    region: String,
+    credentials: Value,
+    #[serde(default)]
+    endpoints: Option<GcpEndpoints>,
+}
+
+// Google adds fields to key files over time: accept unknown ones here.
+#[derive(Deserialize)]
+struct RawServiceAccountKey {
+    #[serde(rename = "type")]
+    kind: String,
+    client_email: String,
+    private_key: String,
+    #[serde(default)]
+    private_key_id: Option<String>,
+    #[serde(default)]
+    token_uri: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RawToken {
+    access_token: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RawAzure {
+    tenant_id: String,
+    subscription_id: String,
+    credentials: Value,
+    #[serde(default)]
+    endpoints: Option<AzureEndpoints>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RawClientSecret {
+    client_id: String,
+    client_secret: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLocal {
+    #[serde(default)]
+    credentials: Option<RawLocalCredentials>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLocalCredentials {
+    username: String,
+    password: String,
+}
+
+/// Deserializes `value`, reporting errors as `invalid-input` at `prefix.path`.
+pub(crate) fn parse_at<T: DeserializeOwned>(value: Value, prefix: &str) -> Result<T> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let mut path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        // "missing field `x`" names the parent: point at the field itself.
+        if let Some(field) = inner.strip_prefix("missing field `").and_then(|s| s.split('`').next()) {
+            path = if path == "." { field.to_owned() } else { format!("{path}.{field}") };
+        } else if let Some(field) = inner.strip_prefix("unknown field `").and_then(|s| s.split('`').next()) {
+            path = if path == "." { field.to_owned() } else { format!("{path}.{field}") };
+        }
+        let full = match (prefix.is_empty(), path == ".") {
+            (true, _) => path,
+            (false, true) => prefix.to_owned(),
+            (false, false) => format!("{prefix}.{path}"),
+        };
+        Error::invalid_input(format!("invalid configuration at `{full}`: {}", describe(&inner)))
+    })
+}
+
+/// serde's message without the offending value (which may be a secret).
+fn describe(inner: &str) -> String {
+    if let Some(rest) = inner.strip_prefix("invalid type: ") {
+        let expected = rest.split_once(", expected ").map(|(_, e)| e).unwrap_or("another type");
+        let found = rest.split([' ', ',']).next().unwrap_or("value");
+        return format!("wrong type ({found}), expected {expected}");
+    }
+    if let Some(rest) = inner.strip_prefix("unknown field `") {
+        let field = rest.split('`').next().unwrap_or("");
+        return format!("unknown key `{field}`");
+    }
+    if inner.starts_with("missing field") {
+        return "required key is missing".to_owned();
+    }
+    if let Some((_, expected)) = inner.split_once(", expected ") {
+        return format!("invalid value, expected {expected}");
+    }
+    inner.split(" at line ").next().unwrap_or(inner).to_owned()
+}
+
+fn at(path: &str, e: Error) -> Error {
+    Error::invalid_input(format!("invalid configuration at `{path}`: {}", e.message()))
+}
+
+impl Config {
+    /// Parses and validates the JSON text form.
+    pub fn from_json_str(text: &str) -> Result<Config> {
+        let value: Value = serde_json::from_str(text).map_err(|e| {
+            // serde_json's syntax errors name a position, never a value.
+            Error::invalid_input(format!("configuration is not valid JSON: {e}"))
+        })?;
+        Config::from_json(value)
+    }
+
+    /// Parses and validates the JSON value form.
+    pub fn from_json(value: Value) -> Result<Config> {
+        if !value.is_object() {
+            return Err(Error::invalid_input("configuration must be a JSON object"));
+        }
+        let raw: RawDocument = parse_at(value, "")?;
+        naming::validate_binding_name(&raw.name).map_err(|e| at("name", e))?;
+
+        let Value::Object(mut binding) = raw.binding else {
+            return Err(Error::invalid_input("invalid configuration at `binding`: expected an object"));
+        };
+        let service = binding.remove("service");
+        let sections = [("aws", raw.aws.is_some()), ("gcp", raw.gcp.is_some()), ("azure", raw.azure.is_some()), ("local", raw.local.is_some())];
+        let (binding, wanted) = match service.as_ref().and_then(Value::as_str) {
+            Some("ecr") => (Binding::Ecr(parse_at(Value::Object(binding), "binding")?), "aws"),
+            Some("gar") => (Binding::Gar(parse_at(Value::Object(binding), "binding")?), "gcp"),
+            Some("acr") => (Binding::Acr(parse_at(Value::Object(binding), "binding")?), "azure"),
+            Some("local") => (Binding::Local(parse_at(Value::Object(binding), "binding")?), "local"),
+            Some(other) => {
+                return Err(Error::invalid_input(format!(
+                    "invalid configuration at `binding.service`: unknown service {other:?}; use \"ecr\", \"gar\", \"acr\" or \"local\""
+                )));
+            }
+            None => {
+                return Err(Error::invalid_input(
+                    "invalid configuration at `binding.service`: required key is missing; use \"ecr\", \"gar\", \"acr\" or \"local\"",
+                ));
+            }
+        };
+        for (section, present) in sections {
+            if present && section != wanted {
+                return Err(Error::invalid_input(format!(
+                    "invalid configuration at `{section}`: a binding with service {:?} takes the `{wanted}` section, not `{section}`",
+                    service.as_ref().and_then(Value::as_str).unwrap_or_default()
+                )));
+            }
+        }
+        let platform = match wanted {
+            "aws" => Platform::Aws(parse_aws(required(raw.aws, "aws")?)?),
+            "gcp" => Platform::Gcp(parse_gcp(required(raw.gcp, "gcp")?)?),
+            "azure" => Platform::Azure(parse_azure(required(raw.azure, "azure")?)?),
+            _ => Platform::Local(parse_local(raw.local.unwrap_or(Value::Object(Default::default())))?),
+        };
+        let config = Config { name: raw.name, binding, platform };
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<()> {
+        match (&self.binding, &self.platform) {
+            (Binding::Ecr(b), Platform::Aws(p)) => {
+                naming::validate_region(&p.region).map_err(|e| at("aws.region", e))?;
+                naming::validate_account_id(&p.account_id).map_err(|e| at("aws.accountId", e))?;
+                naming::validate_ecr_prefix(&b.repository_prefix).map_err(|e| at("binding.repositoryPrefix", e))?;
+                let partition = crate::aws::Partition::of_region(&p.region);
+                for (path, arn) in [("binding.pullRoleArn", &b.pull_role_arn), ("binding.pushRoleArn", &b.push_role_arn)] {
+                    if let Some(arn) = arn {
+                        naming::validate_role_arn(arn, partition).map_err(|e| at(path, e))?;
+                    }
+                }
+                if p.credentials.access_key_id.trim().is_empty() {
+                    return Err(at("aws.credentials.accessKeyId", Error::invalid_input("must not be empty")));
+                }
+                if p.credentials.secret_access_key.expose().is_empty() {
+                    return Err(at("aws.credentials.secretAccessKey", Error::invalid_input("must not be empty")));
+                }
+                for (path, url) in [("aws.endpoints.ecr", &p.endpoints.ecr), ("aws.endpoints.sts", &p.endpoints.sts)] {
+                    if let Some(url) = url {
+                        naming::validate_endpoint_url(url).map_err(|e| at(path, e))?;
+                    }
+                }
+            }
+            (Binding::Gar(b), Platform::Gcp(p)) => {
+                naming::validate_gcp_project_id(&p.project_id).map_err(|e| at("gcp.projectId", e))?;
+                naming::validate_gcp_location(&p.region).map_err(|e| at("gcp.region", e))?;
+                naming::validate_gar_repository_id(&b.repository_name).map_err(|e| at("binding.repositoryName", e))?;
+                for (path, email) in [
+                    ("binding.pullServiceAccountEmail", &b.pull_service_account_email),
+                    ("binding.pushServiceAccountEmail", &b.push_service_account_email),
+                ] {
+                    if let Some(email) = email {
+                        naming::validate_service_account_email(email).map_err(|e| at(path, e))?;
+                    }
+                }
+            }
+            (Binding::Acr(b), Platform::Azure(p)) => {
+                naming::validate_acr_registry_name(&b.registry_name).map_err(|e| at("binding.registryName", e))?;
+                naming::validate_resource_group(&b.resource_group_name).map_err(|e| at("binding.resourceGroupName", e))?;
+                if let Some(prefix) = &b.repository_prefix {
+                    naming::validate_oci_repository(prefix).map_err(|e| at("binding.repositoryPrefix", e))?;
+                }
+                naming::validate_uuid(&p.tenant_id).map_err(|e| at("azure.tenantId", e))?;
+                naming::validate_uuid(&p.subscription_id).map_err(|e| at("azure.subscriptionId", e))?;
+            }
+            (Binding::Local(b), Platform::Local(_)) => {
+                naming::validate_registry_url(&b.registry_url).map_err(|e| at("binding.registryUrl", e))?;
+                naming::validate_oci_component(&self.name).map_err(|e| at("name", e))?;
+            }
+            _ => unreachable!("binding and platform are paired by from_json"),
+        }
+        Ok(())
+    }
+
+    /// Every secret in the configuration, for scrubbing messages.
+    pub(crate) fn secrets(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        match &self.platform {
+            Platform::Aws(p) => {
+                out.push(p.credentials.secret_access_key.expose().to_owned());
+                if let Some(t) = &p.credentials.session_token {
+                    out.push(t.expose().to_owned());
+                }
+            }
+            Platform::Gcp(p) => match &p.credentials {
+                GcpCredentials::ServiceAccountKey { private_key, .. } => out.push(private_key.expose().to_owned()),
+                GcpCredentials::AccessToken(t) => out.push(t.expose().to_owned()),
+            },
+            Platform::Azure(p) => match &p.credentials {
+                AzureCredentials::ClientSecret { client_secret, .. } => out.push(client_secret.expose().to_owned()),
+                AzureCredentials::AccessToken(t) => out.push(t.expose().to_owned()),
+            },
+            Platform::Local(p) => {
+                if let Some(c) = &p.credentials {
+                    out.push(c.password.expose().to_owned());
+                }
+            }
+        }
+        out
+    }
+}
+
+fn required(section: Option<Value>, name: &str) -> Result<Value> {
+    section.ok_or_else(|| Error::invalid_input(format!("invalid configuration at `{name}`: required section is missing")))
+}
+
+fn parse_aws(value: Value) -> Result<AwsPlatform> {
+    let raw: RawAws = parse_at(value, "aws")?;
+    Ok(AwsPlatform {
+        region: raw.region,
+        account_id: raw.account_id,
+        credentials: AwsCredentials {
+            access_key_id: raw.credentials.access_key_id,
+            secret_access_key: Secret::new(raw.credentials.secret_access_key),
+            session_token: raw.credentials.session_token.map(Secret::new),
+        },
+        endpoints: raw.endpoints.unwrap_or_default(),
+        use_fips: raw.use_fips,
+    })
+}
+
+fn parse_gcp(value: Value) -> Result<GcpPlatform> {
+    let raw: RawGcp = parse_at(value, "gcp")?;
+    let credentials = match &raw.credentials {
+        Value::Object(m) if m.contains_key("accessToken") => {
+            GcpCredentials::AccessToken(Secret::new(parse_at::<RawToken>(raw.credentials, "gcp.credentials")?.access_token))
+        }
+        Value::Object(_) => {
+            let key: RawServiceAccountKey = parse_at(raw.credentials, "gcp.credentials")?;
+            if key.kind != "service_account" {
+                return Err(Error::invalid_input(
+                    "invalid configuration at `gcp.credentials.type`: must be \"service_account\" (a service-account key file)",
+                ));
+            }
+            if !key.private_key.contains("PRIVATE KEY") {
+                return Err(Error::invalid_input(
+                    "invalid configuration at `gcp.credentials.private_key`: not a PEM private key",
+                ));
+            }
+            GcpCredentials::ServiceAccountKey {
+                client_email: key.client_email,
+                private_key: Secret::new(key.private_key),
+                private_key_id: key.private_key_id,
+                token_uri: key.token_uri,
+            }
+        }
+        _ => {
+            return Err(Error::invalid_input(
+                "invalid configuration at `gcp.credentials`: expected a service-account key object or {\"accessToken\": ...}",
+            ));
+        }
+    };
+    Ok(GcpPlatform { project_id: raw.project_id, region: raw.region, credentials, endpoints: raw.endpoints.unwrap_or_default() })
+}
+
+fn parse_azure(value: Value) -> Result<AzurePlatform> {
+    let raw: RawAzure = parse_at(value, "azure")?;
+    let credentials = match &raw.credentials {
+        Value::Object(m) if m.contains_key("accessToken") => {
+            AzureCredentials::AccessToken(Secret::new(parse_at::<RawToken>(raw.credentials, "azure.credentials")?.access_token))
+        }
+        Value::Object(_) => {
+            let c: RawClientSecret = parse_at(raw.credentials, "azure.credentials")?;
+            AzureCredentials::ClientSecret { client_id: c.client_id, client_secret: Secret::new(c.client_secret) }
+        }
+        _ => {
+            return Err(Error::invalid_input(
+                "invalid configuration at `azure.credentials`: expected {\"clientId\", \"clientSecret\"} or {\"accessToken\"}",
+            ));
+        }
+    };
+    Ok(AzurePlatform {
+        tenant_id: raw.tenant_id,
+        subscription_id: raw.subscription_id,
+        credentials,
+        endpoints: raw.endpoints.unwrap_or_default(),
+    })
+}
+
+fn parse_local(value: Value) -> Result<LocalPlatform> {
+    let raw: RawLocal = parse_at(value, "local")?;
+    Ok(LocalPlatform {
+        credentials: raw.credentials.map(|c| LocalCredentials { username: c.username, password: Secret::new(c.password) }),
+    })
+}

@@ -1,0 +1,132 @@
+//! The async driver: runs operations over a [`Transport`] with a [`Clock`], and
+//! implements [`ArtifactRegistry`]. Surfaces bring the transport (reqwest natively,
+//! wasi-http in the component, a user's callable in Python and Node).
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::client::Client;
+use crate::error::Result;
+use crate::http::{HttpRequest, HttpResponse, TransportError};
+use crate::operation::{Operation, Step};
+use crate::time::Timestamp;
+use crate::types::{CrossAccountAccess, CrossAccountPermissions, Credentials, Permissions, Repository};
+
+/// Sends requests and waits.
+#[async_trait]
+pub trait Transport: Send + Sync {
+    /// Sends one request and returns its response (any status), or why there was none.
+    async fn send(&self, request: HttpRequest) -> std::result::Result<HttpResponse, TransportError>;
+    /// Waits (retry backoff, replica polling).
+    async fn sleep(&self, duration: Duration);
+}
+
+/// Tells the time.
+pub trait Clock: Send + Sync {
+    /// The current wall-clock time.
+    fn now(&self) -> Timestamp;
+}
+
+/// A clock stopped at one instant (for tests and scenario vectors).
+#[derive(Debug, Clone, Copy)]
+pub struct FixedClock(pub Timestamp);
+
+impl Clock for FixedClock {
+    fn now(&self) -> Timestamp {
+        self.0
+    }
+}
+
+/// The operations of the contract (`../shared/spec/API.md`, "Operations").
+#[async_trait]
+pub trait ArtifactRegistry: Send + Sync {
+    /// Creates the repository for a logical name; idempotent.
+    async fn create_repository(&self, logical_name: &str) -> Result<Repository>;
+    /// Gets a repository by routable name.
+    async fn get_repository(&self, name: &str) -> Result<Repository>;
+    /// Deletes a repository by routable name.
+    async fn delete_repository(&self, name: &str) -> Result<()>;
+    /// Adds a cross-account grant.
+    async fn add_cross_account_access(&self, name: &str, access: &CrossAccountAccess) -> Result<()>;
+    /// Removes a cross-account grant.
+    async fn remove_cross_account_access(&self, name: &str, access: &CrossAccountAccess) -> Result<()>;
+    /// Reads the cross-account grants.
+    async fn get_cross_account_access(&self, name: &str) -> Result<CrossAccountPermissions>;
+    /// Generates pull or push-pull credentials.
+    async fn generate_credentials(&self, name: &str, permissions: Permissions, ttl_seconds: Option<u64>) -> Result<Credentials>;
+    /// The registry endpoint.
+    fn registry_endpoint(&self) -> String;
+    /// The upstream repository prefix.
+    fn upstream_repository_prefix(&self) -> String;
+}
+
+/// A [`Client`] with a transport and a clock: the ready-to-use registry.
+#[derive(Debug)]
+pub struct Registry<T, C> {
+    client: Client,
+    transport: T,
+    clock: C,
+}
+
+impl<T: Transport, C: Clock> Registry<T, C> {
+    /// Puts a client, a transport and a clock together.
+    pub fn new(client: Client, transport: T, clock: C) -> Registry<T, C> {
+        Registry { client, transport, clock }
+    }
+
+    /// The client.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The transport.
+    pub fn transport(&self) -> &T {
+        &self.transport
+    }
+
+    /// Drives an operation to its end.
+    pub async fn run<O: Send + 'static>(&self, mut op: Operation<O>) -> Result<O> {
+        loop {
+            match op.step(self.clock.now()) {
+                Step::Send(request) => match self.transport.send(request).await {
+                    Ok(response) => op.receive(response),
+                    Err(e) => op.fail(e),
+                },
+                Step::Sleep(d) => self.transport.sleep(d).await,
+                Step::Done(result) => return result,
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl<T: Transport, C: Clock> ArtifactRegistry for Registry<T, C> {
+    async fn create_repository(&self, logical_name: &str) -> Result<Repository> {
+        self.run(self.client.create_repository(logical_name)).await
+    }
+    async fn get_repository(&self, name: &str) -> Result<Repository> {
+        self.run(self.client.get_repository(name)).await
+    }
+    async fn delete_repository(&self, name: &str) -> Result<()> {
+        self.run(self.client.delete_repository(name)).await
+    }
+    async fn add_cross_account_access(&self, name: &str, access: &CrossAccountAccess) -> Result<()> {
+        self.run(self.client.add_cross_account_access(name, access)).await
+    }
+    async fn remove_cross_account_access(&self, name: &str, access: &CrossAccountAccess) -> Result<()> {
+        self.run(self.client.remove_cross_account_access(name, access)).await
+    }
+    async fn get_cross_account_access(&self, name: &str) -> Result<CrossAccountPermissions> {
+        self.run(self.client.get_cross_account_access(name)).await
+    }
+    async fn generate_credentials(&self, name: &str, permissions: Permissions, ttl_seconds: Option<u64>) -> Result<Credentials> {
+        self.run(self.client.generate_credentials(name, permissions, ttl_seconds)).await
+    }
+    fn registry_endpoint(&self) -> String {
+        self.client.registry_endpoint()
+    }
+    fn upstream_repository_prefix(&self) -> String {
+        self.client.upstream_repository_prefix()
+    }
+}

@@ -1,0 +1,257 @@
+//! The operation model: every operation is a state machine that emits HTTP requests
+//! and consumes their responses, given the current time by its driver.
+//!
+//! Operations are written as ordinary `async` code against an [`Exchange`], whose
+//! `send` and `sleep` do no I/O: they park the request (or the wait) where
+//! [`Operation::step`] hands it to the driver, and return once the driver has called
+//! [`Operation::receive`] (or [`Operation::fail`]). `step` polls that code with a
+//! no-op waker, so the compiler writes the state machine and the core needs no
+//! executor, socket or clock.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use crate::error::{Error, ErrorCode, Result};
+use crate::http::{HttpRequest, HttpResponse, TransportError};
+use crate::retry::{Jitter, RetryPolicy, is_retryable};
+use crate::time::Timestamp;
+
+/// What the driver must do next.
+#[derive(Debug)]
+pub enum Step<T> {
+    /// Send this request, then hand the response to [`Operation::receive`] (or the
+    /// failure to [`Operation::fail`]) and call [`Operation::step`] again.
+    Send(HttpRequest),
+    /// Wait this long (retry backoff, polling for a replica), then call `step` again.
+    Sleep(Duration),
+    /// The operation is over.
+    Done(Result<T>),
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = Result<T>> + Send>>;
+
+/// One run of an operation. See the [module docs](self) and the crate docs for how
+/// to drive it.
+pub struct Operation<T> {
+    future: Option<BoxFuture<T>>,
+    exchange: Exchange,
+}
+
+impl<T> std::fmt::Debug for Operation<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Operation").field("finished", &self.future.is_none()).finish()
+    }
+}
+
+#[derive(Default)]
+struct Slot {
+    now: Option<Timestamp>,
+    outgoing: Option<Step<()>>,
+    incoming: Option<std::result::Result<HttpResponse, TransportError>>,
+    woken_sleep: bool,
+    secrets: Vec<String>,
+}
+
+/// The handle operation code uses to talk to the outside world, through its driver.
+#[derive(Clone)]
+pub(crate) struct Exchange {
+    slot: Arc<Mutex<Slot>>,
+    retry: RetryPolicy,
+    jitter: Arc<Mutex<Jitter>>,
+}
+
+impl<T: Send + 'static> Operation<T> {
+    /// An operation running `body`, with retries per `retry`, jitter seeded by `seed`,
+    /// and these secrets scrubbed from any error message it ends with.
+    pub(crate) fn new<F, Fut>(retry: RetryPolicy, seed: u64, secrets: Vec<String>, body: F) -> Operation<T>
+    where
+        F: FnOnce(Exchange) -> Fut,
+        Fut: Future<Output = Result<T>> + Send + 'static,
+    {
+        let exchange = Exchange {
+            slot: Arc::new(Mutex::new(Slot { secrets, ..Slot::default() })),
+            retry,
+            jitter: Arc::new(Mutex::new(Jitter::new(seed))),
+        };
+        Operation { future: Some(Box::pin(body(exchange.clone()))), exchange }
+    }
+
+    /// An operation that is over before it starts (e.g. a validation error).
+    pub fn ready(result: Result<T>) -> Operation<T> {
+        Operation::new(RetryPolicy::none(), 0, Vec::new(), move |_| async move { result })
+    }
+
+    /// Advances the operation to its next request, wait or result. `now` is the
+    /// current wall-clock time: requests are signed and expiries computed with it.
+    pub fn step(&mut self, now: Timestamp) -> Step<T> {
+        let Some(future) = self.future.as_mut() else {
+            return Step::Done(Err(Error::provider("operation stepped after it finished; this is a driver bug")));
+        };
+        self.exchange.lock().now = Some(now);
+        let mut cx = Context::from_waker(Waker::noop());
+        match future.as_mut().poll(&mut cx) {
+            Poll::Ready(result) => {
+                self.future = None;
+                let secrets = std::mem::take(&mut self.exchange.lock().secrets);
+                Step::Done(result.map_err(|e| e.redacted(&secrets)))
+            }
+            Poll::Pending => match self.exchange.lock().outgoing.take() {
+                Some(Step::Send(r)) => Step::Send(r),
+                Some(Step::Sleep(d)) => Step::Sleep(d),
+                _ => {
+                    self.future = None;
+                    Step::Done(Err(Error::provider(
+                        "operation stepped without the response to its last request; this is a driver bug",
+                    )))
+                }
+            },
+        }
+    }
+
+    /// Hands the response to the request of the last [`Step::Send`] to the operation.
+    pub fn receive(&mut self, response: HttpResponse) {
+        self.exchange.lock().incoming = Some(Ok(response));
+    }
+
+    /// Tells the operation the request of the last [`Step::Send`] got no response.
+    pub fn fail(&mut self, error: TransportError) {
+        self.exchange.lock().incoming = Some(Err(error));
+    }
+}
+
+impl Exchange {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Slot> {
+        self.slot.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The time the driver handed in with the latest step.
+    pub(crate) fn now(&self) -> Timestamp {
+        self.lock().now.unwrap_or(Timestamp::from_unix(0))
+    }
+
+    /// Registers a secret learned mid-operation (e.g. assumed-role credentials) so
+    /// error messages never carry it.
+    pub(crate) fn add_secret(&self, secret: &str) {
+        self.lock().secrets.push(secret.to_owned());
+    }
+
+    /// Sends one request, without retries.
+    pub(crate) fn send(&self, request: HttpRequest) -> impl Future<Output = std::result::Result<HttpResponse, TransportError>> + Send + '_ {
+        let mut request = Some(request);
+        std::future::poll_fn(move |_| {
+            let mut slot = self.lock();
+            if let Some(r) = request.take() {
+                slot.incoming = None;
+                slot.outgoing = Some(Step::Send(r));
+                return Poll::Pending;
+            }
+            match slot.incoming.take() {
+                Some(result) => Poll::Ready(result),
+                None => Poll::Pending,
+            }
+        })
+    }
+
+    /// Waits, through the driver.
+    pub(crate) fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send + '_ {
+        let mut asked = false;
+        std::future::poll_fn(move |_| {
+            let mut slot = self.lock();
+            if !asked {
+                asked = true;
+                slot.woken_sleep = false;
+                slot.outgoing = Some(Step::Sleep(duration));
+                return Poll::Pending;
+            }
+            slot.woken_sleep = true;
+            Poll::Ready(())
+        })
+    }
+
+    /// Sends a request built (and signed) afresh for each attempt, retrying what
+    /// [`crate::retry`] classifies as transient. Returns the last response, success
+    /// or not; fails only when the transport never got one.
+    pub(crate) async fn call<B>(&self, mut build: B, throttled: fn(&HttpResponse) -> bool) -> Result<HttpResponse>
+    where
+        B: FnMut(Timestamp) -> Result<HttpRequest> + Send,
+    {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let request = build(self.now())?;
+            let last = attempt >= self.retry.max_attempts;
+            match self.send(request).await {
+                Ok(response) if last || !is_retryable(&response, throttled) => return Ok(response),
+                Err(e) if last => {
+                    let code = if e.timed_out { ErrorCode::Timeout } else { ErrorCode::Transport };
+                    return Err(Error::new(code, format!("{} (after {attempt} attempts)", e.message)));
+                }
+                _ => {}
+            }
+            let draw = self.jitter.lock().unwrap_or_else(|p| p.into_inner()).next();
+            self.sleep(self.retry.backoff(attempt - 1, draw)).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn op(policy: RetryPolicy) -> Operation<u16> {
+        Operation::new(policy, 1, vec!["supersecretvalue".into()], |ex| async move {
+            let resp = ex.call(|_| Ok(HttpRequest::new("GET", "http://h/")), |_| false).await?;
+            if resp.status == 200 { Ok(resp.status) } else { Err(Error::provider(format!("got supersecretvalue {}", resp.status))) }
+        })
+    }
+
+    #[test]
+    fn retries_5xx_then_succeeds() {
+        let mut o = op(RetryPolicy::default());
+        let t = Timestamp::from_unix(0);
+        assert!(matches!(o.step(t), Step::Send(_)));
+        o.receive(HttpResponse::new(503, ""));
+        assert!(matches!(o.step(t), Step::Sleep(_)));
+        assert!(matches!(o.step(t), Step::Send(_)));
+        o.receive(HttpResponse::new(200, ""));
+        assert!(matches!(o.step(t), Step::Done(Ok(200))));
+    }
+
+    #[test]
+    fn does_not_retry_4xx_and_redacts() {
+        let mut o = op(RetryPolicy::default());
+        let t = Timestamp::from_unix(0);
+        assert!(matches!(o.step(t), Step::Send(_)));
+        o.receive(HttpResponse::new(400, ""));
+        match o.step(t) {
+            Step::Done(Err(e)) => assert_eq!(e.message(), "got *** 400"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn transport_failures_end_as_typed_errors() {
+        let mut o = op(RetryPolicy { max_attempts: 2, ..RetryPolicy::default() });
+        let t = Timestamp::from_unix(0);
+        assert!(matches!(o.step(t), Step::Send(_)));
+        o.fail(TransportError::timeout("timed out"));
+        assert!(matches!(o.step(t), Step::Sleep(_)));
+        assert!(matches!(o.step(t), Step::Send(_)));
+        o.fail(TransportError::timeout("timed out"));
+        match o.step(t) {
+            Step::Done(Err(e)) => assert_eq!(e.code(), ErrorCode::Timeout),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn stepping_without_a_response_is_reported_not_hung() {
+        let mut o = op(RetryPolicy::default());
+        let t = Timestamp::from_unix(0);
+        assert!(matches!(o.step(t), Step::Send(_)));
+        assert!(matches!(o.step(t), Step::Done(Err(_))));
+    }
+}

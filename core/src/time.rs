@@ -1,0 +1,197 @@
+//! Points in time, handed in by the caller (the core never reads a clock).
+
+use std::fmt;
+use std::time::Duration;
+
+/// A UTC instant with nanosecond precision, counted from the Unix epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp {
+    secs: i64,
+    nanos: u32,
+}
+
+impl Timestamp {
+    /// The instant `secs` seconds after the epoch.
+    pub fn from_unix(secs: i64) -> Timestamp {
+        Timestamp { secs, nanos: 0 }
+    }
+
+    /// The instant `secs` (with a fraction) after the epoch, as ECR's JSON gives it.
+    pub fn from_unix_f64(secs: f64) -> Option<Timestamp> {
+        if !secs.is_finite() || secs.abs() > 1e13 {
+            return None;
+        }
+        let whole = secs.floor();
+        // Round to microseconds: the fraction of a JSON double carries no more.
+        let micros = ((secs - whole) * 1e6).round() as u32;
+        let (whole, micros) = if micros >= 1_000_000 { (whole + 1.0, 0) } else { (whole, micros) };
+        Some(Timestamp { secs: whole as i64, nanos: micros * 1000 })
+    }
+
+    /// Whole seconds since the epoch.
+    pub fn unix_seconds(self) -> i64 {
+        self.secs
+    }
+
+    /// The instant `d` later.
+    pub fn plus(self, d: Duration) -> Timestamp {
+        let nanos = self.nanos as u64 + d.subsec_nanos() as u64;
+        Timestamp {
+            secs: self.secs + d.as_secs() as i64 + (nanos / 1_000_000_000) as i64,
+            nanos: (nanos % 1_000_000_000) as u32,
+        }
+    }
+
+    /// `YYYYMMDDTHHMMSSZ`, the SigV4 `X-Amz-Date` form.
+    pub fn amz_date(self) -> String {
+        let (y, mo, d, h, mi, s) = self.civil();
+        format!("{y:04}{mo:02}{d:02}T{h:02}{mi:02}{s:02}Z")
+    }
+
+    /// `YYYYMMDD`, the SigV4 credential-scope date.
+    pub fn date_stamp(self) -> String {
+        let (y, mo, d, ..) = self.civil();
+        format!("{y:04}{mo:02}{d:02}")
+    }
+
+    /// RFC 3339 with a `+00:00` offset, fractional seconds only when present
+    /// (`2026-11-28T07:00:00+00:00`, `2026-11-28T07:00:00.250000+00:00`).
+    pub fn to_rfc3339(self) -> String {
+        let (y, mo, d, h, mi, s) = self.civil();
+        let mut out = format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}");
+        if self.nanos != 0 {
+            let micros = self.nanos / 1000;
+            if micros * 1000 == self.nanos {
+                out.push_str(&format!(".{micros:06}"));
+            } else {
+                out.push_str(&format!(".{:09}", self.nanos));
+            }
+        }
+        out.push_str("+00:00");
+        out
+    }
+
+    /// Parses `YYYYMMDDTHHMMSSZ`.
+    pub fn parse_amz_date(s: &str) -> Option<Timestamp> {
+        let b = s.as_bytes();
+        if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
+            return None;
+        }
+        let num = |r: std::ops::Range<usize>| -> Option<i64> {
+            let part = s.get(r)?;
+            part.bytes().all(|c| c.is_ascii_digit()).then(|| part.parse().ok())?
+        };
+        Timestamp::from_civil(num(0..4)?, num(4..6)?, num(6..8)?, num(9..11)?, num(11..13)?, num(13..15)?, 0)
+    }
+
+    /// Parses RFC 3339 (`2015-08-30T12:36:00Z`, `...12:36:00.5+02:00`); the offset is
+    /// applied, so the result is always UTC.
+    pub fn parse_rfc3339(s: &str) -> Option<Timestamp> {
+        let b = s.as_bytes();
+        if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
+            return None;
+        }
+        let num = |r: std::ops::Range<usize>| -> Option<i64> {
+            let part = s.get(r)?;
+            part.bytes().all(|c| c.is_ascii_digit()).then(|| part.parse().ok())?
+        };
+        let mut rest = &s[19..];
+        let mut nanos = 0u32;
+        if let Some(frac) = rest.strip_prefix('.') {
+            let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
+            if digits == 0 {
+                return None;
+            }
+            let mut n: u64 = 0;
+            for (i, c) in frac.bytes().take(digits).enumerate() {
+                if i < 9 {
+                    n = n * 10 + (c - b'0') as u64;
+                }
+            }
+            for _ in digits..9 {
+                n *= 10;
+            }
+            nanos = n as u32;
+            rest = &frac[digits..];
+        }
+        let offset = match rest {
+            "Z" | "z" => 0,
+            _ => {
+                let ob = rest.as_bytes();
+                if ob.len() != 6 || ob[3] != b':' || !matches!(ob[0], b'+' | b'-') {
+                    return None;
+                }
+                let h: i64 = rest.get(1..3)?.parse().ok()?;
+                let m: i64 = rest.get(4..6)?.parse().ok()?;
+                let sign = if ob[0] == b'-' { -1 } else { 1 };
+                sign * (h * 3600 + m * 60)
+            }
+        };
+        let t = Timestamp::from_civil(num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?, nanos)?;
+        Some(Timestamp { secs: t.secs - offset, nanos: t.nanos })
+    }
+
+    fn from_civil(y: i64, mo: i64, d: i64, h: i64, mi: i64, s: i64, nanos: u32) -> Option<Timestamp> {
+        if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
+            return None;
+        }
+        Some(Timestamp { secs: days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s, nanos })
+    }
+
+    fn civil(self) -> (i64, i64, i64, i64, i64, i64) {
+        let days = self.secs.div_euclid(86_400);
+        let rem = self.secs.rem_euclid(86_400);
+        let (y, m, d) = civil_from_days(days);
+        (y, m, d, rem / 3600, rem % 3600 / 60, rem % 60)
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_rfc3339())
+    }
+}
+
+// Howard Hinnant's days <-> civil date algorithms (proleptic Gregorian calendar).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_and_parses() {
+        let t = Timestamp::parse_rfc3339("2015-08-30T12:36:00Z").unwrap();
+        assert_eq!(t.unix_seconds(), 1_440_938_160);
+        assert_eq!(t.amz_date(), "20150830T123600Z");
+        assert_eq!(t.date_stamp(), "20150830");
+        assert_eq!(t.to_rfc3339(), "2015-08-30T12:36:00+00:00");
+        assert_eq!(Timestamp::parse_amz_date("20150830T123600Z"), Some(t));
+        let shifted = Timestamp::parse_rfc3339("2015-08-30T14:36:00.25+02:00").unwrap();
+        assert_eq!(shifted.to_rfc3339(), "2015-08-30T12:36:00.250000+00:00");
+        assert_eq!(Timestamp::from_unix_f64(1_440_938_160.5).unwrap().to_rfc3339(), "2015-08-30T12:36:00.500000+00:00");
+        assert_eq!(Timestamp::from_unix(951_782_400).to_rfc3339(), "2000-02-29T00:00:00+00:00");
+        assert!(Timestamp::parse_rfc3339("2015-13-30T12:36:00Z").is_none());
+        assert!(Timestamp::parse_amz_date("2015-08-30").is_none());
+    }
+}

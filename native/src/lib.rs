@@ -1,0 +1,84 @@
+//! A native transport (reqwest on tokio) and the system clock for the
+//! artifact-registry core: what the Rust, Python and Node surfaces drive it with.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use artifact_registry_core::{Client, Clock, HttpRequest, HttpResponse, Registry, Timestamp, Transport, TransportError};
+use async_trait::async_trait;
+
+/// Sends requests with reqwest; waits with tokio's timer.
+#[derive(Debug, Clone)]
+pub struct ReqwestTransport {
+    client: reqwest::Client,
+}
+
+impl ReqwestTransport {
+    /// A transport with a per-request timeout (connect included).
+    pub fn new(timeout: Duration) -> Result<ReqwestTransport, TransportError> {
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .build()
+            .map_err(|e| TransportError::other(format!("cannot build the HTTP client: {e}")))?;
+        Ok(ReqwestTransport { client })
+    }
+}
+
+impl Default for ReqwestTransport {
+    fn default() -> Self {
+        ReqwestTransport::new(Duration::from_secs(30)).expect("a default reqwest client builds")
+    }
+}
+
+#[async_trait]
+impl Transport for ReqwestTransport {
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        let method = reqwest::Method::from_bytes(request.method.as_bytes())
+            .map_err(|_| TransportError::other(format!("invalid HTTP method {:?}", request.method)))?;
+        let mut builder = self.client.request(method, &request.url);
+        for (name, value) in &request.headers {
+            builder = builder.header(name, value);
+        }
+        let response = builder.body(request.body).send().await.map_err(classify)?;
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect();
+        let body = response.bytes().await.map_err(classify)?.to_vec();
+        Ok(HttpResponse { status, headers, body })
+    }
+
+    async fn sleep(&self, duration: Duration) {
+        tokio::time::sleep(duration).await;
+    }
+}
+
+fn classify(e: reqwest::Error) -> TransportError {
+    // reqwest's Display names the URL, never headers or bodies.
+    let message = match std::error::Error::source(&e) {
+        Some(source) => format!("{e}: {source}"),
+        None => e.to_string(),
+    };
+    if e.is_timeout() { TransportError::timeout(message) } else { TransportError::other(message) }
+}
+
+/// The operating system's wall clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        Timestamp::from_unix(d.as_secs() as i64).plus(Duration::from_nanos(d.subsec_nanos() as u64))
+    }
+}
+
+/// A registry over reqwest and the system clock, from the configuration JSON text.
+/// Retry jitter is seeded from the clock.
+pub fn connect(config_json: &str) -> artifact_registry_core::Result<Registry<ReqwestTransport, SystemClock>> {
+    let seed = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos() as u64 ^ std::process::id() as u64;
+    let client = Client::from_json_str(config_json)?.with_jitter_seed(seed);
+    Ok(Registry::new(client, ReqwestTransport::default(), SystemClock))
+}

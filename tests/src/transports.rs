@@ -1,0 +1,56 @@
+//! Transports for tests: they answer from a script and record what was sent.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use artifact_registry_core::{HttpRequest, HttpResponse, Transport, TransportError};
+use async_trait::async_trait;
+
+/// Answers each request with the next scripted answer (a transport error once the
+/// script runs out) and records every request and wait.
+#[derive(Default)]
+pub struct ScriptedTransport {
+    answers: Mutex<VecDeque<Result<HttpResponse, TransportError>>>,
+    requests: Mutex<Vec<HttpRequest>>,
+    sleeps: Mutex<Vec<Duration>>,
+}
+
+impl ScriptedTransport {
+    /// A transport that answers from `answers`, in order.
+    pub fn new(answers: Vec<Result<HttpResponse, TransportError>>) -> ScriptedTransport {
+        ScriptedTransport { answers: Mutex::new(answers.into()), ..Default::default() }
+    }
+
+    /// A transport that must never be used (it records, then fails every request).
+    pub fn recording() -> ScriptedTransport {
+        ScriptedTransport::default()
+    }
+
+    /// The requests sent so far.
+    pub fn requests(&self) -> Vec<HttpRequest> {
+        self.requests.lock().unwrap().clone()
+    }
+
+    /// The waits asked for so far.
+    pub fn sleeps(&self) -> Vec<Duration> {
+        self.sleeps.lock().unwrap().clone()
+    }
+
+    /// Answers not used.
+    pub fn remaining(&self) -> usize {
+        self.answers.lock().unwrap().len()
+    }
+}
+
+#[async_trait]
+impl Transport for ScriptedTransport {
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        self.requests.lock().unwrap().push(request);
+        self.answers.lock().unwrap().pop_front().unwrap_or_else(|| Err(TransportError::other("the test script has no more answers")))
+    }
+
+    async fn sleep(&self, duration: Duration) {
+        self.sleeps.lock().unwrap().push(duration);
+    }
+}
