@@ -9,7 +9,8 @@ use crate::error::{Error, Result};
 use crate::naming;
 use crate::operation::Operation;
 use crate::retry::RetryPolicy;
-use crate::types::{CrossAccountAccess, CrossAccountPermissions, Credentials, Permissions, Repository};
+use crate::secret::SecretList;
+use crate::types::{Credentials, CrossAccountAccess, CrossAccountPermissions, Permissions, Repository};
 
 #[derive(Debug)]
 enum Provider {
@@ -27,7 +28,7 @@ pub struct Client {
     provider: Provider,
     retry: RetryPolicy,
     seed: AtomicU64,
-    secrets: Vec<String>,
+    secrets: SecretList,
 }
 
 impl Client {
@@ -40,7 +41,7 @@ impl Client {
             (Binding::Local(_), _) => Provider::Pending("local OCI registry"),
             _ => unreachable!("Config pairs each binding with its platform"),
         };
-        let secrets = config.secrets();
+        let secrets = SecretList(config.secrets());
         Client { config, provider, retry: RetryPolicy::default(), seed: AtomicU64::new(0x5EED), secrets }
     }
 
@@ -74,7 +75,7 @@ impl Client {
         Fut: std::future::Future<Output = Result<T>> + Send + 'static,
     {
         let seed = self.seed.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed);
-        Operation::new(self.retry, seed, self.secrets.clone(), body)
+        Operation::new(self.retry, seed, self.secrets.0.clone(), body)
     }
 
     fn ecr(&self) -> Result<&Arc<Ecr>> {
@@ -143,7 +144,12 @@ impl Client {
     }
 
     /// Generates registry credentials valid for about `ttl_seconds`.
-    pub fn generate_credentials(&self, name: &str, permissions: Permissions, ttl_seconds: Option<u64>) -> Operation<Credentials> {
+    pub fn generate_credentials(
+        &self,
+        name: &str,
+        permissions: Permissions,
+        ttl_seconds: Option<u64>,
+    ) -> Operation<Credentials> {
         let prepared = self.routable(name).and_then(|(ecr, _)| {
             let ttl = ecr.check_ttl(ttl_seconds)?;
             Ok((ecr, ttl))
@@ -189,7 +195,9 @@ impl Client {
     pub fn routable_name(&self, logical: &str) -> Result<String> {
         match (&self.config.binding, &self.config.platform) {
             (Binding::Ecr(b), _) => naming::ecr_routable_name(&b.repository_prefix, logical),
-            (Binding::Gar(b), Platform::Gcp(p)) => naming::gar_routable_name(&p.project_id, &b.repository_name, logical),
+            (Binding::Gar(b), Platform::Gcp(p)) => {
+                naming::gar_routable_name(&p.project_id, &b.repository_name, logical)
+            }
             (Binding::Acr(b), _) => naming::acr_routable_name(b.repository_prefix.as_deref(), logical),
             (Binding::Local(_), _) => naming::local_routable_name(&self.config.name, logical),
             _ => unreachable!("Config pairs each binding with its platform"),

@@ -337,8 +337,6 @@ pub(crate) fn parse_at<T: DeserializeOwned>(value: Value, prefix: &str) -> Resul
         // "missing field `x`" names the parent: point at the field itself.
         if let Some(field) = inner.strip_prefix("missing field `").and_then(|s| s.split('`').next()) {
             path = if path == "." { field.to_owned() } else { format!("{path}.{field}") };
-        } else if let Some(field) = inner.strip_prefix("unknown field `").and_then(|s| s.split('`').next()) {
-            path = if path == "." { field.to_owned() } else { format!("{path}.{field}") };
         }
         let full = match (prefix.is_empty(), path == ".") {
             (true, _) => path,
@@ -395,7 +393,12 @@ impl Config {
             return Err(Error::invalid_input("invalid configuration at `binding`: expected an object"));
         };
         let service = binding.remove("service");
-        let sections = [("aws", raw.aws.is_some()), ("gcp", raw.gcp.is_some()), ("azure", raw.azure.is_some()), ("local", raw.local.is_some())];
+        let sections = [
+            ("aws", raw.aws.is_some()),
+            ("gcp", raw.gcp.is_some()),
+            ("azure", raw.azure.is_some()),
+            ("local", raw.local.is_some()),
+        ];
         let (binding, wanted) = match service.as_ref().and_then(Value::as_str) {
             Some("ecr") => (Binding::Ecr(parse_at(Value::Object(binding), "binding")?), "aws"),
             Some("gar") => (Binding::Gar(parse_at(Value::Object(binding), "binding")?), "gcp"),
@@ -438,7 +441,9 @@ impl Config {
                 naming::validate_account_id(&p.account_id).map_err(|e| at("aws.accountId", e))?;
                 naming::validate_ecr_prefix(&b.repository_prefix).map_err(|e| at("binding.repositoryPrefix", e))?;
                 let partition = crate::aws::Partition::of_region(&p.region);
-                for (path, arn) in [("binding.pullRoleArn", &b.pull_role_arn), ("binding.pushRoleArn", &b.push_role_arn)] {
+                for (path, arn) in
+                    [("binding.pullRoleArn", &b.pull_role_arn), ("binding.pushRoleArn", &b.push_role_arn)]
+                {
                     if let Some(arn) = arn {
                         naming::validate_role_arn(arn, partition).map_err(|e| at(path, e))?;
                     }
@@ -470,7 +475,8 @@ impl Config {
             }
             (Binding::Acr(b), Platform::Azure(p)) => {
                 naming::validate_acr_registry_name(&b.registry_name).map_err(|e| at("binding.registryName", e))?;
-                naming::validate_resource_group(&b.resource_group_name).map_err(|e| at("binding.resourceGroupName", e))?;
+                naming::validate_resource_group(&b.resource_group_name)
+                    .map_err(|e| at("binding.resourceGroupName", e))?;
                 if let Some(prefix) = &b.repository_prefix {
                     naming::validate_oci_repository(prefix).map_err(|e| at("binding.repositoryPrefix", e))?;
                 }
@@ -515,7 +521,8 @@ impl Config {
 }
 
 fn required(section: Option<Value>, name: &str) -> Result<Value> {
-    section.ok_or_else(|| Error::invalid_input(format!("invalid configuration at `{name}`: required section is missing")))
+    section
+        .ok_or_else(|| Error::invalid_input(format!("invalid configuration at `{name}`: required section is missing")))
 }
 
 fn parse_aws(value: Value) -> Result<AwsPlatform> {
@@ -536,9 +543,9 @@ fn parse_aws(value: Value) -> Result<AwsPlatform> {
 fn parse_gcp(value: Value) -> Result<GcpPlatform> {
     let raw: RawGcp = parse_at(value, "gcp")?;
     let credentials = match &raw.credentials {
-        Value::Object(m) if m.contains_key("accessToken") => {
-            GcpCredentials::AccessToken(Secret::new(parse_at::<RawToken>(raw.credentials, "gcp.credentials")?.access_token))
-        }
+        Value::Object(m) if m.contains_key("accessToken") => GcpCredentials::AccessToken(Secret::new(
+            parse_at::<RawToken>(raw.credentials, "gcp.credentials")?.access_token,
+        )),
         Value::Object(_) => {
             let key: RawServiceAccountKey = parse_at(raw.credentials, "gcp.credentials")?;
             if key.kind != "service_account" {
@@ -564,15 +571,20 @@ fn parse_gcp(value: Value) -> Result<GcpPlatform> {
             ));
         }
     };
-    Ok(GcpPlatform { project_id: raw.project_id, region: raw.region, credentials, endpoints: raw.endpoints.unwrap_or_default() })
+    Ok(GcpPlatform {
+        project_id: raw.project_id,
+        region: raw.region,
+        credentials,
+        endpoints: raw.endpoints.unwrap_or_default(),
+    })
 }
 
 fn parse_azure(value: Value) -> Result<AzurePlatform> {
     let raw: RawAzure = parse_at(value, "azure")?;
     let credentials = match &raw.credentials {
-        Value::Object(m) if m.contains_key("accessToken") => {
-            AzureCredentials::AccessToken(Secret::new(parse_at::<RawToken>(raw.credentials, "azure.credentials")?.access_token))
-        }
+        Value::Object(m) if m.contains_key("accessToken") => AzureCredentials::AccessToken(Secret::new(
+            parse_at::<RawToken>(raw.credentials, "azure.credentials")?.access_token,
+        )),
         Value::Object(_) => {
             let c: RawClientSecret = parse_at(raw.credentials, "azure.credentials")?;
             AzureCredentials::ClientSecret { client_id: c.client_id, client_secret: Secret::new(c.client_secret) }
@@ -594,6 +606,8 @@ fn parse_azure(value: Value) -> Result<AzurePlatform> {
 fn parse_local(value: Value) -> Result<LocalPlatform> {
     let raw: RawLocal = parse_at(value, "local")?;
     Ok(LocalPlatform {
-        credentials: raw.credentials.map(|c| LocalCredentials { username: c.username, password: Secret::new(c.password) }),
+        credentials: raw
+            .credentials
+            .map(|c| LocalCredentials { username: c.username, password: Secret::new(c.password) }),
     })
 }

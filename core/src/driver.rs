@@ -11,7 +11,7 @@ use crate::error::Result;
 use crate::http::{HttpRequest, HttpResponse, TransportError};
 use crate::operation::{Operation, Step};
 use crate::time::Timestamp;
-use crate::types::{CrossAccountAccess, CrossAccountPermissions, Credentials, Permissions, Repository};
+use crate::types::{Credentials, CrossAccountAccess, CrossAccountPermissions, Permissions, Repository};
 
 /// Sends requests and waits.
 #[async_trait]
@@ -54,7 +54,12 @@ pub trait ArtifactRegistry: Send + Sync {
     /// Reads the cross-account grants.
     async fn get_cross_account_access(&self, name: &str) -> Result<CrossAccountPermissions>;
     /// Generates pull or push-pull credentials.
-    async fn generate_credentials(&self, name: &str, permissions: Permissions, ttl_seconds: Option<u64>) -> Result<Credentials>;
+    async fn generate_credentials(
+        &self,
+        name: &str,
+        permissions: Permissions,
+        ttl_seconds: Option<u64>,
+    ) -> Result<Credentials>;
     /// The registry endpoint.
     fn registry_endpoint(&self) -> String;
     /// The upstream repository prefix.
@@ -120,7 +125,12 @@ impl<T: Transport, C: Clock> ArtifactRegistry for Registry<T, C> {
     async fn get_cross_account_access(&self, name: &str) -> Result<CrossAccountPermissions> {
         self.run(self.client.get_cross_account_access(name)).await
     }
-    async fn generate_credentials(&self, name: &str, permissions: Permissions, ttl_seconds: Option<u64>) -> Result<Credentials> {
+    async fn generate_credentials(
+        &self,
+        name: &str,
+        permissions: Permissions,
+        ttl_seconds: Option<u64>,
+    ) -> Result<Credentials> {
         self.run(self.client.generate_credentials(name, permissions, ttl_seconds)).await
     }
     fn registry_endpoint(&self) -> String {

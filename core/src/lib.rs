@@ -68,6 +68,6 @@ pub use retry::RetryPolicy;
 pub use secret::Secret;
 pub use time::Timestamp;
 pub use types::{
-    AuthMethod, AwsAccess, CrossAccountAccess, CrossAccountPermissions, Credentials, GcpAccess, Permissions, Repository,
-    ServiceType,
+    AuthMethod, AwsAccess, Credentials, CrossAccountAccess, CrossAccountPermissions, GcpAccess, Permissions,
+    Repository, ServiceType,
 };

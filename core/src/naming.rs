@@ -41,8 +41,7 @@ fn is_oci_component(s: &str) -> bool {
 
 /// One ECR path component: `[a-z0-9]+(?:[._-][a-z0-9]+)*`.
 fn is_ecr_component(s: &str) -> bool {
-    !s.is_empty()
-        && s.split(['.', '_', '-']).all(|part| !part.is_empty() && part.chars().all(is_lower_alnum))
+    !s.is_empty() && s.split(['.', '_', '-']).all(|part| !part.is_empty() && part.chars().all(is_lower_alnum))
 }
 
 /// An ECR repository name: components separated by `/`, 2 to 256 characters.
@@ -103,7 +102,10 @@ pub fn validate_oci_component(name: &str) -> Result<()> {
 
 /// The binding name: 1 to 128 letters, digits, `-`, `_`, `.`.
 pub fn validate_binding_name(name: &str) -> Result<()> {
-    if name.is_empty() || name.len() > 128 || !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
+    if name.is_empty()
+        || name.len() > 128
+        || !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
         return Err(bad(format!("binding name {name:?} must be 1 to 128 letters, digits, '-', '_' or '.'")));
     }
     Ok(())
@@ -193,7 +195,10 @@ pub fn validate_gcp_project_number(n: &str) -> Result<()> {
 
 /// An Artifact Registry location such as `us-central1`, `europe-west4`, `us`.
 pub fn validate_gcp_location(loc: &str) -> Result<()> {
-    let ok = !loc.is_empty() && loc.len() <= 63 && loc.starts_with(|c: char| c.is_ascii_lowercase()) && loc.chars().all(|c| is_lower_alnum(c) || c == '-');
+    let ok = !loc.is_empty()
+        && loc.len() <= 63
+        && loc.starts_with(|c: char| c.is_ascii_lowercase())
+        && loc.chars().all(|c| is_lower_alnum(c) || c == '-');
     if ok { Ok(()) } else { Err(bad(format!("{loc:?} is not a GCP location (like \"us-central1\")"))) }
 }
 
@@ -204,7 +209,11 @@ pub fn validate_gar_repository_id(id: &str) -> Result<()> {
         && id.starts_with(|c: char| c.is_ascii_lowercase())
         && !id.ends_with('-')
         && id.chars().all(|c| is_lower_alnum(c) || c == '-');
-    if ok { Ok(()) } else { Err(bad(format!("{id:?} is not an Artifact Registry repository id (lowercase letters, digits, '-')"))) }
+    if ok {
+        Ok(())
+    } else {
+        Err(bad(format!("{id:?} is not an Artifact Registry repository id (lowercase letters, digits, '-')")))
+    }
 }
 
 /// A service-account e-mail (`name@project.iam.gserviceaccount.com` and the like).
@@ -235,7 +244,11 @@ pub fn validate_resource_group(name: &str) -> Result<()> {
     let ok = (1..=90).contains(&name.len())
         && !name.ends_with('.')
         && name.chars().all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | '(' | ')'));
-    if ok { Ok(()) } else { Err(bad(format!("resource group name {name:?} must be 1 to 90 of letters, digits and -_.()"))) }
+    if ok {
+        Ok(())
+    } else {
+        Err(bad(format!("resource group name {name:?} must be 1 to 90 of letters, digits and -_.()")))
+    }
 }
 
 /// A UUID in its 8-4-4-4-12 hex form (Azure tenant and subscription ids).
@@ -254,7 +267,12 @@ fn validate_authority(authority: &str) -> bool {
     let host_ok = !host.is_empty()
         && (host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
             || (host.starts_with('[') && host.ends_with(']')));
-    let port_ok = port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u32>().is_ok_and(|n| n > 0 && n < 65536));
+    let port_ok = port.is_none_or(|p| {
+        !p.is_empty()
+            && p.len() <= 5
+            && p.bytes().all(|b| b.is_ascii_digit())
+            && p.parse::<u32>().is_ok_and(|n| n > 0 && n < 65536)
+    });
     host_ok && port_ok
 }
 
@@ -319,7 +337,9 @@ pub fn gar_parse_routable<'a>(project: &str, repository: &str, name: &'a str) ->
         .and_then(|r| r.strip_prefix('/'))
         .and_then(|r| r.strip_prefix(repository))
         .and_then(|r| r.strip_prefix('/'))
-        .ok_or_else(|| bad(format!("repository {name:?} is outside this binding: names start with \"{project}/{repository}/\"")))?;
+        .ok_or_else(|| {
+            bad(format!("repository {name:?} is outside this binding: names start with \"{project}/{repository}/\""))
+        })?;
     validate_oci_repository(rest)?;
     Ok(rest)
 }
@@ -341,9 +361,9 @@ pub fn acr_routable_name(prefix: Option<&str>, logical: &str) -> Result<String> 
 pub fn acr_check_routable(prefix: Option<&str>, name: &str) -> Result<()> {
     validate_oci_repository(name)?;
     match prefix {
-        Some(p) if name != p && !name.strip_prefix(p).is_some_and(|r| r.starts_with('/')) => Err(bad(format!(
-            "repository {name:?} is outside this binding: names start with \"{p}/\""
-        ))),
+        Some(p) if name != p && !name.strip_prefix(p).is_some_and(|r| r.starts_with('/')) => {
+            Err(bad(format!("repository {name:?} is outside this binding: names start with \"{p}/\"")))
+        }
         _ => Ok(()),
     }
 }

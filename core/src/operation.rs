@@ -139,7 +139,10 @@ impl Exchange {
     }
 
     /// Sends one request, without retries.
-    pub(crate) fn send(&self, request: HttpRequest) -> impl Future<Output = std::result::Result<HttpResponse, TransportError>> + Send + '_ {
+    pub(crate) fn send(
+        &self,
+        request: HttpRequest,
+    ) -> impl Future<Output = std::result::Result<HttpResponse, TransportError>> + Send + '_ {
         let mut request = Some(request);
         std::future::poll_fn(move |_| {
             let mut slot = self.lock();
@@ -204,7 +207,11 @@ mod tests {
     fn op(policy: RetryPolicy) -> Operation<u16> {
         Operation::new(policy, 1, vec!["supersecretvalue".into()], |ex| async move {
             let resp = ex.call(|_| Ok(HttpRequest::new("GET", "http://h/")), |_| false).await?;
-            if resp.status == 200 { Ok(resp.status) } else { Err(Error::provider(format!("got supersecretvalue {}", resp.status))) }
+            if resp.status == 200 {
+                Ok(resp.status)
+            } else {
+                Err(Error::provider(format!("got supersecretvalue {}", resp.status)))
+            }
         })
     }
 

@@ -39,6 +39,17 @@ impl From<&str> for Secret {
     }
 }
 
+/// The secret values an operation must scrub from its messages. Its `Debug` shows
+/// only how many there are.
+#[derive(Clone, Default)]
+pub(crate) struct SecretList(pub(crate) Vec<String>);
+
+impl fmt::Debug for SecretList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[{} secrets]", self.0.len())
+    }
+}
+
 /// Replaces each non-trivial secret in `text` by `***`.
 pub(crate) fn redact(text: &str, secrets: &[String]) -> String {
     let mut out = text.to_owned();

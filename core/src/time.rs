@@ -44,8 +44,18 @@ impl Timestamp {
 
     /// `YYYYMMDDTHHMMSSZ`, the SigV4 `X-Amz-Date` form.
     pub fn amz_date(self) -> String {
+        // Signing calls this on every request: digits by hand, no formatter.
         let (y, mo, d, h, mi, s) = self.civil();
-        format!("{y:04}{mo:02}{d:02}T{h:02}{mi:02}{s:02}Z")
+        let mut out = [0u8; 16];
+        let fields = [(y, 0, 4), (mo, 4, 2), (d, 6, 2), (h, 9, 2), (mi, 11, 2), (s, 13, 2)];
+        for (n, at, width) in fields {
+            for i in 0..width {
+                out[at + i] = b'0' + (n / 10i64.pow((width - 1 - i) as u32) % 10) as u8;
+            }
+        }
+        out[8] = b'T';
+        out[15] = b'Z';
+        String::from_utf8_lossy(&out).into_owned()
     }
 
     /// `YYYYMMDD`, the SigV4 credential-scope date.
@@ -88,7 +98,13 @@ impl Timestamp {
     /// applied, so the result is always UTC.
     pub fn parse_rfc3339(s: &str) -> Option<Timestamp> {
         let b = s.as_bytes();
-        if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
+        if b.len() < 20
+            || b[4] != b'-'
+            || b[7] != b'-'
+            || !matches!(b[10], b'T' | b't' | b' ')
+            || b[13] != b':'
+            || b[16] != b':'
+        {
             return None;
         }
         let num = |r: std::ops::Range<usize>| -> Option<i64> {
@@ -127,7 +143,15 @@ impl Timestamp {
                 sign * (h * 3600 + m * 60)
             }
         };
-        let t = Timestamp::from_civil(num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?, nanos)?;
+        let t = Timestamp::from_civil(
+            num(0..4)?,
+            num(5..7)?,
+            num(8..10)?,
+            num(11..13)?,
+            num(14..16)?,
+            num(17..19)?,
+            nanos,
+        )?;
         Some(Timestamp { secs: t.secs - offset, nanos: t.nanos })
     }
 

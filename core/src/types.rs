@@ -139,7 +139,9 @@ impl CrossAccountAccess {
         match platform.as_ref().and_then(Value::as_str) {
             Some("aws") => Ok(CrossAccountAccess::Aws(crate::config::parse_at(Value::Object(rest), "access")?)),
             Some("gcp") => Ok(CrossAccountAccess::Gcp(crate::config::parse_at(Value::Object(rest), "access")?)),
-            Some(other) => Err(Error::invalid_input(format!("access.platform: must be \"aws\" or \"gcp\", not {other:?}"))),
+            Some(other) => {
+                Err(Error::invalid_input(format!("access.platform: must be \"aws\" or \"gcp\", not {other:?}")))
+            }
             None => Err(Error::invalid_input("access.platform: missing; must be \"aws\" or \"gcp\"")),
         }
     }

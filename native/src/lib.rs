@@ -3,7 +3,9 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use artifact_registry_core::{Client, Clock, HttpRequest, HttpResponse, Registry, Timestamp, Transport, TransportError};
+use artifact_registry_core::{
+    Client, Clock, HttpRequest, HttpResponse, Registry, Timestamp, Transport, TransportError,
+};
 use async_trait::async_trait;
 
 /// Sends requests with reqwest; waits with tokio's timer.
@@ -78,7 +80,8 @@ impl Clock for SystemClock {
 /// A registry over reqwest and the system clock, from the configuration JSON text.
 /// Retry jitter is seeded from the clock.
 pub fn connect(config_json: &str) -> artifact_registry_core::Result<Registry<ReqwestTransport, SystemClock>> {
-    let seed = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos() as u64 ^ std::process::id() as u64;
+    let seed =
+        SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos() as u64 ^ std::process::id() as u64;
     let client = Client::from_json_str(config_json)?.with_jitter_seed(seed);
     Ok(Registry::new(client, ReqwestTransport::default(), SystemClock))
 }

@@ -1,1 +1,106 @@
-fn main(){}
+//! SigV4 signing of one ECR `CreateRepository` request: this project's signer versus
+//! the `aws-sigv4` crate, in one run; plus building and parsing a repository policy.
+//!
+//! Run: `cargo bench -p artifact-registry-tests --bench signing`
+
+use std::time::{Duration, SystemTime};
+
+use artifact_registry_core::aws::sigv4::{AwsCredentials, Scope, Signer, SigningSettings};
+use artifact_registry_core::{AwsAccess, EcrPolicy, HttpRequest, Secret, ServiceType, Timestamp};
+use divan::black_box;
+
+const URL: &str = "https://api.ecr.us-east-1.amazonaws.com/";
+const BODY: &[u8] = br#"{"repositoryName":"acme-my-app"}"#;
+const TARGET: &str = "AmazonEC2ContainerRegistry_V20150921.CreateRepository";
+const AKID: &str = "AKIDEXAMPLE";
+const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+const NOW: u64 = 1_795_849_200;
+
+fn main() {
+    divan::main();
+}
+
+fn request() -> HttpRequest {
+    HttpRequest::new("POST", URL)
+        .header("Content-Type", "application/x-amz-json-1.1")
+        .header("X-Amz-Target", TARGET)
+        .body(BODY)
+}
+
+fn creds() -> AwsCredentials {
+    AwsCredentials { access_key_id: AKID.into(), secret_access_key: Secret::new(SECRET), session_token: None }
+}
+
+/// This project's signer, as operations use it: one signer per client, so the
+/// signing key is derived once per day, region and service.
+#[divan::bench]
+fn ours(bencher: divan::Bencher) {
+    let signer = Signer::new();
+    let (req, creds) = (request(), creds());
+    let scope = Scope { region: "us-east-1", service: "ecr", time: Timestamp::from_unix(NOW as i64) };
+    bencher.bench_local(|| {
+        signer.sign_headers(black_box(&req), &creds, scope, SigningSettings::default()).unwrap().headers
+    });
+}
+
+/// This project's signer with a fresh key cache every time (key derived per call).
+#[divan::bench]
+fn ours_uncached(bencher: divan::Bencher) {
+    let (req, creds) = (request(), creds());
+    let scope = Scope { region: "us-east-1", service: "ecr", time: Timestamp::from_unix(NOW as i64) };
+    bencher.bench_local(|| {
+        Signer::new().sign_headers(black_box(&req), &creds, scope, SigningSettings::default()).unwrap().headers
+    });
+}
+
+/// The `aws-sigv4` crate on the same request.
+#[divan::bench]
+fn aws_sigv4_crate(bencher: divan::Bencher) {
+    use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+    use aws_sigv4::sign::v4;
+    let identity = aws_credential_types::Credentials::new(AKID, SECRET, None, None, "bench").into();
+    let time = SystemTime::UNIX_EPOCH + Duration::from_secs(NOW);
+    let headers = [("content-type", "application/x-amz-json-1.1"), ("x-amz-target", TARGET)];
+    bencher.bench_local(|| {
+        let params = v4::SigningParams::builder()
+            .identity(&identity)
+            .region("us-east-1")
+            .name("ecr")
+            .time(time)
+            .settings(SigningSettings::default())
+            .build()
+            .unwrap()
+            .into();
+        let signable =
+            SignableRequest::new("POST", URL, headers.iter().copied(), SignableBody::Bytes(black_box(BODY))).unwrap();
+        sign(signable, &params).unwrap().into_parts()
+    });
+}
+
+fn grant() -> AwsAccess {
+    AwsAccess {
+        account_ids: (0..5).map(|i| format!("11111111111{i}")).collect(),
+        regions: vec!["us-east-1".into(), "us-west-2".into(), "eu-west-1".into()],
+        allowed_service_types: vec![ServiceType::Worker],
+        role_arns: (0..5).map(|i| format!("arn:aws:iam::22222222222{i}:role/deployer")).collect(),
+    }
+}
+
+/// Merge a grant into a policy holding another party's statement and render it.
+#[divan::bench]
+fn policy_build(bencher: divan::Bencher) {
+    let base = EcrPolicy::parse(r#"{"Version":"2012-10-17","Statement":[{"Sid":"Theirs","Effect":"Allow","Principal":"*","Action":"ecr:BatchGetImage"}]}"#).unwrap();
+    let access = grant();
+    bencher.bench_local(|| {
+        let grants = base.grants.add(black_box(&access));
+        base.with_grants(grants).render(artifact_registry_core::aws::Partition::Aws)
+    });
+}
+
+/// Parse that policy back into grants.
+#[divan::bench]
+fn policy_parse(bencher: divan::Bencher) {
+    let base = EcrPolicy::empty();
+    let text = base.with_grants(base.grants.add(&grant())).render(artifact_registry_core::aws::Partition::Aws).unwrap();
+    bencher.bench_local(|| EcrPolicy::parse(black_box(&text)).unwrap().grants);
+}

@@ -57,11 +57,11 @@ impl MotoServer {
         })
     }
 
-    /// Runs a boto3 snippet as another client of this server; `ecr` is an ECR client
-    /// for `region`. Returns what the snippet prints.
+    /// Runs a boto3 snippet as another client of this server; `ecr` and `iam` are
+    /// clients for `region`. Returns what the snippet prints.
     pub fn boto3(&self, region: &str, snippet: &str) -> String {
         let program = format!(
-            "import boto3, json\necr = boto3.client('ecr', endpoint_url='{}', region_name='{}', aws_access_key_id='{}', aws_secret_access_key='{}')\n{}",
+            "import boto3, json\nkw = dict(endpoint_url='{}', region_name='{}', aws_access_key_id='{}', aws_secret_access_key='{}')\necr = boto3.client('ecr', **kw)\niam = boto3.client('iam', **kw)\n{}",
             self.endpoint, region, self.access_key_id, self.secret_access_key, snippet
         );
         let out = Command::new(std::env::var("PYTHON").unwrap_or_else(|_| "python3".into()))
@@ -70,6 +70,21 @@ impl MotoServer {
             .expect("python3 runs");
         assert!(out.status.success(), "boto3 snippet failed: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl MotoServer {
+    /// Creates IAM roles with an allow-all inline policy. moto authorizes calls made
+    /// with assumed-role credentials against the role's policies, as AWS does, so
+    /// the roles must exist.
+    pub fn create_roles(&self, names: &[&str]) {
+        let names = names.iter().map(|n| format!("'{n}'")).collect::<Vec<_>>().join(", ");
+        self.boto3(
+            "us-east-1",
+            &format!(
+                "trust = json.dumps({{'Version': '2012-10-17', 'Statement': [{{'Effect': 'Allow', 'Principal': {{'AWS': 'arn:aws:iam::123456789012:user/artifact-registry-tests'}}, 'Action': 'sts:AssumeRole'}}]}})\nallow = json.dumps({{'Version': '2012-10-17', 'Statement': [{{'Effect': 'Allow', 'Action': '*', 'Resource': '*'}}]}})\nfor name in [{names}]:\n    iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust)\n    iam.put_role_policy(RoleName=name, PolicyName='allow-all', PolicyDocument=allow)"
+            ),
+        );
     }
 }
 

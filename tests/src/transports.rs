@@ -47,7 +47,11 @@ impl ScriptedTransport {
 impl Transport for ScriptedTransport {
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
         self.requests.lock().unwrap().push(request);
-        self.answers.lock().unwrap().pop_front().unwrap_or_else(|| Err(TransportError::other("the test script has no more answers")))
+        self.answers
+            .lock()
+            .unwrap()
+            .pop_front()
+            .unwrap_or_else(|| Err(TransportError::other("the test script has no more answers")))
     }
 
     async fn sleep(&self, duration: Duration) {

@@ -18,8 +18,8 @@
 use std::path::PathBuf;
 
 use artifact_registry_core::{
-    ArtifactRegistry, Client, CrossAccountAccess, FixedClock, HttpRequest, HttpResponse, Permissions, Registry, Timestamp,
-    TransportError,
+    ArtifactRegistry, Client, CrossAccountAccess, FixedClock, HttpRequest, HttpResponse, Permissions, Registry,
+    Timestamp, TransportError,
 };
 use serde_json::{Value, json};
 
@@ -56,7 +56,11 @@ fn pairs(v: &Value) -> Vec<(String, String)> {
 fn answer(exchange: &Value) -> Result<HttpResponse, TransportError> {
     if let Some(e) = exchange.get("transportError") {
         let message = e["message"].as_str().unwrap_or("transport error").to_owned();
-        return Err(if e["timeout"].as_bool().unwrap_or(false) { TransportError::timeout(message) } else { TransportError::other(message) });
+        return Err(if e["timeout"].as_bool().unwrap_or(false) {
+            TransportError::timeout(message)
+        } else {
+            TransportError::other(message)
+        });
     }
     let r = &exchange["response"];
     Ok(HttpResponse {
@@ -107,7 +111,9 @@ pub async fn run(vector: &Value) -> Outcome {
     };
     let outcome = match result {
         Ok(v) => json!({ "result": v }),
-        Err(e) => json!({ "error": { "code": e.code().as_str(), "httpStatus": e.http_status(), "providerCode": e.provider_code() } }),
+        Err(e) => {
+            json!({ "error": { "code": e.code().as_str(), "httpStatus": e.http_status(), "providerCode": e.provider_code() } })
+        }
     };
     Outcome { requests: registry.transport().requests(), outcome }
 }

@@ -45,7 +45,12 @@ fn parse_request(text: &str) -> HttpRequest {
         }
     }
     let host = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("host")).unwrap().1.clone();
-    HttpRequest { method: method.to_owned(), url: format!("https://{host}{target}"), headers, body: body.as_bytes().to_vec() }
+    HttpRequest {
+        method: method.to_owned(),
+        url: format!("https://{host}{target}"),
+        headers,
+        body: body.as_bytes().to_vec(),
+    }
 }
 
 fn load(dir: &Path) -> Case {
@@ -72,7 +77,8 @@ fn load(dir: &Path) -> Case {
 }
 
 fn cases() -> Vec<Case> {
-    let mut dirs: Vec<PathBuf> = fs::read_dir(suite_dir()).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
+    let mut dirs: Vec<PathBuf> =
+        fs::read_dir(suite_dir()).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
     dirs.sort();
     let cases: Vec<Case> = dirs.iter().map(|d| load(d)).collect();
     assert!(cases.len() >= 38, "expected the whole suite, found {} cases", cases.len());
@@ -88,7 +94,12 @@ fn header_signing_matches_every_case_step_by_step() {
     for case in cases() {
         let scope = Scope { region: &case.region, service: &case.service, time: case.time };
         let out = Signer::new().sign_headers(&case.request, &case.creds, scope, case.settings).unwrap();
-        assert_eq!(out.canonical_request, expected(&case, "header-canonical-request.txt"), "{}: canonical request", case.name);
+        assert_eq!(
+            out.canonical_request,
+            expected(&case, "header-canonical-request.txt"),
+            "{}: canonical request",
+            case.name
+        );
         assert_eq!(out.string_to_sign, expected(&case, "header-string-to-sign.txt"), "{}: string to sign", case.name);
         assert_eq!(out.signature, expected(&case, "header-signature.txt").trim(), "{}: signature", case.name);
         // The final request: every header the suite's signed request has, with the
@@ -123,7 +134,12 @@ fn presigning_matches_every_case_step_by_step() {
     for case in cases() {
         let scope = Scope { region: &case.region, service: &case.service, time: case.time };
         let out = Signer::new().presign(&case.request, &case.creds, scope, case.expires, case.settings).unwrap();
-        assert_eq!(out.canonical_request, expected(&case, "query-canonical-request.txt"), "{}: canonical request", case.name);
+        assert_eq!(
+            out.canonical_request,
+            expected(&case, "query-canonical-request.txt"),
+            "{}: canonical request",
+            case.name
+        );
         assert_eq!(out.string_to_sign, expected(&case, "query-string-to-sign.txt"), "{}: string to sign", case.name);
         assert_eq!(out.signature, expected(&case, "query-signature.txt").trim(), "{}: signature", case.name);
         let signed = expected(&case, "query-signed-request.txt");

@@ -22,7 +22,10 @@ async fn every_vector_matches_the_native_driver() {
         if regenerate {
             let mut updated = Vec::new();
             for (i, request) in outcome.requests.iter().enumerate() {
-                let mut e = exchanges.get(i).cloned().unwrap_or_else(|| serde_json::json!({"response": {"status": 599, "body": "MISSING"}}));
+                let mut e = exchanges
+                    .get(i)
+                    .cloned()
+                    .unwrap_or_else(|| serde_json::json!({"response": {"status": 599, "body": "MISSING"}}));
                 e["request"] = request_json(request);
                 updated.push(e);
             }

@@ -109,7 +109,14 @@ impl AwsContext {
     /// Calls an ECR JSON-protocol action (`AmazonEC2ContainerRegistry_V20150921.{action}`)
     /// in `region`, signed with `creds`, retrying transient failures. A non-2xx answer
     /// becomes a typed [`Error`] carrying AWS's error code.
-    pub async fn ecr_call(&self, ex: &Exchange, creds: &AwsCredentials, region: &str, action: &str, body: Value) -> Result<Value> {
+    pub async fn ecr_call(
+        &self,
+        ex: &Exchange,
+        creds: &AwsCredentials,
+        region: &str,
+        action: &str,
+        body: Value,
+    ) -> Result<Value> {
         let url = format!("{}/", self.ecr_url(region));
         let payload = serde_json::to_vec(&body).map_err(|e| Error::provider(format!("cannot encode request: {e}")))?;
         let target = format!("AmazonEC2ContainerRegistry_V20150921.{action}");
@@ -132,8 +139,10 @@ impl AwsContext {
         if response.body.is_empty() {
             return Ok(Value::Object(Default::default()));
         }
-        serde_json::from_slice(&response.body)
-            .map_err(|e| Error::provider(format!("ECR {action} answered with a body that is not JSON ({e})")).with_http_status(response.status))
+        serde_json::from_slice(&response.body).map_err(|e| {
+            Error::provider(format!("ECR {action} answered with a body that is not JSON ({e})"))
+                .with_http_status(response.status)
+        })
     }
 }
 
@@ -167,7 +176,14 @@ pub(crate) fn parse_error(response: &HttpResponse) -> (Option<String>, Option<St
 pub(crate) fn is_throttled(response: &HttpResponse) -> bool {
     matches!(
         parse_error(response).0.as_deref(),
-        Some("ThrottlingException" | "Throttling" | "ThrottledException" | "TooManyRequestsException" | "RequestLimitExceeded" | "SlowDown")
+        Some(
+            "ThrottlingException"
+                | "Throttling"
+                | "ThrottledException"
+                | "TooManyRequestsException"
+                | "RequestLimitExceeded"
+                | "SlowDown"
+        )
     )
 }
 
@@ -176,23 +192,37 @@ pub(crate) fn error_from_response(response: &HttpResponse, what: &str) -> Error 
     let (code, message) = parse_error(response);
     let message = message.unwrap_or_else(|| response.text().chars().take(300).collect());
     let kind = match (code.as_deref(), response.status) {
-        (Some("RepositoryNotFoundException" | "RepositoryPolicyNotFoundException" | "NoSuchEntity" | "ImageNotFoundException"), _) => {
-            ErrorCode::NotFound
-        }
+        (
+            Some(
+                "RepositoryNotFoundException"
+                | "RepositoryPolicyNotFoundException"
+                | "NoSuchEntity"
+                | "ImageNotFoundException",
+            ),
+            _,
+        ) => ErrorCode::NotFound,
         (Some("RepositoryAlreadyExistsException" | "EntityAlreadyExists"), _) => ErrorCode::AlreadyExists,
         (
             Some(
-                "AccessDenied" | "AccessDeniedException" | "UnrecognizedClientException" | "InvalidClientTokenId"
-                | "SignatureDoesNotMatch" | "ExpiredToken" | "ExpiredTokenException" | "IncompleteSignature"
-                | "MissingAuthenticationToken" | "InvalidSignatureException",
+                "AccessDenied"
+                | "AccessDeniedException"
+                | "UnrecognizedClientException"
+                | "InvalidClientTokenId"
+                | "SignatureDoesNotMatch"
+                | "ExpiredToken"
+                | "ExpiredTokenException"
+                | "IncompleteSignature"
+                | "MissingAuthenticationToken"
+                | "InvalidSignatureException",
             ),
             _,
         ) => ErrorCode::AccessDenied,
         (Some(c), _) if is_throttled_code(c) => ErrorCode::Throttled,
         (Some("RepositoryNotEmptyException" | "ConcurrentModificationException"), _) => ErrorCode::Conflict,
-        (Some("InvalidParameterException" | "ValidationException" | "ValidationError" | "InvalidParameterValue"), _) => {
-            ErrorCode::InvalidInput
-        }
+        (
+            Some("InvalidParameterException" | "ValidationException" | "ValidationError" | "InvalidParameterValue"),
+            _,
+        ) => ErrorCode::InvalidInput,
         (_, 429) => ErrorCode::Throttled,
         (_, 401 | 403) => ErrorCode::AccessDenied,
         (_, 404) => ErrorCode::NotFound,
@@ -203,7 +233,8 @@ pub(crate) fn error_from_response(response: &HttpResponse, what: &str) -> Error 
         ErrorCode::Throttled => " AWS throttled the calls; retries did not get through. Try again later.",
         _ => "",
     };
-    let mut error = Error::new(kind, format!("{what} failed: {message}.{advice}").replace("..", ".")).with_http_status(response.status);
+    let mut error = Error::new(kind, format!("{what} failed: {message}.{advice}").replace("..", "."))
+        .with_http_status(response.status);
     if let Some(code) = code {
         error = error.with_provider_code(code);
     }
@@ -211,5 +242,13 @@ pub(crate) fn error_from_response(response: &HttpResponse, what: &str) -> Error 
 }
 
 fn is_throttled_code(code: &str) -> bool {
-    matches!(code, "ThrottlingException" | "Throttling" | "ThrottledException" | "TooManyRequestsException" | "RequestLimitExceeded" | "SlowDown")
+    matches!(
+        code,
+        "ThrottlingException"
+            | "Throttling"
+            | "ThrottledException"
+            | "TooManyRequestsException"
+            | "RequestLimitExceeded"
+            | "SlowDown"
+    )
 }

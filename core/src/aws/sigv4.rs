@@ -4,6 +4,7 @@
 //! signature) and exposes each step, so the official test suite can check all three.
 //! The signing key is derived once per (secret, day, region, service) and cached.
 
+use std::borrow::Cow;
 use std::sync::Mutex;
 
 use hmac::{Hmac, Mac};
@@ -80,7 +81,8 @@ struct CachedKey {
     date: String,
     region: String,
     service: String,
-    key: [u8; 32],
+    /// HMAC already keyed with the signing key: cloning it skips re-keying.
+    mac: HmacSha256,
 }
 
 /// A SigV4 signer. Cheap to share; caches the last derived signing key.
@@ -125,25 +127,26 @@ impl Signer {
         Signer::default()
     }
 
-    fn signing_key(&self, secret: &str, date: &str, region: &str, service: &str) -> [u8; 32] {
+    fn signing_mac(&self, secret: &str, date: &str, region: &str, service: &str) -> HmacSha256 {
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(c) = cache.as_ref() {
             if c.date == date && c.region == region && c.service == service && c.secret == secret {
-                return c.key;
+                return c.mac.clone();
             }
         }
         let k_date = hmac(format!("AWS4{secret}").as_bytes(), date.as_bytes());
         let k_region = hmac(&k_date, region.as_bytes());
         let k_service = hmac(&k_region, service.as_bytes());
         let key = hmac(&k_service, b"aws4_request");
+        let mac = HmacSha256::new_from_slice(&key).expect("HMAC takes keys of any length");
         *cache = Some(CachedKey {
             secret: secret.to_owned(),
             date: date.to_owned(),
             region: region.to_owned(),
             service: service.to_owned(),
-            key,
+            mac: mac.clone(),
         });
-        key
+        mac
     }
 
     /// Signs `request` in place: adds `X-Amz-Date`, the session token, and
@@ -170,7 +173,8 @@ impl Signer {
         let body_hash = payload_hash(&request.body);
         let token = creds.session_token.as_ref().map(Secret::expose);
 
-        let mut added: Vec<(String, String)> = vec![("X-Amz-Date".into(), amz_date.clone())];
+        let mut added: Vec<(String, String)> = Vec::with_capacity(4);
+        added.push(("X-Amz-Date".into(), amz_date.clone()));
         if let (Some(t), true) = (token, settings.sign_session_token) {
             added.push(("X-Amz-Security-Token".into(), t.to_owned()));
         }
@@ -180,16 +184,27 @@ impl Signer {
         let headers = canonical_headers(&request.headers, &added, url.host_header());
         let query = canonical_query(url.query, &[]);
         let (canonical_request, string_to_sign, signature) =
-            self.finish(&request.method, url.path, &query, &headers, &body_hash, creds, scope, settings)?;
+            self.finish(&request.method, url.path, &query, &headers, &body_hash, creds, scope, &amz_date, settings)?;
 
-        let date = scope.time.date_stamp();
-        added.push((
-            "Authorization".into(),
-            format!(
-                "{ALGORITHM} Credential={}/{date}/{}/{}/aws4_request, SignedHeaders={}, Signature={signature}",
-                creds.access_key_id, scope.region, scope.service, headers.names
-            ),
-        ));
+        let mut authorization = String::with_capacity(160 + headers.names.len());
+        for part in [
+            ALGORITHM,
+            " Credential=",
+            &creds.access_key_id,
+            "/",
+            &amz_date[..8],
+            "/",
+            scope.region,
+            "/",
+            scope.service,
+            "/aws4_request, SignedHeaders=",
+            &headers.names,
+            ", Signature=",
+            &signature,
+        ] {
+            authorization.push_str(part);
+        }
+        added.push(("Authorization".into(), authorization));
         if let (Some(t), false) = (token, settings.sign_session_token) {
             added.push(("X-Amz-Security-Token".into(), t.to_owned()));
         }
@@ -229,8 +244,9 @@ impl Signer {
         }
         let query = canonical_query(url.query, &params);
         let body_hash = payload_hash(&request.body);
+        let amz_date = scope.time.amz_date();
         let (canonical_request, string_to_sign, signature) =
-            self.finish(&request.method, url.path, &query, &headers, &body_hash, creds, scope, settings)?;
+            self.finish(&request.method, url.path, &query, &headers, &body_hash, creds, scope, &amz_date, settings)?;
         if let (Some(t), false) = (token, settings.sign_session_token) {
             params.push(("X-Amz-Security-Token".into(), t.to_owned()));
         }
@@ -262,6 +278,7 @@ impl Signer {
         body_hash: &str,
         creds: &AwsCredentials,
         scope: Scope<'_>,
+        amz_date: &str,
         settings: SigningSettings,
     ) -> Result<(String, String, String)> {
         if creds.access_key_id.is_empty() || creds.secret_access_key.expose().is_empty() {
@@ -274,16 +291,27 @@ impl Signer {
         for part in [method, "\n", &path, "\n", query, "\n", &headers.block, "\n", &headers.names, "\n", body_hash] {
             canonical_request.push_str(part);
         }
-        let date = scope.time.date_stamp();
-        let string_to_sign = format!(
-            "{ALGORITHM}\n{}\n{date}/{}/{}/aws4_request\n{}",
-            scope.time.amz_date(),
+        let date = &amz_date[..8];
+        let request_hash = hex(&Sha256::digest(canonical_request.as_bytes()));
+        let mut string_to_sign = String::with_capacity(160);
+        for part in [
+            ALGORITHM,
+            "\n",
+            amz_date,
+            "\n",
+            date,
+            "/",
             scope.region,
+            "/",
             scope.service,
-            hex(&Sha256::digest(canonical_request.as_bytes()))
-        );
-        let key = self.signing_key(creds.secret_access_key.expose(), &date, scope.region, scope.service);
-        let signature = hex(&hmac(&key, string_to_sign.as_bytes()));
+            "/aws4_request\n",
+            &request_hash,
+        ] {
+            string_to_sign.push_str(part);
+        }
+        let mut mac = self.signing_mac(creds.secret_access_key.expose(), date, scope.region, scope.service);
+        mac.update(string_to_sign.as_bytes());
+        let signature = hex(&mac.finalize().into_bytes());
         Ok((canonical_request, string_to_sign, signature))
     }
 }
@@ -296,10 +324,14 @@ struct CanonicalHeaders {
 }
 
 fn canonical_headers(existing: &[(String, String)], added: &[(String, String)], host: &str) -> CanonicalHeaders {
-    let mut all: Vec<(String, String)> = Vec::with_capacity(existing.len() + added.len() + 1);
+    let mut all: Vec<(Cow<'_, str>, Cow<'_, str>)> = Vec::with_capacity(existing.len() + added.len() + 1);
     let mut has_host = false;
     for (k, v) in existing.iter().chain(added) {
-        let name = k.to_ascii_lowercase();
+        let name: Cow<'_, str> = if k.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(k.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(k)
+        };
         if name == "authorization" {
             continue;
         }
@@ -307,12 +339,12 @@ fn canonical_headers(existing: &[(String, String)], added: &[(String, String)], 
         all.push((name, normalize_value(v)));
     }
     if !has_host {
-        all.push(("host".into(), host.to_owned()));
+        all.push((Cow::Borrowed("host"), Cow::Borrowed(host)));
     }
     // Stable: repeated headers keep their order when joined with ','.
     all.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut block = String::new();
-    let mut names = String::new();
+    let mut block = String::with_capacity(all.iter().map(|(k, v)| k.len() + v.len() + 2).sum());
+    let mut names = String::with_capacity(all.iter().map(|(k, _)| k.len() + 1).sum());
     let mut i = 0;
     while i < all.len() {
         let name = &all[i].0;
@@ -337,7 +369,14 @@ fn canonical_headers(existing: &[(String, String)], added: &[(String, String)], 
 }
 
 /// Trims and folds runs of white space (line folds included) to one space.
-fn normalize_value(v: &str) -> String {
+fn normalize_value(v: &str) -> Cow<'_, str> {
+    let b = v.as_bytes();
+    let clean = !b.first().is_some_and(u8::is_ascii_whitespace)
+        && !b.last().is_some_and(u8::is_ascii_whitespace)
+        && !b.windows(2).any(|w| w[0].is_ascii_whitespace() && (w[1].is_ascii_whitespace() || w[0] != b' '));
+    if clean && !b.iter().any(|c| c.is_ascii_whitespace() && *c != b' ') {
+        return Cow::Borrowed(v);
+    }
     let mut out = String::with_capacity(v.len());
     for word in v.split_ascii_whitespace() {
         if !out.is_empty() {
@@ -345,7 +384,7 @@ fn normalize_value(v: &str) -> String {
         }
         out.push_str(word);
     }
-    out
+    Cow::Owned(out)
 }
 
 fn canonical_path(path: &str, normalize: bool) -> String {
@@ -379,6 +418,9 @@ fn canonical_path(path: &str, normalize: bool) -> String {
 }
 
 fn canonical_query(query: &str, extra: &[(String, String)]) -> String {
+    if query.is_empty() && extra.is_empty() {
+        return String::new();
+    }
     let mut pairs: Vec<(String, String)> = query
         .split('&')
         .filter(|p| !p.is_empty())
@@ -418,10 +460,11 @@ mod tests {
     #[test]
     fn cached_key_matches_fresh_key() {
         let signer = Signer::new();
-        let a = signer.signing_key("secret", "20150830", "us-east-1", "ecr");
-        let b = signer.signing_key("secret", "20150830", "us-east-1", "ecr");
-        let c = Signer::new().signing_key("secret", "20150830", "us-east-1", "ecr");
-        let d = signer.signing_key("other", "20150830", "us-east-1", "ecr");
+        let key = |s: &Signer, secret| s.signing_mac(secret, "20150830", "us-east-1", "ecr").finalize().into_bytes();
+        let a = key(&signer, "secret");
+        let b = key(&signer, "secret");
+        let c = key(&Signer::new(), "secret");
+        let d = key(&signer, "other");
         assert_eq!(a, b);
         assert_eq!(a, c);
         assert_ne!(a, d);

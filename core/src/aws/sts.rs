@@ -39,7 +39,11 @@ pub(crate) async fn assume_role(ctx: &AwsContext, ex: &Exchange, role_arn: &str,
                 let mut request = HttpRequest::new("POST", url.clone())
                     .header("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
                     .body(body.clone());
-                ctx.signer.sign(&mut request, &ctx.credentials, sigv4::Scope { region: &ctx.region, service: "sts", time: now })?;
+                ctx.signer.sign(
+                    &mut request,
+                    &ctx.credentials,
+                    sigv4::Scope { region: &ctx.region, service: "sts", time: now },
+                )?;
                 Ok(request)
             },
             is_throttled,
@@ -50,7 +54,9 @@ pub(crate) async fn assume_role(ctx: &AwsContext, ex: &Exchange, role_arn: &str,
     }
     let text = response.text();
     let field = |name: &str| {
-        xml::first(&text, name).ok_or_else(|| Error::provider(format!("STS AssumeRole answer has no <{name}>")).with_http_status(response.status))
+        xml::first(&text, name).ok_or_else(|| {
+            Error::provider(format!("STS AssumeRole answer has no <{name}>")).with_http_status(response.status)
+        })
     };
     let secret = field("SecretAccessKey")?;
     let token = field("SessionToken")?;

@@ -16,7 +16,9 @@ use crate::naming;
 use crate::operation::Exchange;
 use crate::secret::Secret;
 use crate::time::Timestamp;
-use crate::types::{AuthMethod, AwsAccess, CrossAccountAccess, CrossAccountPermissions, Credentials, Permissions, Repository};
+use crate::types::{
+    AuthMethod, AwsAccess, Credentials, CrossAccountAccess, CrossAccountPermissions, Permissions, Repository,
+};
 use policy::{Grants, Policy};
 
 /// How often, and how far apart, to look for a replica repository before giving up.
@@ -82,7 +84,9 @@ impl Ecr {
             return Err(Error::invalid_input("a grant needs at least one account id or role ARN"));
         }
         if !adding && access == &AwsAccess::default() {
-            return Err(Error::invalid_input("nothing to remove: list account ids, role ARNs, regions or service types"));
+            return Err(Error::invalid_input(
+                "nothing to remove: list account ids, role ARNs, regions or service types",
+            ));
         }
         Ok(access.clone())
     }
@@ -126,7 +130,13 @@ impl Ecr {
 
     /// Adds (or removes) a grant in the home region, then mirrors the change on each
     /// replica: the regions the grant lists plus those already granted.
-    pub async fn change_cross_account_access(&self, ex: &Exchange, name: &str, access: &AwsAccess, adding: bool) -> Result<()> {
+    pub async fn change_cross_account_access(
+        &self,
+        ex: &Exchange,
+        name: &str,
+        access: &AwsAccess,
+        adding: bool,
+    ) -> Result<()> {
         let change = |g: &Grants| if adding { g.add(access) } else { g.remove(access) };
         let home = self.aws.region.clone();
         let before = self.rewrite_policy(ex, &home, name, &change).await?;
@@ -166,9 +176,8 @@ impl Ecr {
             .ok()
             .and_then(|b| String::from_utf8(b).ok())
             .ok_or_else(|| Error::provider("ECR authorization token is not base64 text"))?;
-        let (username, password) = decoded
-            .split_once(':')
-            .ok_or_else(|| Error::provider("ECR authorization token is not USER:PASSWORD"))?;
+        let (username, password) =
+            decoded.split_once(':').ok_or_else(|| Error::provider("ECR authorization token is not USER:PASSWORD"))?;
         ex.add_secret(password);
         Ok(Credentials {
             auth_method: AuthMethod::Basic,
@@ -248,7 +257,13 @@ impl Ecr {
 
     /// Reads the policy, applies `change` to the owned grants and writes the result
     /// (or deletes the policy when nothing is left). Returns the grants before.
-    async fn rewrite_policy(&self, ex: &Exchange, region: &str, name: &str, change: &(dyn Fn(&Grants) -> Grants + Sync)) -> Result<Grants> {
+    async fn rewrite_policy(
+        &self,
+        ex: &Exchange,
+        region: &str,
+        name: &str,
+        change: &(dyn Fn(&Grants) -> Grants + Sync),
+    ) -> Result<Grants> {
         let policy = self.read_policy(ex, region, name).await?;
         let before = policy.grants.clone();
         let after = change(&before);
@@ -258,7 +273,8 @@ impl Ecr {
         let original = policy.render(self.aws.partition);
         match policy.with_grants(after).render(self.aws.partition) {
             Some(text) => {
-                self.call(ex, region, "SetRepositoryPolicy", json!({ "repositoryName": name, "policyText": text })).await?;
+                self.call(ex, region, "SetRepositoryPolicy", json!({ "repositoryName": name, "policyText": text }))
+                    .await?;
             }
             None if original.is_some() => {
                 match self.call(ex, region, "DeleteRepositoryPolicy", json!({ "repositoryName": name })).await {

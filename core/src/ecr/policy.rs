@@ -125,8 +125,9 @@ impl Policy {
 
     /// Parses policy text as ECR returns it.
     pub fn parse(text: &str) -> Result<Policy> {
-        let value: Value = serde_json::from_str(text)
-            .map_err(|e| Error::provider(format!("the repository policy is not valid JSON ({e}); fix or delete it first")))?;
+        let value: Value = serde_json::from_str(text).map_err(|e| {
+            Error::provider(format!("the repository policy is not valid JSON ({e}); fix or delete it first"))
+        })?;
         let Value::Object(mut header) = value else {
             return Err(Error::provider("the repository policy is not a JSON object; fix or delete it first"));
         };
@@ -134,7 +135,9 @@ impl Policy {
             Some(Value::Array(items)) => items,
             Some(single @ Value::Object(_)) => vec![single],
             None => Vec::new(),
-            Some(_) => return Err(Error::provider("the repository policy's Statement is neither a list nor an object")),
+            Some(_) => {
+                return Err(Error::provider("the repository policy's Statement is neither a list nor an object"));
+            }
         };
         let mut grants = Grants::default();
         let mut others = Vec::new();
@@ -154,7 +157,10 @@ impl Policy {
                 }
                 Some(LAMBDA_SID) => {
                     grants.worker = true;
-                    let arns = statement.get("Condition").and_then(|c| c.get("StringLike")).and_then(|s| s.get("aws:sourceArn"));
+                    let arns = statement
+                        .get("Condition")
+                        .and_then(|c| c.get("StringLike"))
+                        .and_then(|s| s.get("aws:sourceArn"));
                     for arn in strings(arns) {
                         if let Some(region) = arn.split(':').nth(3).filter(|r| !r.is_empty() && *r != "*") {
                             grants.regions.insert(region.to_owned());
@@ -221,9 +227,14 @@ fn owned_statements(grants: &Grants, partition: Partition) -> Vec<Value> {
         "Action": ROLE_ACTIONS,
     })];
     if grants.worker {
-        let accounts: BTreeSet<&str> =
-            grants.account_ids.iter().map(String::as_str).chain(grants.role_arns.iter().filter_map(|r| role_account(r))).collect();
-        let regions: Vec<&str> = if grants.regions.is_empty() { vec!["*"] } else { grants.regions.iter().map(String::as_str).collect() };
+        let accounts: BTreeSet<&str> = grants
+            .account_ids
+            .iter()
+            .map(String::as_str)
+            .chain(grants.role_arns.iter().filter_map(|r| role_account(r)))
+            .collect();
+        let regions: Vec<&str> =
+            if grants.regions.is_empty() { vec!["*"] } else { grants.regions.iter().map(String::as_str).collect() };
         let source_arns: Vec<String> = accounts
             .iter()
             .flat_map(|a| regions.iter().map(move |r| format!("arn:{p}:lambda:{r}:{a}:function:*")))
@@ -256,7 +267,8 @@ mod tests {
     fn round_trips_and_keeps_foreign_statements() {
         let foreign = r#"{"Version":"2012-10-17","Statement":[{"Sid":"Theirs","Effect":"Allow","Principal":"*","Action":"ecr:BatchGetImage"}]}"#;
         let policy = Policy::parse(foreign).unwrap();
-        let grants = policy.grants.add(&access(&["111111111111"], &["arn:aws:iam::222222222222:role/r"], &["us-west-2"], true));
+        let grants =
+            policy.grants.add(&access(&["111111111111"], &["arn:aws:iam::222222222222:role/r"], &["us-west-2"], true));
         let text = policy.with_grants(grants.clone()).render(Partition::Aws).unwrap();
         let back = Policy::parse(&text).unwrap();
         assert_eq!(back.grants, grants);
@@ -274,7 +286,8 @@ mod tests {
         let back = Policy::parse(&text).unwrap().grants;
         assert!(back.account_ids.is_empty());
         assert_eq!(back.role_arns.len(), 1);
-        let after = back.add(&access(&["111111111111"], &[], &[], false)).remove(&access(&["111111111111"], &[], &[], false));
+        let after =
+            back.add(&access(&["111111111111"], &[], &[], false)).remove(&access(&["111111111111"], &[], &[], false));
         assert!(after.account_ids.is_empty());
         assert_eq!(after, g);
     }

@@ -1,0 +1,133 @@
+//! No secret ever prints: not in Debug, Display or error messages, for every
+//! credential type the configuration takes, nor in results or requests.
+
+use artifact_registry_core::{
+    ArtifactRegistry, Client, Config, FixedClock, HttpResponse, Permissions, Registry, Timestamp,
+};
+use artifact_registry_tests::transports::ScriptedTransport;
+use serde_json::{Value, json};
+
+const AWS_SECRET: &str = "AWS-SECRET-wJalrXUtnFEMI-K7MDENG";
+const AWS_TOKEN: &str = "AWS-SESSION-TOKEN-FwoGZXIvYXdz";
+const GCP_KEY: &str = "-----BEGIN PRIVATE KEY-----\nGCP-PRIVATE-KEY-MIIEvQIBADANBg\n-----END PRIVATE KEY-----\n";
+const GCP_TOKEN: &str = "GCP-ACCESS-TOKEN-ya29.a0AfH6SM";
+const AZURE_SECRET: &str = "AZURE-CLIENT-SECRET-8Q~abcdef";
+const AZURE_TOKEN: &str = "AZURE-ACCESS-TOKEN-eyJ0eXAiOiJKV1Q";
+const LOCAL_PASSWORD: &str = "LOCAL-PASSWORD-hunter2-hunter2";
+
+fn configs() -> Vec<(Value, &'static [&'static str])> {
+    vec![
+        (
+            json!({ "name": "a", "binding": { "service": "ecr", "repositoryPrefix": "acme" },
+                    "aws": { "region": "us-east-1", "accountId": "123456789012",
+                             "credentials": { "accessKeyId": "AKIDEXAMPLE", "secretAccessKey": AWS_SECRET, "sessionToken": AWS_TOKEN },
+                             "endpoints": { "ecr": "http://127.0.0.1:9" } } }),
+            &[AWS_SECRET, AWS_TOKEN],
+        ),
+        (
+            json!({ "name": "a", "binding": { "service": "gar", "repositoryName": "images" },
+                    "gcp": { "projectId": "my-project", "region": "us-central1",
+                             "credentials": { "type": "service_account", "client_email": "sa@my-project.iam.gserviceaccount.com", "private_key": GCP_KEY, "private_key_id": "k1", "project_id": "my-project" } } }),
+            &["GCP-PRIVATE-KEY-MIIEvQIBADANBg"],
+        ),
+        (
+            json!({ "name": "a", "binding": { "service": "gar", "repositoryName": "images" },
+                    "gcp": { "projectId": "my-project", "region": "us-central1", "credentials": { "accessToken": GCP_TOKEN } } }),
+            &[GCP_TOKEN],
+        ),
+        (
+            json!({ "name": "a", "binding": { "service": "acr", "registryName": "acmeregistry", "resourceGroupName": "rg" },
+                    "azure": { "tenantId": "00000000-0000-0000-0000-000000000001", "subscriptionId": "00000000-0000-0000-0000-000000000002",
+                               "credentials": { "clientId": "app", "clientSecret": AZURE_SECRET } } }),
+            &[AZURE_SECRET],
+        ),
+        (
+            json!({ "name": "a", "binding": { "service": "acr", "registryName": "acmeregistry", "resourceGroupName": "rg" },
+                    "azure": { "tenantId": "00000000-0000-0000-0000-000000000001", "subscriptionId": "00000000-0000-0000-0000-000000000002",
+                               "credentials": { "accessToken": AZURE_TOKEN } } }),
+            &[AZURE_TOKEN],
+        ),
+        (
+            json!({ "name": "a", "binding": { "service": "local", "registryUrl": "localhost:5000" },
+                    "local": { "credentials": { "username": "user", "password": LOCAL_PASSWORD } } }),
+            &[LOCAL_PASSWORD],
+        ),
+    ]
+}
+
+fn assert_clean(what: &str, text: &str, secrets: &[&str]) {
+    for s in secrets {
+        assert!(!text.contains(s), "{what} shows a secret: {text}");
+    }
+}
+
+#[tokio::test]
+async fn configs_clients_and_errors_never_show_secrets() {
+    for (doc, secrets) in configs() {
+        let config = Config::from_json(doc.clone()).unwrap();
+        assert_clean("Config Debug", &format!("{config:?} {config:#?}"), secrets);
+        let client = Client::new(config);
+        assert_clean("Client Debug", &format!("{client:?}"), secrets);
+        let registry = Registry::new(client, ScriptedTransport::recording(), FixedClock(Timestamp::from_unix(0)));
+        // Whatever each provider answers (an error here), it must be clean.
+        let outcomes = [
+            registry.create_repository("app").await.map(|_| ()),
+            registry.get_repository("acme-app").await.map(|_| ()),
+            registry.generate_credentials("acme-app", Permissions::Pull, None).await.map(|_| ()),
+        ];
+        for outcome in outcomes {
+            if let Err(e) = outcome {
+                assert_clean("error", &format!("{e} {e:?} {}", e.message()), secrets);
+            }
+        }
+        for request in registry.transport().requests() {
+            assert_clean("request Debug", &format!("{request:?}"), secrets);
+        }
+    }
+}
+
+#[test]
+fn wrongly_typed_secrets_are_not_echoed_in_config_errors() {
+    for (path, value) in [
+        ("/aws/credentials/secretAccessKey", json!(987_654_321_012_345_u64)),
+        ("/aws/credentials/sessionToken", json!(["AWS-SESSION-TOKEN-FwoGZXIvYXdz"])),
+        ("/aws/useFips", json!("AWS-SECRET-wJalrXUtnFEMI-K7MDENG")),
+    ] {
+        let mut doc = configs()[0].0.clone();
+        let (parent, key) = path.rsplit_once('/').unwrap();
+        doc.pointer_mut(parent).unwrap()[key] = value;
+        let err = Config::from_json(doc).unwrap_err();
+        let shown = format!("{err} {err:?}");
+        assert!(
+            !shown.contains("987654321012345") && !shown.contains("FwoGZXIvYXdz") && !shown.contains("wJalrXUtnFEMI"),
+            "{shown}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn provider_messages_are_scrubbed_and_results_hide_passwords() {
+    let doc = configs()[0].0.clone();
+    // A provider that echoes the session token (as AWS's signature-mismatch message
+    // does with the canonical request) must not get it into our error.
+    let echo = format!(
+        r#"{{"__type":"InvalidSignatureException","message":"canonical request had x-amz-security-token:{AWS_TOKEN}"}}"#
+    );
+    let transport = ScriptedTransport::new(vec![Ok(HttpResponse::new(403, echo))]);
+    let registry =
+        Registry::new(Client::from_json_str(&doc.to_string()).unwrap(), transport, FixedClock(Timestamp::from_unix(0)));
+    let err = registry.get_repository("acme-app").await.unwrap_err();
+    assert_clean("scrubbed provider message", &format!("{err} {err:?}"), &[AWS_TOKEN]);
+    assert!(err.message().contains("***"));
+
+    let token = "QVdTOnRoZS1lY3ItcGFzc3dvcmQtdmFsdWU="; // base64("AWS:the-ecr-password-value")
+    let answer = format!(r#"{{"authorizationData":[{{"authorizationToken":"{token}","expiresAt":1795892400}}]}}"#);
+    let transport = ScriptedTransport::new(vec![Ok(HttpResponse::new(200, answer))]);
+    let registry =
+        Registry::new(Client::from_json_str(&doc.to_string()).unwrap(), transport, FixedClock(Timestamp::from_unix(0)));
+    let creds = registry.generate_credentials("acme-app", Permissions::Pull, None).await.unwrap();
+    assert_eq!(creds.password.expose(), "the-ecr-password-value");
+    assert_clean("Credentials Debug", &format!("{creds:?} {creds:#?}"), &["the-ecr-password-value"]);
+    // The JSON form does carry it: that is what the caller asked for.
+    assert_eq!(serde_json::to_value(&creds).unwrap()["password"], "the-ecr-password-value");
+}
