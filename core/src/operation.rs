@@ -51,7 +51,6 @@ struct Slot {
     now: Option<Timestamp>,
     outgoing: Option<Step<()>>,
     incoming: Option<std::result::Result<HttpResponse, TransportError>>,
-    woken_sleep: bool,
     secrets: Vec<String>,
 }
 
@@ -162,15 +161,12 @@ impl Exchange {
     pub(crate) fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send + '_ {
         let mut asked = false;
         std::future::poll_fn(move |_| {
-            let mut slot = self.lock();
-            if !asked {
-                asked = true;
-                slot.woken_sleep = false;
-                slot.outgoing = Some(Step::Sleep(duration));
-                return Poll::Pending;
+            if asked {
+                return Poll::Ready(());
             }
-            slot.woken_sleep = true;
-            Poll::Ready(())
+            asked = true;
+            self.lock().outgoing = Some(Step::Sleep(duration));
+            Poll::Pending
         })
     }
 

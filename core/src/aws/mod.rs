@@ -174,23 +174,14 @@ pub(crate) fn parse_error(response: &HttpResponse) -> (Option<String>, Option<St
 
 /// Whether an AWS error body is a throttling error (retried like a 429).
 pub(crate) fn is_throttled(response: &HttpResponse) -> bool {
-    matches!(
-        parse_error(response).0.as_deref(),
-        Some(
-            "ThrottlingException"
-                | "Throttling"
-                | "ThrottledException"
-                | "TooManyRequestsException"
-                | "RequestLimitExceeded"
-                | "SlowDown"
-        )
-    )
+    parse_error(response).0.as_deref().is_some_and(is_throttled_code)
 }
 
 /// Maps an AWS error answer to a typed error.
 pub(crate) fn error_from_response(response: &HttpResponse, what: &str) -> Error {
     let (code, message) = parse_error(response);
     let message = message.unwrap_or_else(|| response.text().chars().take(300).collect());
+    let message = message.trim().trim_end_matches('.');
     let kind = match (code.as_deref(), response.status) {
         (
             Some(
@@ -233,8 +224,7 @@ pub(crate) fn error_from_response(response: &HttpResponse, what: &str) -> Error 
         ErrorCode::Throttled => " AWS throttled the calls; retries did not get through. Try again later.",
         _ => "",
     };
-    let mut error = Error::new(kind, format!("{what} failed: {message}.{advice}").replace("..", "."))
-        .with_http_status(response.status);
+    let mut error = Error::new(kind, format!("{what} failed: {message}.{advice}")).with_http_status(response.status);
     if let Some(code) = code {
         error = error.with_provider_code(code);
     }
