@@ -14,12 +14,14 @@ use crate::config::{AwsPlatform, EcrBinding};
 use crate::error::{Error, ErrorCode, Result};
 use crate::naming;
 use crate::operation::Exchange;
+use crate::provider::{BoxFuture, Provider};
 use crate::secret::Secret;
 use crate::time::Timestamp;
 use crate::types::{
     AuthMethod, AwsAccess, Credentials, CrossAccountAccess, CrossAccountPermissions, Permissions, Repository,
 };
 use policy::{Grants, Policy};
+use std::sync::Arc;
 
 /// How often, and how far apart, to look for a replica repository before giving up.
 const REPLICA_POLLS: u32 = 10;
@@ -46,22 +48,8 @@ impl Ecr {
         }
     }
 
-    // ---- naming and validation (synchronous: runs before any request) ----------
-
-    pub fn routable_name(&self, logical: &str) -> Result<String> {
-        naming::ecr_routable_name(&self.prefix, logical)
-    }
-
-    pub fn check_routable(&self, name: &str) -> Result<()> {
-        naming::ecr_check_routable(&self.prefix, name)
-    }
-
-    pub fn registry_endpoint(&self) -> String {
-        format!("https://{}", self.aws.registry_host())
-    }
-
     /// Checks a grant and returns its AWS form.
-    pub fn check_access(&self, access: &CrossAccountAccess, adding: bool) -> Result<AwsAccess> {
+    fn aws_access(&self, access: &CrossAccountAccess, adding: bool) -> Result<AwsAccess> {
         let CrossAccountAccess::Aws(access) = access else {
             return Err(Error::invalid_input("ECR grants take {\"platform\": \"aws\", ...}, not a GCP grant"));
         };
@@ -89,12 +77,6 @@ impl Ecr {
             ));
         }
         Ok(access.clone())
-    }
-
-    pub fn check_ttl(&self, ttl: Option<u64>) -> Result<u64> {
-        let ttl = ttl.unwrap_or(DEFAULT_TTL);
-        naming::validate_ttl(ttl, sts::MIN_DURATION, sts::MAX_DURATION)?;
-        Ok(ttl)
     }
 
     // ---- operations -------------------------------------------------------------
@@ -134,9 +116,10 @@ impl Ecr {
         &self,
         ex: &Exchange,
         name: &str,
-        access: &AwsAccess,
+        access: &CrossAccountAccess,
         adding: bool,
     ) -> Result<()> {
+        let access = &self.aws_access(access, adding)?;
         let change = |g: &Grants| if adding { g.add(access) } else { g.remove(access) };
         let home = self.aws.region.clone();
         let before = self.rewrite_policy(ex, &home, name, &change).await?;
@@ -285,5 +268,58 @@ impl Ecr {
             None => {}
         }
         Ok(before)
+    }
+}
+
+impl Provider for Ecr {
+    fn routable_name(&self, logical: &str) -> Result<String> {
+        naming::ecr_routable_name(&self.prefix, logical)
+    }
+    fn check_routable(&self, name: &str) -> Result<()> {
+        naming::ecr_check_routable(&self.prefix, name)
+    }
+    fn check_access(&self, access: &CrossAccountAccess, adding: bool) -> Result<CrossAccountAccess> {
+        self.aws_access(access, adding).map(CrossAccountAccess::Aws)
+    }
+    fn check_ttl(&self, ttl: Option<u64>) -> Result<u64> {
+        let ttl = ttl.unwrap_or(DEFAULT_TTL);
+        naming::validate_ttl(ttl, sts::MIN_DURATION, sts::MAX_DURATION)?;
+        Ok(ttl)
+    }
+    fn registry_endpoint(&self) -> String {
+        format!("https://{}", self.aws.registry_host())
+    }
+    fn upstream_repository_prefix(&self) -> String {
+        self.prefix.clone()
+    }
+    fn create_repository(self: Arc<Self>, ex: Exchange, name: String) -> BoxFuture<Repository> {
+        Box::pin(async move { Ecr::create_repository(&self, &ex, &name).await })
+    }
+    fn get_repository(self: Arc<Self>, ex: Exchange, name: String) -> BoxFuture<Repository> {
+        Box::pin(async move { Ecr::get_repository(&self, &ex, &name).await })
+    }
+    fn delete_repository(self: Arc<Self>, ex: Exchange, name: String) -> BoxFuture<()> {
+        Box::pin(async move { Ecr::delete_repository(&self, &ex, &name).await })
+    }
+    fn change_cross_account_access(
+        self: Arc<Self>,
+        ex: Exchange,
+        name: String,
+        access: CrossAccountAccess,
+        adding: bool,
+    ) -> BoxFuture<()> {
+        Box::pin(async move { Ecr::change_cross_account_access(&self, &ex, &name, &access, adding).await })
+    }
+    fn get_cross_account_access(self: Arc<Self>, ex: Exchange, name: String) -> BoxFuture<CrossAccountPermissions> {
+        Box::pin(async move { Ecr::get_cross_account_access(&self, &ex, &name).await })
+    }
+    fn generate_credentials(
+        self: Arc<Self>,
+        ex: Exchange,
+        _name: String,
+        permissions: Permissions,
+        ttl: u64,
+    ) -> BoxFuture<Credentials> {
+        Box::pin(async move { Ecr::generate_credentials(&self, &ex, permissions, ttl).await })
     }
 }
