@@ -2,6 +2,7 @@
 //! record or replay, and servers the tests start themselves.
 
 pub mod moto;
+pub mod oci_registry;
 pub mod transports;
 pub mod vectors;
 
