@@ -78,7 +78,8 @@ impl Local {
         }
         let config = b"{}";
         let config_digest = session.push_blob(name, config).await?;
-        let created = ex.now().to_rfc3339();
+        // Whole seconds: the annotation is for people, and stays stable across clocks.
+        let created = crate::time::Timestamp::from_unix(ex.now().unix_seconds()).to_rfc3339();
         let manifest = oci::image_manifest(
             (oci::OCI_CONFIG, &config_digest, config.len()),
             &[],

@@ -107,7 +107,7 @@ pub(crate) fn parse_challenge(header: &str) -> Option<Challenge> {
                 let end = quoted.find('"')?;
                 (&quoted[..end], &quoted[end + 1..])
             }
-            None => after.split_once(',').map(|(v, a)| (v, a)).unwrap_or((after, "")),
+            None => after.split_once(',').unwrap_or((after, "")),
         };
         match key.trim().to_ascii_lowercase().as_str() {
             "realm" => realm = Some(value.to_owned()),

@@ -48,11 +48,14 @@ pub(crate) trait Provider: Send + Sync + std::fmt::Debug {
     ) -> BoxFuture<Credentials>;
 }
 
+/// Makes a routable name from a logical one.
+pub(crate) type Naming = Box<dyn Fn(&str) -> Result<String> + Send + Sync>;
+
 /// A provider whose operations this version does not implement yet: configuration,
 /// naming and endpoints work; operations answer `not-supported` before any request.
 pub(crate) struct Pending {
     pub name: &'static str,
-    pub naming: Box<dyn Fn(&str) -> Result<String> + Send + Sync>,
+    pub naming: Naming,
     pub endpoint: String,
     pub prefix: String,
 }

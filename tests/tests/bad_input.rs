@@ -220,3 +220,35 @@ fn other_providers_configurations_are_validated_too() {
         assert!(err.message().contains(&format!("`{path}`")), "expected path {path} in: {err}");
     }
 }
+
+#[tokio::test]
+async fn local_provider_rejects_bad_input_before_sending() {
+    let config = json!({ "name": "artifacts", "binding": { "service": "local", "registryUrl": "127.0.0.1:9" } });
+    let client = Client::from_json_str(&config.to_string()).unwrap();
+    let r = Registry::new(client, ScriptedTransport::recording(), FixedClock(Timestamp::from_unix(0)));
+    for name in ["", "Hello", "a b", "x/", "a___b"] {
+        assert_invalid(&format!("create {name:?}"), r.create_repository(name).await, &r);
+    }
+    for name in ["artifacts", "other/app", "artifacts/App", "artifacts//app", "/artifacts/app"] {
+        assert_invalid(&format!("get {name:?}"), r.get_repository(name).await, &r);
+        assert_invalid(&format!("delete {name:?}"), r.delete_repository(name).await, &r);
+        assert_invalid(
+            &format!("credentials {name:?}"),
+            r.generate_credentials(name, Permissions::Pull, None).await,
+            &r,
+        );
+    }
+    for ttl in [0, 43_201] {
+        assert_invalid(
+            &format!("ttl {ttl}"),
+            r.generate_credentials("artifacts/app", Permissions::Pull, Some(ttl)).await,
+            &r,
+        );
+    }
+    let grant = CrossAccountAccess::from_json(&json!({ "platform": "aws", "accountIds": ["111111111111"] })).unwrap();
+    let err = r.add_cross_account_access("artifacts/app", &grant).await.unwrap_err();
+    assert_eq!(err.code(), ErrorCode::NotSupported);
+    let err = r.get_cross_account_access("artifacts/app").await.unwrap_err();
+    assert_eq!(err.code(), ErrorCode::NotSupported);
+    assert!(r.transport().requests().is_empty(), "a request was sent");
+}

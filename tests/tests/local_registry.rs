@@ -5,13 +5,13 @@
 
 use artifact_registry_core::oci::{self, OciAuth, OciClient};
 use artifact_registry_core::{ArtifactRegistry, AuthMethod, Credentials, CrossAccountAccess, ErrorCode, Permissions};
-use artifact_registry_native::connect;
+use artifact_registry_native::{NativeRegistry, connect};
 use artifact_registry_tests::oci_registry::{DockerRegistry, RegistryAuth};
 use serde_json::json;
 
 /// Pushes a one-layer image tagged `tag` with `creds`; returns the manifest digest.
 async fn push_image(
-    registry: &impl RunOps,
+    registry: &NativeRegistry,
     endpoint: &str,
     repo: &str,
     tag: &str,
@@ -20,33 +20,14 @@ async fn push_image(
     let client = OciClient::new(endpoint, OciAuth::from_credentials(creds))?;
     let layer = b"hello from the artifact-registry tests\n".to_vec();
     let config = br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#.to_vec();
-    let layer_digest = registry.run_op(client.push_blob(repo, layer.clone())).await?;
-    let config_digest = registry.run_op(client.push_blob(repo, config.clone())).await?;
+    let layer_digest = registry.run(client.push_blob(repo, layer.clone())).await?;
+    let config_digest = registry.run(client.push_blob(repo, config.clone())).await?;
     let manifest = oci::image_manifest(
         (oci::OCI_CONFIG, &config_digest, config.len()),
         &[("application/vnd.oci.image.layer.v1.tar", &layer_digest, layer.len())],
         &[],
     );
-    registry.run_op(client.push_manifest(repo, tag, oci::OCI_MANIFEST, manifest)).await
-}
-
-/// Anything that can drive an operation (the native registry here).
-trait RunOps {
-    async fn run_op<T: Send + 'static>(
-        &self,
-        op: artifact_registry_core::Operation<T>,
-    ) -> artifact_registry_core::Result<T>;
-}
-
-impl<T: artifact_registry_core::Transport, C: artifact_registry_core::Clock> RunOps
-    for artifact_registry_core::Registry<T, C>
-{
-    async fn run_op<O: Send + 'static>(
-        &self,
-        op: artifact_registry_core::Operation<O>,
-    ) -> artifact_registry_core::Result<O> {
-        self.run(op).await
-    }
+    registry.run(client.push_manifest(repo, tag, oci::OCI_MANIFEST, manifest)).await
 }
 
 async fn lifecycle(auth: RegistryAuth) {

@@ -1,0 +1,245 @@
+//! `artifact-registry`: every operation of the binding from the shell, an embedded
+//! OCI registry (`serve`), and `quickstart`, the main job end to end.
+//!
+//! Results go to stdout as their JSON form; failures go to stderr as
+//! `{"code", "message", "httpStatus"?, "providerCode"?}`. Exit codes: 0 success,
+//! 1 the operation failed, 2 invalid input (arguments, configuration, names; nothing
+//! was sent).
+
+mod embedded;
+mod quickstart;
+
+use std::io::Read;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use artifact_registry_core::{ArtifactRegistry, CrossAccountAccess, Error, ErrorCode, Permissions};
+use clap::{Parser, Subcommand};
+use serde_json::{Value, json};
+
+const CONFIG_ENV: &str = "ARTIFACT_REGISTRY_CONFIG";
+
+#[derive(Parser)]
+#[command(
+    name = "artifact-registry",
+    version,
+    about = "Manage container-image repositories and registry credentials on ECR, Artifact Registry, ACR and local OCI registries.",
+    after_help = "Examples:\n  artifact-registry quickstart\n  artifact-registry --config ecr.json create-repository my-app\n  ARTIFACT_REGISTRY_CONFIG=\"$(cat ecr.json)\" artifact-registry registry-endpoint\n\nExit codes: 0 success, 1 the operation failed, 2 invalid input (nothing was sent)."
+)]
+struct Cli {
+    /// The configuration document (JSON): a file, or `-` for stdin. Defaults to the
+    /// ARTIFACT_REGISTRY_CONFIG variable, which holds the JSON itself.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start an embedded registry and run the main job against it: create a
+    /// repository, get it, generate push credentials, push a tiny image with them,
+    /// pull it back, delete the repository. Prints each step with its timing.
+    #[command(
+        after_help = "Example:\n  artifact-registry quickstart\n  artifact-registry quickstart --keep   # keep serving afterwards, to `docker pull`"
+    )]
+    Quickstart {
+        /// Keep the registry serving after the steps, until Ctrl-C.
+        #[arg(long)]
+        keep: bool,
+    },
+    /// Serve the embedded OCI registry in the foreground until Ctrl-C.
+    #[command(
+        after_help = "Example:\n  artifact-registry serve --addr 127.0.0.1:5000 --data-dir ./registry-data\n  artifact-registry serve --user ci --password \"$PASSWORD\""
+    )]
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:5000")]
+        addr: SocketAddr,
+        /// Where to store blobs and manifests (default: a temporary directory, removed on exit).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Require this user name (HTTP Basic); needs --password.
+        #[arg(long, requires = "password")]
+        user: Option<String>,
+        /// The password for --user.
+        #[arg(long, requires = "user")]
+        password: Option<String>,
+    },
+    /// Create the repository for a logical name (idempotent). Prints the Repository.
+    #[command(after_help = "Example:\n  artifact-registry --config ecr.json create-repository my-app")]
+    CreateRepository {
+        /// Logical name (the binding makes it routable, e.g. `acme-my-app`).
+        name: String,
+    },
+    /// Get a repository by routable name. Prints the Repository.
+    #[command(after_help = "Example:\n  artifact-registry --config ecr.json get-repository acme-my-app")]
+    GetRepository {
+        /// Routable name, as create-repository printed it.
+        id: String,
+    },
+    /// Delete a repository by routable name (a local registry that refuses deletes
+    /// keeps its images; the call still succeeds).
+    #[command(after_help = "Example:\n  artifact-registry --config ecr.json delete-repository acme-my-app")]
+    DeleteRepository {
+        /// Routable name.
+        id: String,
+    },
+    /// Grant cross-account access (ECR repository policy; keeps every other grant).
+    #[command(
+        after_help = "Example:\n  artifact-registry --config ecr.json add-cross-account-access acme-my-app \\\n    --access '{\"platform\":\"aws\",\"accountIds\":[\"111111111111\"],\"allowedServiceTypes\":[\"worker\"]}'"
+    )]
+    AddCrossAccountAccess {
+        /// Routable name.
+        id: String,
+        /// The CrossAccountAccess JSON.
+        #[arg(long)]
+        access: String,
+    },
+    /// Revoke cross-account access (keeps every other grant).
+    #[command(
+        after_help = "Example:\n  artifact-registry --config ecr.json remove-cross-account-access acme-my-app \\\n    --access '{\"platform\":\"aws\",\"accountIds\":[\"111111111111\"]}'"
+    )]
+    RemoveCrossAccountAccess {
+        /// Routable name.
+        id: String,
+        /// The CrossAccountAccess JSON.
+        #[arg(long)]
+        access: String,
+    },
+    /// Print the cross-account grants of a repository.
+    #[command(after_help = "Example:\n  artifact-registry --config ecr.json get-cross-account-access acme-my-app")]
+    GetCrossAccountAccess {
+        /// Routable name.
+        id: String,
+    },
+    /// Generate pull or push-pull registry credentials. Prints the Credentials,
+    /// password included: treat the output as a secret.
+    #[command(
+        after_help = "Example:\n  artifact-registry --config ecr.json generate-credentials acme-my-app --permissions push-pull --ttl 900"
+    )]
+    GenerateCredentials {
+        /// Routable name.
+        id: String,
+        /// `pull` or `push-pull`.
+        #[arg(long)]
+        permissions: String,
+        /// Lifetime in seconds (ECR: 900 to 43200).
+        #[arg(long)]
+        ttl: Option<u64>,
+    },
+    /// Print the registry endpoint.
+    #[command(after_help = "Example:\n  artifact-registry --config ecr.json registry-endpoint")]
+    RegistryEndpoint,
+    /// Print the upstream repository prefix.
+    #[command(after_help = "Example:\n  artifact-registry --config ecr.json upstream-repository-prefix")]
+    UpstreamRepositoryPrefix,
+}
+
+fn read_config(flag: Option<&str>) -> Result<String, Error> {
+    match flag {
+        Some("-") => {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .map_err(|e| Error::invalid_input(format!("cannot read the configuration from stdin: {e}")))?;
+            Ok(text)
+        }
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| Error::invalid_input(format!("cannot read the configuration file {path}: {e}"))),
+        None => std::env::var(CONFIG_ENV).map_err(|_| {
+            Error::invalid_input(format!(
+                "no configuration: pass --config FILE (or - for stdin), or set {CONFIG_ENV} to the JSON"
+            ))
+        }),
+    }
+}
+
+async fn run_operation(config: Option<&str>, command: Command) -> Result<Value, Error> {
+    let registry = artifact_registry_native::connect(&read_config(config)?)?;
+    Ok(match command {
+        Command::CreateRepository { name } => json!(registry.create_repository(&name).await?),
+        Command::GetRepository { id } => json!(registry.get_repository(&id).await?),
+        Command::DeleteRepository { id } => {
+            registry.delete_repository(&id).await?;
+            Value::Null
+        }
+        Command::AddCrossAccountAccess { id, access } => {
+            registry.add_cross_account_access(&id, &CrossAccountAccess::from_json_str(&access)?).await?;
+            Value::Null
+        }
+        Command::RemoveCrossAccountAccess { id, access } => {
+            registry.remove_cross_account_access(&id, &CrossAccountAccess::from_json_str(&access)?).await?;
+            Value::Null
+        }
+        Command::GetCrossAccountAccess { id } => json!(registry.get_cross_account_access(&id).await?),
+        Command::GenerateCredentials { id, permissions, ttl } => {
+            json!(registry.generate_credentials(&id, Permissions::parse(&permissions)?, ttl).await?)
+        }
+        Command::RegistryEndpoint => json!(registry.registry_endpoint()),
+        Command::UpstreamRepositoryPrefix => json!(registry.upstream_repository_prefix()),
+        Command::Quickstart { .. } | Command::Serve { .. } => unreachable!("handled in main"),
+    })
+}
+
+fn error_json(e: &Error) -> Value {
+    let mut out = json!({ "code": e.code().as_str(), "message": e.message() });
+    if let Some(status) = e.http_status() {
+        out["httpStatus"] = json!(status);
+    }
+    if let Some(code) = e.provider_code() {
+        out["providerCode"] = json!(code);
+    }
+    out
+}
+
+async fn serve(
+    addr: SocketAddr,
+    data_dir: Option<PathBuf>,
+    user: Option<String>,
+    password: Option<String>,
+) -> Result<(), String> {
+    let credentials = user.as_deref().zip(password.as_deref());
+    let server = embedded::EmbeddedRegistry::start(addr, data_dir.as_deref(), credentials)
+        .await
+        .map_err(|e| format!("cannot start the registry on {addr}: {e}"))?;
+    eprintln!(
+        "serving an OCI registry at http://{} (data in {}{}); Ctrl-C stops it",
+        server.addr,
+        server.data_dir.display(),
+        if credentials.is_some() { ", Basic auth required" } else { ", no auth" }
+    );
+    server.run_until(embedded::ctrl_c()).await.map_err(|e| e.to_string())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Quickstart { keep } => match quickstart::run(keep).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("quickstart failed: {e}");
+                ExitCode::from(1)
+            }
+        },
+        Command::Serve { addr, data_dir, user, password } => match serve(addr, data_dir, user, password).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::from(1)
+            }
+        },
+        command => match run_operation(cli.config.as_deref(), command).await {
+            Ok(value) => {
+                println!("{value}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{}", error_json(&e));
+                ExitCode::from(if e.code() == ErrorCode::InvalidInput { 2 } else { 1 })
+            }
+        },
+    }
+}

@@ -1,0 +1,214 @@
+//! The `artifact-registry` command as a user runs it: quickstart, serve, every
+//! operation with its JSON output and exit codes, `--help` with examples.
+
+use std::io::Write;
+use std::process::{Child, Command, Output, Stdio};
+
+use artifact_registry_tests::oci_registry::{DockerRegistry, RegistryAuth, free_port, scratch_dir};
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_artifact-registry");
+
+fn run(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).env_remove("ARTIFACT_REGISTRY_CONFIG").output().unwrap()
+}
+
+fn stdout_json(out: &Output) -> Value {
+    assert!(out.status.success(), "failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+fn failure(out: &Output, exit: i32, code: &str) {
+    assert_eq!(out.status.code(), Some(exit), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    let err: Value = serde_json::from_slice(&out.stderr)
+        .unwrap_or_else(|_| panic!("stderr not JSON: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(err["code"], code, "{err}");
+    assert!(err["message"].as_str().is_some_and(|m| !m.is_empty()));
+}
+
+#[test]
+fn quickstart_runs_every_step() {
+    let out = run(&["quickstart"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    for step in [
+        "started the embedded registry",
+        "created repository artifacts/hello-world",
+        "got it back",
+        "generated push credentials",
+        "pushed a tiny image artifacts/hello-world:v1 with those credentials",
+        "pulled the manifest back: sha256:",
+        "deleted the repository",
+        "docker pull 127.0.0.1:",
+    ] {
+        assert!(text.contains(step), "missing {step:?} in:\n{text}");
+    }
+    assert!(text.lines().filter(|l| l.trim_start().starts_with("ok")).all(|l| l.contains(" ms ")), "{text}");
+}
+
+struct Served(Child, std::path::PathBuf);
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+        let _ = std::fs::remove_dir_all(&self.1);
+    }
+}
+
+fn serve(user: &str, password: &str) -> (Served, String) {
+    let dir = scratch_dir("cli-serve");
+    let addr = format!("127.0.0.1:{}", free_port());
+    let child = Command::new(BIN)
+        .args([
+            "serve",
+            "--addr",
+            &addr,
+            "--data-dir",
+            dir.join("data").to_str().unwrap(),
+            "--user",
+            user,
+            "--password",
+            password,
+        ])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let served = Served(child, dir);
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(&addr).is_ok() {
+            return (served, addr);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    panic!("serve did not listen on {addr}");
+}
+
+#[test]
+fn every_operation_against_the_served_registry() {
+    let (_served, addr) = serve("ci", "s3cret-password");
+    let dir = scratch_dir("cli-config");
+    let config = json!({ "name": "artifacts", "binding": { "service": "local", "registryUrl": addr },
+                         "local": { "credentials": { "username": "ci", "password": "s3cret-password" } } });
+    let file = dir.join("config.json");
+    std::fs::write(&file, config.to_string()).unwrap();
+    let cfg = file.to_str().unwrap();
+
+    let created = stdout_json(&run(&["--config", cfg, "create-repository", "web"]));
+    assert_eq!(created["name"], "artifacts/web");
+    assert_eq!(created["uri"], format!("{addr}/artifacts/web"));
+    assert_eq!(stdout_json(&run(&["--config", cfg, "get-repository", "artifacts/web"])), created);
+    let creds = stdout_json(&run(&[
+        "--config",
+        cfg,
+        "generate-credentials",
+        "artifacts/web",
+        "--permissions",
+        "push-pull",
+        "--ttl",
+        "600",
+    ]));
+    assert_eq!(
+        creds,
+        json!({ "authMethod": "basic", "username": "ci", "password": "s3cret-password", "expiresAt": null })
+    );
+    assert_eq!(stdout_json(&run(&["--config", cfg, "registry-endpoint"])), json!(format!("http://{addr}")));
+    assert_eq!(stdout_json(&run(&["--config", cfg, "upstream-repository-prefix"])), json!("artifacts/default"));
+    assert_eq!(stdout_json(&run(&["--config", cfg, "delete-repository", "artifacts/web"])), Value::Null);
+
+    // Typed failures: exit 1 for operation failures, 2 for invalid input.
+    failure(&run(&["--config", cfg, "get-repository", "artifacts/missing"]), 1, "not-found");
+    let access = r#"{"platform":"aws","accountIds":["111111111111"]}"#;
+    failure(
+        &run(&["--config", cfg, "add-cross-account-access", "artifacts/web", "--access", access]),
+        1,
+        "not-supported",
+    );
+    failure(&run(&["--config", cfg, "create-repository", "Bad Name"]), 2, "invalid-input");
+    failure(&run(&["--config", cfg, "get-repository", "other/web"]), 2, "invalid-input");
+    failure(
+        &run(&["--config", cfg, "generate-credentials", "artifacts/web", "--permissions", "admin"]),
+        2,
+        "invalid-input",
+    );
+    failure(
+        &run(&["--config", cfg, "add-cross-account-access", "artifacts/web", "--access", "{not json"]),
+        2,
+        "invalid-input",
+    );
+    failure(&run(&["get-repository", "artifacts/web"]), 2, "invalid-input");
+    failure(&run(&["--config", "/nonexistent/config.json", "registry-endpoint"]), 2, "invalid-input");
+
+    // The configuration from stdin and from the environment.
+    let mut child = Command::new(BIN)
+        .args(["--config", "-", "get-repository", "artifacts/missing"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(config.to_string().as_bytes()).unwrap();
+    failure(&child.wait_with_output().unwrap(), 1, "not-found");
+    let out = Command::new(BIN)
+        .args(["registry-endpoint"])
+        .env("ARTIFACT_REGISTRY_CONFIG", config.to_string())
+        .output()
+        .unwrap();
+    assert_eq!(stdout_json(&out), json!(format!("http://{addr}")));
+
+    // A wrong password is access-denied, and never printed.
+    let mut wrong = config.clone();
+    wrong["local"]["credentials"]["password"] = json!("wrong-password-value");
+    let out = Command::new(BIN)
+        .args(["create-repository", "web"])
+        .env("ARTIFACT_REGISTRY_CONFIG", wrong.to_string())
+        .output()
+        .unwrap();
+    failure(&out, 1, "access-denied");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("wrong-password-value"));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn lifecycle_against_debian_registry_through_the_cli() {
+    let server = DockerRegistry::start(RegistryAuth::Htpasswd, true);
+    let config = server.config("artifacts").to_string();
+    let cli = |args: &[&str]| Command::new(BIN).args(args).env("ARTIFACT_REGISTRY_CONFIG", &config).output().unwrap();
+    let created = stdout_json(&cli(&["create-repository", "svc"]));
+    assert_eq!(created["name"], "artifacts/svc");
+    assert_eq!(stdout_json(&cli(&["get-repository", "artifacts/svc"])), created);
+    assert_eq!(
+        stdout_json(&cli(&["generate-credentials", "artifacts/svc", "--permissions", "pull"]))["authMethod"],
+        "basic"
+    );
+    assert_eq!(stdout_json(&cli(&["delete-repository", "artifacts/svc"])), Value::Null);
+    failure(&cli(&["get-repository", "artifacts/svc"]), 1, "not-found");
+}
+
+#[test]
+fn every_command_has_help_with_an_example() {
+    let commands = [
+        "quickstart",
+        "serve",
+        "create-repository",
+        "get-repository",
+        "delete-repository",
+        "add-cross-account-access",
+        "remove-cross-account-access",
+        "get-cross-account-access",
+        "generate-credentials",
+        "registry-endpoint",
+        "upstream-repository-prefix",
+    ];
+    let top = run(&["--help"]);
+    let text = String::from_utf8_lossy(&top.stdout);
+    assert!(top.status.success() && text.contains("Examples:"), "{text}");
+    for command in commands {
+        assert!(text.contains(command), "top-level help lists {command}");
+        let out = run(&[command, "--help"]);
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{command} --help");
+        assert!(help.contains("Example:") && help.contains("artifact-registry "), "{command}: {help}");
+    }
+    assert_eq!(run(&["no-such-command"]).status.code(), Some(2));
+}
