@@ -9,7 +9,9 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use container_registry::ContainerRegistry;
-use container_registry::auth::{AuthProvider, Permissions};
+use container_registry::ImageDigest;
+use container_registry::auth::{AuthProvider, Permissions, Unverified, ValidCredentials};
+use container_registry::storage::ImageLocation;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -45,7 +47,7 @@ impl EmbeddedRegistry {
                     [(name.to_owned(), sec::Secret::new(password.to_owned()))].into_iter().collect();
                 Arc::new(users)
             }
-            None => Arc::new(Permissions::ReadWrite),
+            None => Arc::new(OpenAccess),
         };
         let registry = ContainerRegistry::builder().storage(&data_dir).auth_provider(auth).build().map_err(|e| {
             std::io::Error::other(format!("cannot use {} for registry storage: {e}", data_dir.display()))
@@ -109,4 +111,24 @@ pub fn random_password() -> String {
 /// Completes on Ctrl-C (or at once if the signal cannot be watched).
 pub async fn ctrl_c() {
     let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Anyone may push and pull, with or without credentials. (The crate's own
+/// `Permissions` rejects requests without credentials, and its `Anonymous` wrapper
+/// panics on requests with them.)
+struct OpenAccess;
+
+#[async_trait::async_trait]
+impl AuthProvider for OpenAccess {
+    async fn check_credentials(&self, _: &Unverified) -> Option<ValidCredentials> {
+        Some(ValidCredentials::new(()))
+    }
+
+    async fn image_permissions(&self, _: &ValidCredentials, _: &ImageLocation) -> Permissions {
+        Permissions::ReadWrite
+    }
+
+    async fn blob_permissions(&self, _: &ValidCredentials, _: &ImageDigest) -> Permissions {
+        Permissions::ReadWrite
+    }
 }

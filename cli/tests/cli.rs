@@ -56,24 +56,15 @@ impl Drop for Served {
     }
 }
 
-fn serve(user: &str, password: &str) -> (Served, String) {
+fn serve(user: Option<(&str, &str)>) -> (Served, String) {
     let dir = scratch_dir("cli-serve");
     let addr = format!("127.0.0.1:{}", free_port());
-    let child = Command::new(BIN)
-        .args([
-            "serve",
-            "--addr",
-            &addr,
-            "--data-dir",
-            dir.join("data").to_str().unwrap(),
-            "--user",
-            user,
-            "--password",
-            password,
-        ])
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let data = dir.join("data");
+    let mut args = vec!["serve", "--addr", &addr, "--data-dir", data.to_str().unwrap()];
+    if let Some((user, password)) = user {
+        args.extend(["--user", user, "--password", password]);
+    }
+    let child = Command::new(BIN).args(&args).stderr(Stdio::null()).spawn().unwrap();
     let served = Served(child, dir);
     for _ in 0..200 {
         if std::net::TcpStream::connect(&addr).is_ok() {
@@ -86,7 +77,7 @@ fn serve(user: &str, password: &str) -> (Served, String) {
 
 #[test]
 fn every_operation_against_the_served_registry() {
-    let (_served, addr) = serve("ci", "s3cret-password");
+    let (_served, addr) = serve(Some(("ci", "s3cret-password")));
     let dir = scratch_dir("cli-config");
     let config = json!({ "name": "artifacts", "binding": { "service": "local", "registryUrl": addr },
                          "local": { "credentials": { "username": "ci", "password": "s3cret-password" } } });
@@ -167,6 +158,25 @@ fn every_operation_against_the_served_registry() {
     failure(&out, 1, "access-denied");
     assert!(!String::from_utf8_lossy(&out.stderr).contains("wrong-password-value"));
     let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn serve_without_a_user_is_open_to_anyone() {
+    let (_served, addr) = serve(None);
+    let anonymous = json!({ "name": "artifacts", "binding": { "service": "local", "registryUrl": addr } }).to_string();
+    let cli = |config: &str, args: &[&str]| {
+        Command::new(BIN).args(args).env("ARTIFACT_REGISTRY_CONFIG", config).output().unwrap()
+    };
+    let created = stdout_json(&cli(&anonymous, &["create-repository", "open"]));
+    assert_eq!(created["name"], "artifacts/open");
+    let creds =
+        stdout_json(&cli(&anonymous, &["generate-credentials", "artifacts/open", "--permissions", "push-pull"]));
+    assert_eq!(creds, json!({ "authMethod": "basic", "username": "", "password": "", "expiresAt": null }));
+    // Clients that send credentials anyway are served too.
+    let with_user = json!({ "name": "artifacts", "binding": { "service": "local", "registryUrl": addr },
+                            "local": { "credentials": { "username": "someone", "password": "anything-at-all" } } })
+    .to_string();
+    assert_eq!(stdout_json(&cli(&with_user, &["get-repository", "artifacts/open"])), created);
 }
 
 #[test]

@@ -1,0 +1,118 @@
+//! The artifact-registry binding as a WebAssembly component (`wasm32-wasip2`).
+//!
+//! An adapter over the sans-IO core, and nothing more: each exported method builds
+//! the core's operation and drives it to its end, sending its requests through the
+//! host's `wasi:http/outgoing-handler` (see [`transport`]), sleeping for retry
+//! backoff on the monotonic clock, reading the time from the wall clock and seeding
+//! retry jitter from `wasi:random`. The host decides where the component may connect.
+//!
+//! Build: `cargo build -p artifact-registry-component --target wasm32-wasip2 --release`.
+
+#![cfg(target_family = "wasm")]
+
+mod convert;
+mod transport;
+
+use artifact_registry_core::{Client, Operation, Step, Timestamp};
+use std::time::Duration;
+
+wit_bindgen::generate!({
+    world: "artifact-registry",
+    path: "../wit",
+    with: {
+        "wasi:http/outgoing-handler@0.2.12": wasip2::http::outgoing_handler,
+        "wasi:http/types@0.2.12": wasip2::http::types,
+        "wasi:io/error@0.2.12": wasip2::io::error,
+        "wasi:io/poll@0.2.12": wasip2::io::poll,
+        "wasi:io/streams@0.2.12": wasip2::io::streams,
+        "wasi:clocks/wall-clock@0.2.12": wasip2::clocks::wall_clock,
+        "wasi:clocks/monotonic-clock@0.2.12": wasip2::clocks::monotonic_clock,
+        "wasi:random/random@0.2.12": wasip2::random::random,
+    },
+});
+
+use artifact_registry::bindings::types as wit;
+use exports::artifact_registry::bindings::registry::{Guest, GuestRegistry, Registry as RegistryHandle};
+
+/// The wall clock, as the core's timestamp.
+fn now() -> Timestamp {
+    let t = wasip2::clocks::wall_clock::now();
+    Timestamp::from_unix(t.seconds as i64).plus(Duration::from_nanos(t.nanoseconds as u64))
+}
+
+/// Drives an operation to its end: send, wait or finish, as it asks.
+fn drive<T: Send + 'static>(mut op: Operation<T>) -> Result<T, wit::Error> {
+    loop {
+        match op.step(now()) {
+            Step::Send(request) => match transport::send(request) {
+                Ok(response) => op.receive(response),
+                Err(e) => op.fail(e),
+            },
+            Step::Sleep(d) => wasip2::clocks::monotonic_clock::subscribe_duration(d.as_nanos() as u64).block(),
+            Step::Done(result) => return result.map_err(convert::error),
+        }
+    }
+}
+
+/// The exported `registry` resource: one configured binding.
+pub struct Registry {
+    client: Client,
+}
+
+impl GuestRegistry for Registry {
+    fn open(config: String) -> Result<RegistryHandle, wit::Error> {
+        let client = Client::from_json_str(&config).map_err(convert::error)?;
+        let client = client.with_jitter_seed(wasip2::random::random::get_random_u64());
+        Ok(RegistryHandle::new(Registry { client }))
+    }
+
+    fn create_repository(&self, logical_name: String) -> Result<wit::Repository, wit::Error> {
+        drive(self.client.create_repository(&logical_name)).map(convert::repository)
+    }
+
+    fn get_repository(&self, name: String) -> Result<wit::Repository, wit::Error> {
+        drive(self.client.get_repository(&name)).map(convert::repository)
+    }
+
+    fn delete_repository(&self, name: String) -> Result<(), wit::Error> {
+        drive(self.client.delete_repository(&name))
+    }
+
+    fn add_cross_account_access(&self, name: String, access: wit::CrossAccountAccess) -> Result<(), wit::Error> {
+        drive(self.client.add_cross_account_access(&name, &convert::access_in(access)))
+    }
+
+    fn remove_cross_account_access(&self, name: String, access: wit::CrossAccountAccess) -> Result<(), wit::Error> {
+        drive(self.client.remove_cross_account_access(&name, &convert::access_in(access)))
+    }
+
+    fn get_cross_account_access(&self, name: String) -> Result<wit::CrossAccountPermissions, wit::Error> {
+        drive(self.client.get_cross_account_access(&name)).map(convert::permissions_out)
+    }
+
+    fn generate_credentials(
+        &self,
+        name: String,
+        permissions: wit::Permissions,
+        ttl_seconds: Option<u64>,
+    ) -> Result<wit::Credentials, wit::Error> {
+        drive(self.client.generate_credentials(&name, convert::permissions_in(permissions), ttl_seconds))
+            .map(convert::credentials)
+    }
+
+    fn registry_endpoint(&self) -> String {
+        self.client.registry_endpoint()
+    }
+
+    fn upstream_repository_prefix(&self) -> String {
+        self.client.upstream_repository_prefix()
+    }
+}
+
+struct Component;
+
+impl Guest for Component {
+    type Registry = Registry;
+}
+
+export!(Component);

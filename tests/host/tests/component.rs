@@ -1,0 +1,222 @@
+//! The component, run by a wasmtime host: scenario vectors (requests byte-identical
+//! to the native driver's), ECR against moto, local against Debian's registry, a
+//! host allow-list, and typed errors for bad input.
+
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use artifact_registry_component_host::{Canned, ComponentHost, Network, Replay, SeenRequest, component_path};
+use artifact_registry_core::Timestamp;
+use artifact_registry_tests::moto::MotoServer;
+use artifact_registry_tests::oci_registry::{DockerRegistry, RegistryAuth};
+use artifact_registry_tests::vectors;
+use serde_json::{Value, json};
+
+fn host() -> &'static ComponentHost {
+    static HOST: OnceLock<ComponentHost> = OnceLock::new();
+    HOST.get_or_init(|| ComponentHost::load(&component_path()).expect("the component loads"))
+}
+
+fn seen(r: &artifact_registry_core::HttpRequest) -> SeenRequest {
+    SeenRequest {
+        method: r.method.clone(),
+        url: r.url.clone(),
+        headers: r.headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.clone())).collect(),
+        body: r.body.clone(),
+    }
+}
+
+fn replay_of(vector: &Value) -> Arc<Mutex<Replay>> {
+    let mut replay = Replay::default();
+    for e in vector["exchanges"].as_array().into_iter().flatten() {
+        replay.answers.push_back(match e.get("transportError") {
+            Some(t) => Canned::Failure { timeout: t["timeout"].as_bool().unwrap_or(false) },
+            None => {
+                let r = &e["response"];
+                let headers = r["headers"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|p| (p[0].as_str().unwrap().to_owned(), p[1].as_str().unwrap().to_owned()))
+                    .collect();
+                Canned::Response {
+                    status: r["status"].as_u64().unwrap() as u16,
+                    headers,
+                    body: r["body"].as_str().unwrap_or("").as_bytes().to_vec(),
+                }
+            }
+        });
+    }
+    Arc::new(Mutex::new(replay))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_vector_through_the_component_matches_the_native_driver() {
+    let files = vectors::files();
+    assert!(files.len() >= 40, "expected the whole vector set, found {}", files.len());
+    for path in files {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let vector: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let native = vectors::run(&vector).await;
+
+        let now = Timestamp::parse_rfc3339(vector["now"].as_str().unwrap()).unwrap();
+        let replay = replay_of(&vector);
+        let mut instance = host()
+            .instantiate(Network::Replay(replay.clone()), Some(Duration::from_secs(now.unix_seconds() as u64)))
+            .await
+            .unwrap();
+        let registry = instance.open(&vector["config"].to_string()).await.unwrap().expect("vector config opens");
+        let outcome = instance.call(registry, vector["operation"].as_str().unwrap(), &vector["args"]).await.unwrap();
+
+        let ours = replay.lock().unwrap().requests.clone();
+        let theirs: Vec<SeenRequest> = native.requests.iter().map(seen).collect();
+        assert_eq!(ours.len(), theirs.len(), "{name}: number of requests");
+        for (i, (a, b)) in ours.iter().zip(&theirs).enumerate() {
+            assert_eq!(a, b, "{name}: request {i} differs from the native driver's");
+        }
+        assert_eq!(outcome, vector["expect"], "{name}: outcome");
+        assert_eq!(outcome, native.outcome, "{name}: outcome differs from the native driver's");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ecr_lifecycle_against_moto() {
+    let moto = MotoServer::start();
+    moto.create_roles(&["push"]);
+    let authority = moto.endpoint.trim_start_matches("http://").to_owned();
+    let mut instance = host().instantiate(Network::Allow(Some(vec![authority])), None).await.unwrap();
+    let config = moto.ecr_config("acme", json!({ "pushRoleArn": "arn:aws:iam::123456789012:role/push" }));
+    let r = instance.open(&config.to_string()).await.unwrap().unwrap();
+
+    let created = instance.call(r, "create-repository", &json!({ "name": "wasm-app" })).await.unwrap();
+    assert_eq!(created["result"]["name"], "acme-wasm-app", "{created}");
+    assert_eq!(created["result"]["uri"], "123456789012.dkr.ecr.us-east-1.amazonaws.com/acme-wasm-app");
+    assert_eq!(instance.call(r, "create-repository", &json!({ "name": "wasm-app" })).await.unwrap(), created);
+    assert_eq!(instance.call(r, "get-repository", &json!({ "repository": "acme-wasm-app" })).await.unwrap(), created);
+
+    let grant = json!({ "platform": "aws", "accountIds": ["111111111111"], "regions": ["us-east-1"], "allowedServiceTypes": ["worker"], "roleArns": [] });
+    let args = json!({ "repository": "acme-wasm-app", "access": grant });
+    assert_eq!(instance.call(r, "add-cross-account-access", &args).await.unwrap(), json!({ "result": null }));
+    let read = instance.call(r, "get-cross-account-access", &json!({ "repository": "acme-wasm-app" })).await.unwrap();
+    assert_eq!(read["result"]["access"], grant, "{read}");
+    assert_eq!(instance.call(r, "remove-cross-account-access", &args).await.unwrap(), json!({ "result": null }));
+
+    let creds = instance
+        .call(
+            r,
+            "generate-credentials",
+            &json!({ "repository": "acme-wasm-app", "permissions": "push-pull", "ttlSeconds": 900 }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(creds["result"]["username"], "AWS", "{creds}");
+    assert_eq!(creds["result"]["authMethod"], "basic");
+
+    assert_eq!(
+        instance.call(r, "delete-repository", &json!({ "repository": "acme-wasm-app" })).await.unwrap(),
+        json!({ "result": null })
+    );
+    let gone = instance.call(r, "get-repository", &json!({ "repository": "acme-wasm-app" })).await.unwrap();
+    assert_eq!(gone["error"]["code"], "not-found", "{gone}");
+    assert_eq!(gone["error"]["providerCode"], "RepositoryNotFoundException");
+    instance.close(r).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_lifecycle_against_debian_registry() {
+    let server = DockerRegistry::start(RegistryAuth::Htpasswd, true);
+    let mut instance = host().instantiate(Network::Allow(Some(vec![server.addr.clone()])), None).await.unwrap();
+    let r = instance.open(&server.config("artifacts").to_string()).await.unwrap().unwrap();
+    let created = instance.call(r, "create-repository", &json!({ "name": "from-wasm" })).await.unwrap();
+    assert_eq!(created["result"]["name"], "artifacts/from-wasm", "{created}");
+    assert_eq!(
+        instance.call(r, "get-repository", &json!({ "repository": "artifacts/from-wasm" })).await.unwrap(),
+        created
+    );
+    let creds = instance
+        .call(r, "generate-credentials", &json!({ "repository": "artifacts/from-wasm", "permissions": "push-pull" }))
+        .await
+        .unwrap();
+    assert_eq!(creds["result"]["username"], "deployer", "{creds}");
+    let denied = instance
+        .call(r, "add-cross-account-access", &json!({ "repository": "artifacts/from-wasm", "access": { "platform": "aws", "accountIds": ["111111111111"] } }))
+        .await
+        .unwrap();
+    assert_eq!(denied["error"]["code"], "not-supported");
+    assert_eq!(
+        instance.call(r, "delete-repository", &json!({ "repository": "artifacts/from-wasm" })).await.unwrap(),
+        json!({ "result": null })
+    );
+    let gone = instance.call(r, "get-repository", &json!({ "repository": "artifacts/from-wasm" })).await.unwrap();
+    assert_eq!(gone["error"]["code"], "not-found", "{gone}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_host_allow_list_turns_other_hosts_into_transport_errors() {
+    let moto = MotoServer::start();
+    // Only a host that is not moto's is allowed.
+    let mut instance = host().instantiate(Network::Allow(Some(vec!["127.0.0.1:1".into()])), None).await.unwrap();
+    let r = instance.open(&moto.ecr_config("acme", json!({})).to_string()).await.unwrap().unwrap();
+    let denied = instance.call(r, "get-repository", &json!({ "repository": "acme-app" })).await.unwrap();
+    assert_eq!(denied["error"]["code"], "transport", "{denied}");
+    // The same instance still works: a denied request is an error, not a trap.
+    let endpoint = instance.call(r, "registry-endpoint", &json!({})).await.unwrap();
+    assert_eq!(endpoint["result"], "https://123456789012.dkr.ecr.us-east-1.amazonaws.com");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_configurations_and_inputs_are_typed_errors_and_send_nothing() {
+    let replay = Arc::new(Mutex::new(Replay::default()));
+    let mut instance = host().instantiate(Network::Replay(replay.clone()), None).await.unwrap();
+    for config in
+        ["{not json", "[]", r#"{"name":"a"}"#, r#"{"name":"a","binding":{"service":"ecr","repositoryPrefix":"acme"}}"#]
+    {
+        let err = instance.open(config).await.unwrap().err().unwrap_or_else(|| panic!("{config} opened"));
+        assert_eq!(err["code"], "invalid-input", "{config}: {err}");
+    }
+    let config = json!({ "name": "artifacts", "binding": { "service": "ecr", "repositoryPrefix": "acme", "pullRoleArn": "arn:aws:iam::123456789012:role/pull" },
+                         "aws": { "region": "us-east-1", "accountId": "123456789012", "credentials": { "accessKeyId": "AKIDEXAMPLE", "secretAccessKey": "secret-value-123" } } });
+    let r = instance.open(&config.to_string()).await.unwrap().unwrap();
+    let invalid = [
+        ("create-repository", json!({ "name": "Bad Name" })),
+        ("get-repository", json!({ "repository": "other-team-app" })),
+        ("delete-repository", json!({ "repository": "ACME-app" })),
+        (
+            "add-cross-account-access",
+            json!({ "repository": "acme-app", "access": { "platform": "aws", "accountIds": ["123"] } }),
+        ),
+        (
+            "remove-cross-account-access",
+            json!({ "repository": "acme-app", "access": { "platform": "aws", "roleArns": ["arn:aws-cn:iam::123456789012:role/x"] } }),
+        ),
+        (
+            "add-cross-account-access",
+            json!({ "repository": "acme-app", "access": { "platform": "gcp", "projectNumbers": ["1"] } }),
+        ),
+        ("get-cross-account-access", json!({ "repository": "" })),
+        ("generate-credentials", json!({ "repository": "acme-app", "permissions": "pull", "ttlSeconds": 60 })),
+        ("generate-credentials", json!({ "repository": "acme-app", "permissions": "push-pull", "ttlSeconds": 43201 })),
+    ];
+    for (op, args) in invalid {
+        let outcome = instance.call(r, op, &args).await.unwrap();
+        assert_eq!(outcome["error"]["code"], "invalid-input", "{op} {args}: {outcome}");
+    }
+    assert!(replay.lock().unwrap().requests.is_empty(), "a request was sent");
+}
+
+#[test]
+fn the_component_imports_only_what_it_needs() {
+    let imports = host().imports();
+    for needed in [
+        "wasi:http/outgoing-handler@0.2.12",
+        "wasi:clocks/wall-clock@0.2.12",
+        "wasi:clocks/monotonic-clock@0.2.12",
+        "wasi:random/random@0.2.12",
+    ] {
+        assert!(imports.iter().any(|i| i == needed), "{needed} missing from {imports:?}");
+    }
+    for never in ["wasi:sockets/tcp@0.2.12", "wasi:sockets/udp@0.2.12", "wasi:sockets/ip-name-lookup@0.2.12"] {
+        assert!(!imports.iter().any(|i| i == never), "{never} imported: {imports:?}");
+    }
+    eprintln!("component imports: {imports:?}");
+}
