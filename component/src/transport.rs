@@ -48,7 +48,9 @@ pub fn send(request: HttpRequest) -> Result<HttpResponse, TransportError> {
 
     let body = outgoing.body().map_err(|_| TransportError::other("the request body was already taken"))?;
     let pending = outgoing_handler::handle(outgoing, Some(options)).map_err(transport_error)?;
-    write_body(&body, &request.body)?;
+    if !request.body.is_empty() {
+        write_body(&body, &request.body)?;
+    }
     OutgoingBody::finish(body, None).map_err(transport_error)?;
 
     pending.subscribe().block();
@@ -58,12 +60,18 @@ pub fn send(request: HttpRequest) -> Result<HttpResponse, TransportError> {
         Some(Err(())) | None => return Err(TransportError::other("the host lost the response")),
     };
     let status = response.status();
-    let headers =
+    let headers: Vec<(String, String)> =
         response.headers().entries().into_iter().map(|(k, v)| (k, String::from_utf8_lossy(&v).into_owned())).collect();
     let incoming = response.consume().map_err(|_| TransportError::other("the response body was already taken"))?;
     let stream = incoming.stream().map_err(|_| TransportError::other("the response body stream was already taken"))?;
-    let mut body = Vec::new();
-    loop {
+    // With a Content-Length, stop as soon as it has arrived instead of waiting once
+    // more for the end of the stream.
+    let expected = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.trim().parse::<usize>().ok());
+    let mut body = Vec::with_capacity(expected.unwrap_or(0));
+    while expected.is_none_or(|n| body.len() < n) {
         match stream.blocking_read(64 * 1024) {
             Ok(chunk) => body.extend_from_slice(&chunk),
             Err(StreamError::Closed) => break,

@@ -1,1 +1,132 @@
-fn main() {}
+//! The component's costs, beside the native driver's, in one run:
+//! - `instantiate`: a fresh instance (store, WASI context, instantiation) from a
+//!   precompiled component;
+//! - `call_component` / `call_native`: one ECR `create-repository` served from the
+//!   scenario vector's canned answer (signing, JSON, parsing), through the component
+//!   and through the native driver.
+//!
+//! Build the component first, then run:
+//! `cargo bench -p artifact-registry-component-host --bench component`
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use artifact_registry_component_host::{Canned, ComponentHost, Network, Replay, component_path};
+use artifact_registry_core::{
+    ArtifactRegistry, Client, FixedClock, HttpRequest, HttpResponse, Registry, Timestamp, Transport, TransportError,
+};
+use divan::Bencher;
+use serde_json::{Value, json};
+
+const NOW: u64 = 1_795_849_200;
+
+fn main() {
+    divan::main();
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+}
+
+fn host() -> ComponentHost {
+    let bytes = ComponentHost::precompile(&component_path()).expect("build the component first");
+    // SAFETY: the bytes were just made by this wasmtime build.
+    unsafe { ComponentHost::load_precompiled(&bytes) }.unwrap()
+}
+
+fn vector() -> Value {
+    let path = artifact_registry_tests::repo_root().join("tests/vectors/ecr-create-repository.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn canned(vector: &Value) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let r = &vector["exchanges"][0]["response"];
+    let headers = r["headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p[0].as_str().unwrap().to_owned(), p[1].as_str().unwrap().to_owned()))
+        .collect();
+    (r["status"].as_u64().unwrap() as u16, headers, r["body"].as_str().unwrap().as_bytes().to_vec())
+}
+
+#[divan::bench]
+fn instantiate(bencher: Bencher) {
+    let rt = runtime();
+    let host = host();
+    bencher.bench_local(|| {
+        rt.block_on(host.instantiate(Network::Replay(Arc::default()), Some(Duration::from_secs(NOW)))).unwrap()
+    });
+}
+
+#[divan::bench]
+fn call_component(bencher: Bencher) {
+    let rt = runtime();
+    let host = host();
+    let vector = vector();
+    let (status, headers, body) = canned(&vector);
+    let replay = Arc::new(Mutex::new(Replay::default()));
+    let mut instance =
+        rt.block_on(host.instantiate(Network::Replay(replay.clone()), Some(Duration::from_secs(NOW)))).unwrap();
+    let registry = rt.block_on(instance.open(&vector["config"].to_string())).unwrap().unwrap();
+    bencher.bench_local(|| {
+        {
+            let mut r = replay.lock().unwrap();
+            r.requests.clear();
+            r.answers.push_back(Canned::Response { status, headers: headers.clone(), body: body.clone() });
+        }
+        let outcome = rt.block_on(instance.call(registry, "create-repository", &vector["args"])).unwrap();
+        assert!(outcome.get("result").is_some());
+        outcome
+    });
+}
+
+/// Answers every request with the same response.
+struct Repeat(HttpResponse);
+
+#[async_trait::async_trait]
+impl Transport for Repeat {
+    async fn send(&self, _: HttpRequest) -> Result<HttpResponse, TransportError> {
+        Ok(self.0.clone())
+    }
+    async fn sleep(&self, _: Duration) {}
+}
+
+#[divan::bench]
+fn call_native(bencher: Bencher) {
+    let rt = runtime();
+    let vector = vector();
+    let (status, headers, body) = canned(&vector);
+    let client = Client::from_json_str(&vector["config"].to_string()).unwrap();
+    let registry = Registry::new(
+        client,
+        Repeat(HttpResponse { status, headers, body }),
+        FixedClock(Timestamp::from_unix(NOW as i64)),
+    );
+    let name = vector["args"]["name"].as_str().unwrap().to_owned();
+    bencher.bench_local(|| {
+        let outcome = json!({ "result": rt.block_on(registry.create_repository(&name)).unwrap() });
+        assert!(outcome.get("result").is_some());
+        outcome
+    });
+}
+
+/// The floor of a component call: `registry-endpoint`, no HTTP at all.
+#[divan::bench]
+fn call_component_without_http(bencher: Bencher) {
+    let rt = runtime();
+    let host = host();
+    let vector = vector();
+    let mut instance =
+        rt.block_on(host.instantiate(Network::Replay(Arc::default()), Some(Duration::from_secs(NOW)))).unwrap();
+    let registry = rt.block_on(instance.open(&vector["config"].to_string())).unwrap().unwrap();
+    bencher.bench_local(|| rt.block_on(instance.call(registry, "registry-endpoint", &json!({}))).unwrap());
+}
+
+/// The same for the native driver.
+#[divan::bench]
+fn call_native_without_http(bencher: Bencher) {
+    let vector = vector();
+    let client = Client::from_json_str(&vector["config"].to_string()).unwrap();
+    bencher.bench_local(|| json!({ "result": client.registry_endpoint() }));
+}
