@@ -1,0 +1,313 @@
+//! The `artifact_registry` Python package's native module: a blocking and an asyncio
+//! client over the sans-IO core, and the SigV4 signer. No provider logic lives here:
+//! this is transport, type conversion and error mapping.
+
+mod convert;
+mod driver;
+
+use std::sync::{Arc, LazyLock};
+
+use artifact_registry_core::aws::sigv4::{AwsCredentials, Scope, Signer, SigningSettings};
+use artifact_registry_core::{Client, HttpRequest, Permissions, Secret, Timestamp};
+use artifact_registry_native::ReqwestTransport;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyString};
+
+use convert::{Credentials, CrossAccountAccess, CrossAccountPermissions, Repository};
+use driver::{Backend, Transport};
+
+fn backend(
+    py: Python<'_>,
+    config: &Bound<'_, PyAny>,
+    transport: Option<Py<PyAny>>,
+    clock: Option<Py<PyAny>>,
+) -> PyResult<Backend> {
+    let text = convert::json_text(config).map_err(|e| convert::invalid(py, "config must be a dict or JSON text", e))?;
+    let client = Client::from_json_str(&text).map_err(|e| convert::error(py, e))?;
+    let transport = match transport {
+        Some(f) => Transport::Python(f),
+        None => Transport::Native(
+            ReqwestTransport::new(driver::DEFAULT_TIMEOUT)
+                .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.message))?,
+        ),
+    };
+    // Seed retry jitter from the OS: no two clients back off in lockstep.
+    let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos() as u64
+        ^ (std::process::id() as u64) << 32;
+    Ok(Backend { client: client.with_jitter_seed(seed), transport, clock })
+}
+
+fn describe(kind: &str, b: &Backend) -> String {
+    let c = b.client.config();
+    let service = match c.binding {
+        artifact_registry_core::config::Binding::Ecr(_) => "ecr",
+        artifact_registry_core::config::Binding::Gar(_) => "gar",
+        artifact_registry_core::config::Binding::Acr(_) => "acr",
+        artifact_registry_core::config::Binding::Local(_) => "local",
+    };
+    format!(
+        "{kind}(service={}, name={}, endpoint={})",
+        convert::quote(service),
+        convert::quote(&c.name),
+        convert::quote(&b.client.registry_endpoint())
+    )
+}
+
+fn permissions(py: Python<'_>, p: &str) -> PyResult<Permissions> {
+    Permissions::parse(p).map_err(|e| convert::error(py, e))
+}
+
+/// A binding, blocking: every method waits for its result (the GIL is released
+/// while it waits). `config` is the configuration document as a dict or JSON text.
+///
+/// `transport`, when given, is called with each request dict
+/// `{"method", "url", "headers": [(name, value), ...], "body": bytes}` and returns
+/// `{"status": int, "headers": mapping or pairs, "body": bytes | str}`; `clock`
+/// returns seconds since the epoch.
+#[pyclass(frozen, module = "artifact_registry")]
+struct ArtifactRegistry {
+    backend: Arc<Backend>,
+}
+
+#[pymethods]
+impl ArtifactRegistry {
+    #[new]
+    #[pyo3(signature = (config, *, transport=None, clock=None))]
+    fn new(
+        py: Python<'_>,
+        config: &Bound<'_, PyAny>,
+        transport: Option<Py<PyAny>>,
+        clock: Option<Py<PyAny>>,
+    ) -> PyResult<Self> {
+        Ok(ArtifactRegistry { backend: Arc::new(backend(py, config, transport, clock)?) })
+    }
+
+    /// Creates the repository for a logical name (idempotent).
+    fn create_repository(&self, py: Python<'_>, name: &str) -> PyResult<Repository> {
+        self.backend.run_sync(py, self.backend.client.create_repository(name)).map(Repository::from)
+    }
+
+    /// Gets a repository by routable name.
+    fn get_repository(&self, py: Python<'_>, repository: &str) -> PyResult<Repository> {
+        self.backend.run_sync(py, self.backend.client.get_repository(repository)).map(Repository::from)
+    }
+
+    /// Deletes a repository by routable name.
+    fn delete_repository(&self, py: Python<'_>, repository: &str) -> PyResult<()> {
+        self.backend.run_sync(py, self.backend.client.delete_repository(repository))
+    }
+
+    /// Grants cross-account access (a `CrossAccountAccess` or its JSON form as a dict).
+    fn add_cross_account_access(&self, py: Python<'_>, repository: &str, access: &Bound<'_, PyAny>) -> PyResult<()> {
+        let access = convert::access_from(py, access)?;
+        self.backend.run_sync(py, self.backend.client.add_cross_account_access(repository, &access.inner))
+    }
+
+    /// Revokes cross-account access.
+    fn remove_cross_account_access(&self, py: Python<'_>, repository: &str, access: &Bound<'_, PyAny>) -> PyResult<()> {
+        let access = convert::access_from(py, access)?;
+        self.backend.run_sync(py, self.backend.client.remove_cross_account_access(repository, &access.inner))
+    }
+
+    /// Reads the cross-account grants.
+    fn get_cross_account_access(&self, py: Python<'_>, repository: &str) -> PyResult<CrossAccountPermissions> {
+        self.backend
+            .run_sync(py, self.backend.client.get_cross_account_access(repository))
+            .map(CrossAccountPermissions::from)
+    }
+
+    /// Generates `"pull"` or `"push-pull"` credentials valid for about `ttl_seconds`.
+    #[pyo3(signature = (repository, permissions, ttl_seconds=None))]
+    fn generate_credentials(
+        &self,
+        py: Python<'_>,
+        repository: &str,
+        permissions: &str,
+        ttl_seconds: Option<u64>,
+    ) -> PyResult<Credentials> {
+        let p = self::permissions(py, permissions)?;
+        self.backend
+            .run_sync(py, self.backend.client.generate_credentials(repository, p, ttl_seconds))
+            .map(Credentials::from)
+    }
+
+    /// The registry endpoint.
+    fn registry_endpoint(&self) -> String {
+        self.backend.client.registry_endpoint()
+    }
+
+    /// The upstream repository prefix.
+    fn upstream_repository_prefix(&self) -> String {
+        self.backend.client.upstream_repository_prefix()
+    }
+
+    fn __repr__(&self) -> String {
+        describe("ArtifactRegistry", &self.backend)
+    }
+}
+
+/// A binding for asyncio: every method returns an awaitable, and any number of
+/// calls can be in flight at once. Same arguments as `ArtifactRegistry`; an async
+/// `transport` is awaited on the running event loop.
+#[pyclass(frozen, module = "artifact_registry")]
+struct AsyncArtifactRegistry {
+    backend: Arc<Backend>,
+}
+
+macro_rules! spawn {
+    ($py:expr, $self:expr, $op:expr, $map:expr) => {{
+        let backend = $self.backend.clone();
+        let op = $op;
+        pyo3_async_runtimes::tokio::future_into_py($py, async move { backend.run_async(op).await.map($map) })
+    }};
+}
+
+#[pymethods]
+impl AsyncArtifactRegistry {
+    #[new]
+    #[pyo3(signature = (config, *, transport=None, clock=None))]
+    fn new(
+        py: Python<'_>,
+        config: &Bound<'_, PyAny>,
+        transport: Option<Py<PyAny>>,
+        clock: Option<Py<PyAny>>,
+    ) -> PyResult<Self> {
+        Ok(AsyncArtifactRegistry { backend: Arc::new(backend(py, config, transport, clock)?) })
+    }
+
+    /// Creates the repository for a logical name (idempotent).
+    fn create_repository<'py>(&self, py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
+        spawn!(py, self, self.backend.client.create_repository(name), Repository::from)
+    }
+
+    /// Gets a repository by routable name.
+    fn get_repository<'py>(&self, py: Python<'py>, repository: &str) -> PyResult<Bound<'py, PyAny>> {
+        spawn!(py, self, self.backend.client.get_repository(repository), Repository::from)
+    }
+
+    /// Deletes a repository by routable name.
+    fn delete_repository<'py>(&self, py: Python<'py>, repository: &str) -> PyResult<Bound<'py, PyAny>> {
+        spawn!(py, self, self.backend.client.delete_repository(repository), |()| convert::NoneResult)
+    }
+
+    /// Grants cross-account access.
+    fn add_cross_account_access<'py>(
+        &self,
+        py: Python<'py>,
+        repository: &str,
+        access: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let access = convert::access_from(py, access)?;
+        spawn!(py, self, self.backend.client.add_cross_account_access(repository, &access.inner), |()| {
+            convert::NoneResult
+        })
+    }
+
+    /// Revokes cross-account access.
+    fn remove_cross_account_access<'py>(
+        &self,
+        py: Python<'py>,
+        repository: &str,
+        access: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let access = convert::access_from(py, access)?;
+        spawn!(py, self, self.backend.client.remove_cross_account_access(repository, &access.inner), |()| {
+            convert::NoneResult
+        })
+    }
+
+    /// Reads the cross-account grants.
+    fn get_cross_account_access<'py>(&self, py: Python<'py>, repository: &str) -> PyResult<Bound<'py, PyAny>> {
+        spawn!(py, self, self.backend.client.get_cross_account_access(repository), CrossAccountPermissions::from)
+    }
+
+    /// Generates `"pull"` or `"push-pull"` credentials valid for about `ttl_seconds`.
+    #[pyo3(signature = (repository, permissions, ttl_seconds=None))]
+    fn generate_credentials<'py>(
+        &self,
+        py: Python<'py>,
+        repository: &str,
+        permissions: &str,
+        ttl_seconds: Option<u64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let p = self::permissions(py, permissions)?;
+        spawn!(py, self, self.backend.client.generate_credentials(repository, p, ttl_seconds), Credentials::from)
+    }
+
+    /// The registry endpoint.
+    fn registry_endpoint(&self) -> String {
+        self.backend.client.registry_endpoint()
+    }
+
+    /// The upstream repository prefix.
+    fn upstream_repository_prefix(&self) -> String {
+        self.backend.client.upstream_repository_prefix()
+    }
+
+    fn __repr__(&self) -> String {
+        describe("AsyncArtifactRegistry", &self.backend)
+    }
+}
+
+static SIGNER: LazyLock<Signer> = LazyLock::new(Signer::new);
+
+/// Signs an AWS request with Signature Version 4 and returns the headers to send:
+/// the given ones plus `X-Amz-Date`, `X-Amz-Security-Token` (with a session token)
+/// and `Authorization`. `timestamp` is `YYYYMMDDTHHMMSSZ`.
+#[pyfunction]
+#[pyo3(signature = (method, url, headers, body, *, region, service, access_key_id, secret_access_key, session_token=None, timestamp))]
+#[allow(clippy::too_many_arguments)]
+fn sign_aws_request<'py>(
+    py: Python<'py>,
+    method: &str,
+    url: &str,
+    headers: &Bound<'py, PyAny>,
+    body: &Bound<'py, PyAny>,
+    region: &str,
+    service: &str,
+    access_key_id: &str,
+    secret_access_key: &str,
+    session_token: Option<&str>,
+    timestamp: &str,
+) -> PyResult<Bound<'py, PyDict>> {
+    let bad = |m: String| convert::error(py, artifact_registry_core::Error::invalid_input(m));
+    let time = Timestamp::parse_amz_date(timestamp)
+        .ok_or_else(|| bad(format!("timestamp {timestamp:?} is not YYYYMMDDTHHMMSSZ")))?;
+    let header_pairs = convert::header_pairs(headers)?;
+    let body: Vec<u8> = if body.is_none() {
+        Vec::new()
+    } else if let Ok(s) = body.cast::<PyString>() {
+        s.to_cow()?.as_bytes().to_vec()
+    } else if let Ok(b) = body.cast::<PyBytes>() {
+        b.as_bytes().to_vec()
+    } else {
+        body.extract()?
+    };
+    let request = HttpRequest { method: method.to_owned(), url: url.to_owned(), headers: header_pairs, body };
+    let creds = AwsCredentials {
+        access_key_id: access_key_id.to_owned(),
+        secret_access_key: Secret::new(secret_access_key),
+        session_token: session_token.map(Secret::new),
+    };
+    let signed = SIGNER
+        .sign_headers(&request, &creds, Scope { region, service, time }, SigningSettings::default())
+        .map_err(|e| convert::error(py, e))?;
+    let out = PyDict::new(py);
+    for (k, v) in request.headers.iter().chain(&signed.headers) {
+        out.set_item(k, v)?;
+    }
+    Ok(out)
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<ArtifactRegistry>()?;
+    m.add_class::<AsyncArtifactRegistry>()?;
+    m.add_class::<Repository>()?;
+    m.add_class::<Credentials>()?;
+    m.add_class::<CrossAccountAccess>()?;
+    m.add_class::<CrossAccountPermissions>()?;
+    m.add_function(wrap_pyfunction!(sign_aws_request, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}
