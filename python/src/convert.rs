@@ -111,6 +111,14 @@ pub fn header_pairs(headers: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)
     if headers.is_none() {
         return Ok(Vec::new());
     }
+    // The common case, a dict of str, without the generic protocol's allocations.
+    if let Ok(d) = headers.cast::<PyDict>() {
+        let mut out = Vec::with_capacity(d.len());
+        for (k, v) in d.iter() {
+            out.push((k.cast::<PyString>()?.to_cow()?.into_owned(), v.cast::<PyString>()?.to_cow()?.into_owned()));
+        }
+        return Ok(out);
+    }
     let items = if headers.hasattr("items")? { headers.call_method0("items")? } else { headers.clone() };
     items
         .try_iter()?

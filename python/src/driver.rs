@@ -29,8 +29,14 @@ pub struct Backend {
     pub clock: Option<Py<PyAny>>,
 }
 
-fn runtime() -> &'static tokio::runtime::Runtime {
-    pyo3_async_runtimes::tokio::get_runtime()
+thread_local! {
+    /// The blocking client's I/O: a current-thread runtime and connection pool per
+    /// Python thread, so a call drives its own sockets instead of waiting for a
+    /// runtime thread to wake it (two thread hops per request).
+    static BLOCKING: (tokio::runtime::Runtime, ReqwestTransport) = (
+        tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime starts"),
+        ReqwestTransport::new(DEFAULT_TIMEOUT).expect("a reqwest client builds"),
+    );
 }
 
 fn failed(what: &str, e: PyErr) -> TransportError {
@@ -62,7 +68,9 @@ impl Backend {
             match op.step(now) {
                 Step::Send(request) => {
                     let answer = match &self.transport {
-                        Transport::Native(t) => py.detach(|| runtime().block_on(t.send(request))),
+                        Transport::Native(_) => {
+                            py.detach(|| BLOCKING.with(|(runtime, t)| runtime.block_on(t.send(request))))
+                        }
                         Transport::Python(f) => call_sync(py, f, &request),
                     };
                     match answer {
@@ -76,10 +84,43 @@ impl Backend {
         }
     }
 
+    /// Runs an operation over the native transport without touching the GIL (unless
+    /// a Python clock was given); errors stay core errors until delivered.
+    pub async fn run_native<T: Send + 'static>(
+        &self,
+        mut op: Operation<T>,
+    ) -> Result<T, artifact_registry_core::Error> {
+        let Transport::Native(t) = &self.transport else {
+            unreachable!("run_native is for the native transport");
+        };
+        loop {
+            let now = match &self.clock {
+                Some(_) => match Python::attach(|py| self.now(py)) {
+                    Ok(now) => now,
+                    Err(e) => return Err(artifact_registry_core::Error::invalid_input(format!("clock() failed: {e}"))),
+                },
+                None => SystemClock.now(),
+            };
+            match op.step(now) {
+                Step::Send(request) => match t.send(request).await {
+                    Ok(response) => op.receive(response),
+                    Err(e) => op.fail(e),
+                },
+                Step::Sleep(d) => tokio::time::sleep(d).await,
+                Step::Done(result) => return result,
+            }
+        }
+    }
+
     /// Runs an operation to its end as a future (for `future_into_py`).
     pub async fn run_async<T: Send + 'static>(&self, mut op: Operation<T>) -> PyResult<T> {
         loop {
-            let now = Python::attach(|py| self.now(py))?;
+            // Only a Python clock needs the GIL; the system clock must not contend
+            // for it with the event loop on every step.
+            let now = match &self.clock {
+                Some(_) => Python::attach(|py| self.now(py))?,
+                None => SystemClock.now(),
+            };
             match op.step(now) {
                 Step::Send(request) => {
                     let answer = match &self.transport {

@@ -2,6 +2,7 @@
 //! client over the sans-IO core, and the SigV4 signer. No provider logic lives here:
 //! this is transport, type conversion and error mapping.
 
+mod bridge;
 mod convert;
 mod driver;
 
@@ -10,6 +11,7 @@ use std::sync::{Arc, LazyLock};
 use artifact_registry_core::aws::sigv4::{AwsCredentials, Scope, Signer, SigningSettings};
 use artifact_registry_core::{Client, HttpRequest, Permissions, Secret, Timestamp};
 use artifact_registry_native::ReqwestTransport;
+use pyo3::IntoPyObjectExt;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
 
@@ -152,14 +154,56 @@ impl ArtifactRegistry {
 #[pyclass(frozen, module = "artifact_registry")]
 struct AsyncArtifactRegistry {
     backend: Arc<Backend>,
+    /// The completion bridge of the event loop last used (native transport only).
+    bridge: std::sync::Mutex<Option<Arc<bridge::Bridge>>>,
+}
+
+impl AsyncArtifactRegistry {
+    /// Runs `op` on the tokio runtime; returns an awaitable of its result.
+    fn spawn<'py, T, R>(
+        &self,
+        py: Python<'py>,
+        op: artifact_registry_core::Operation<T>,
+        map: fn(T) -> R,
+    ) -> PyResult<Bound<'py, PyAny>>
+    where
+        T: Send + 'static,
+        R: for<'a> IntoPyObject<'a> + Send + 'static,
+    {
+        let backend = self.backend.clone();
+        if matches!(backend.transport, Transport::Python(_)) {
+            // A Python transport needs the event loop's task locals to await it.
+            return pyo3_async_runtimes::tokio::future_into_py(py, async move { backend.run_async(op).await.map(map) });
+        }
+        let running = pyo3::types::PyModule::import(py, "asyncio")?.call_method0("get_running_loop")?;
+        let bridge = {
+            let mut slot = self.bridge.lock().unwrap_or_else(|p| p.into_inner());
+            match slot.as_ref() {
+                Some(b) if b.serves(&running) => b.clone(),
+                _ => {
+                    let b = bridge::Bridge::new(py, running)?;
+                    *slot = Some(b.clone());
+                    b
+                }
+            }
+        };
+        let (id, future) = bridge.future(py)?;
+        pyo3_async_runtimes::tokio::get_runtime().spawn(async move {
+            let result = backend.run_native(op).await;
+            bridge.complete(
+                id,
+                Box::new(move |py| match result {
+                    Ok(value) => map(value).into_py_any(py),
+                    Err(e) => Err(convert::error(py, e)),
+                }),
+            );
+        });
+        Ok(future)
+    }
 }
 
 macro_rules! spawn {
-    ($py:expr, $self:expr, $op:expr, $map:expr) => {{
-        let backend = $self.backend.clone();
-        let op = $op;
-        pyo3_async_runtimes::tokio::future_into_py($py, async move { backend.run_async(op).await.map($map) })
-    }};
+    ($py:expr, $self:expr, $op:expr, $map:expr) => {{ $self.spawn($py, $op, $map) }};
 }
 
 #[pymethods]
@@ -172,7 +216,10 @@ impl AsyncArtifactRegistry {
         transport: Option<Py<PyAny>>,
         clock: Option<Py<PyAny>>,
     ) -> PyResult<Self> {
-        Ok(AsyncArtifactRegistry { backend: Arc::new(backend(py, config, transport, clock)?) })
+        Ok(AsyncArtifactRegistry {
+            backend: Arc::new(backend(py, config, transport, clock)?),
+            bridge: Default::default(),
+        })
     }
 
     /// Creates the repository for a logical name (idempotent).
@@ -292,8 +339,18 @@ fn sign_aws_request<'py>(
     let signed = SIGNER
         .sign_headers(&request, &creds, Scope { region, service, time }, SigningSettings::default())
         .map_err(|e| convert::error(py, e))?;
-    let out = PyDict::new(py);
-    for (k, v) in request.headers.iter().chain(&signed.headers) {
+    // The caller's headers as given (a C-level copy when they came as a dict), then ours.
+    let out = match headers.cast::<PyDict>() {
+        Ok(d) => d.copy()?,
+        Err(_) => {
+            let out = PyDict::new(py);
+            for (k, v) in &request.headers {
+                out.set_item(k, v)?;
+            }
+            out
+        }
+    };
+    for (k, v) in &signed.headers {
         out.set_item(k, v)?;
     }
     Ok(out)

@@ -39,3 +39,27 @@ def test_sync_client_releases_the_gil():
         for t in threads:
             t.join()
         assert time.perf_counter() - started < 0.6
+
+
+def test_one_client_across_event_loops_and_cancellation():
+    with stub_server(delay_ms=50) as endpoint:
+        registry = ar.AsyncArtifactRegistry(stub_config(endpoint))
+
+        async def get():
+            return (await registry.get_repository("acme-app")).name
+
+        # A new loop each time: the client follows the running loop.
+        assert asyncio.run(get()) == "acme-app"
+        assert asyncio.run(get()) == "acme-app"
+
+        async def cancel_some():
+            tasks = [asyncio.ensure_future(registry.get_repository(f"acme-app-{i}")) for i in range(10)]
+            for t in tasks[::2]:
+                t.cancel()
+            done = await asyncio.gather(*tasks, return_exceptions=True)
+            assert all(isinstance(d, asyncio.CancelledError) for d in done[::2])
+            assert [d.name for d in done[1::2]] == [f"acme-app-{i}" for i in range(1, 10, 2)]
+            # Later calls on the same loop still complete.
+            return await get()
+
+        assert asyncio.run(cancel_some()) == "acme-app"

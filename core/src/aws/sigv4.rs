@@ -324,38 +324,36 @@ struct CanonicalHeaders {
 }
 
 fn canonical_headers(existing: &[(String, String)], added: &[(String, String)], host: &str) -> CanonicalHeaders {
-    let mut all: Vec<(Cow<'_, str>, Cow<'_, str>)> = Vec::with_capacity(existing.len() + added.len() + 1);
+    // Names are compared and written lower-cased without lower-casing copies: this
+    // runs for every request signed.
+    let mut all: Vec<(&str, Cow<'_, str>)> = Vec::with_capacity(existing.len() + added.len() + 1);
     let mut has_host = false;
     for (k, v) in existing.iter().chain(added) {
-        let name: Cow<'_, str> = if k.bytes().any(|b| b.is_ascii_uppercase()) {
-            Cow::Owned(k.to_ascii_lowercase())
-        } else {
-            Cow::Borrowed(k)
-        };
-        if name == "authorization" {
+        if k.eq_ignore_ascii_case("authorization") {
             continue;
         }
-        has_host |= name == "host";
-        all.push((name, normalize_value(v)));
+        has_host |= k.eq_ignore_ascii_case("host");
+        all.push((k.as_str(), normalize_value(v)));
     }
     if !has_host {
-        all.push((Cow::Borrowed("host"), Cow::Borrowed(host)));
+        all.push(("host", Cow::Borrowed(host)));
     }
     // Stable: repeated headers keep their order when joined with ','.
-    all.sort_by(|a, b| a.0.cmp(&b.0));
+    all.sort_by(|a, b| a.0.bytes().map(|c| c.to_ascii_lowercase()).cmp(b.0.bytes().map(|c| c.to_ascii_lowercase())));
     let mut block = String::with_capacity(all.iter().map(|(k, v)| k.len() + v.len() + 2).sum());
     let mut names = String::with_capacity(all.iter().map(|(k, _)| k.len() + 1).sum());
+    let push_lower = |out: &mut String, s: &str| out.extend(s.chars().map(|c| c.to_ascii_lowercase()));
     let mut i = 0;
     while i < all.len() {
-        let name = &all[i].0;
+        let name = all[i].0;
         if !names.is_empty() {
             names.push(';');
         }
-        names.push_str(name);
-        block.push_str(name);
+        push_lower(&mut names, name);
+        push_lower(&mut block, name);
         block.push(':');
         let mut j = i;
-        while j < all.len() && all[j].0 == *name {
+        while j < all.len() && all[j].0.eq_ignore_ascii_case(name) {
             if j > i {
                 block.push(',');
             }
