@@ -50,6 +50,7 @@ mod driver;
 mod ecr;
 mod error;
 pub mod http;
+pub mod json_api;
 mod local;
 pub mod naming;
 pub mod oci;

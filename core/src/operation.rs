@@ -110,6 +110,21 @@ impl<T: Send + 'static> Operation<T> {
         }
     }
 
+    /// The same operation with its result mapped (e.g. to a JSON value).
+    pub fn map<U: Send + 'static>(mut self, f: impl FnOnce(T) -> U + Send + 'static) -> Operation<U> {
+        let exchange = self.exchange.clone();
+        let future = self.future.take();
+        Operation {
+            future: Some(Box::pin(async move {
+                match future {
+                    Some(future) => future.await.map(f),
+                    None => Err(Error::provider("operation mapped after it finished; this is a driver bug")),
+                }
+            })),
+            exchange,
+        }
+    }
+
     /// Hands the response to the request of the last [`Step::Send`] to the operation.
     pub fn receive(&mut self, response: HttpResponse) {
         self.exchange.lock().incoming = Some(Ok(response));

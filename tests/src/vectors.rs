@@ -53,7 +53,8 @@ fn pairs(v: &Value) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
-fn answer(exchange: &Value) -> Result<HttpResponse, TransportError> {
+/// The canned answer of one exchange.
+pub fn answer(exchange: &Value) -> Result<HttpResponse, TransportError> {
     if let Some(e) = exchange.get("transportError") {
         let message = e["message"].as_str().unwrap_or("transport error").to_owned();
         return Err(if e["timeout"].as_bool().unwrap_or(false) {

@@ -405,11 +405,9 @@ fn canonical_path(path: &str, normalize: bool) -> String {
         out.push('/');
         out.push_str(&percent_encode(seg, false));
     }
-    if segments.is_empty() || (path.ends_with('/') && !path.ends_with("/..")) {
-        out.push('/');
-    }
-    // `/a/.` style endings leave a trailing slash that `..` handling above skips.
-    if out.len() > 1 && path.ends_with("/.") {
+    // A trailing slash stays (`/a/` is not `/a`); a trailing `.` or `..` segment
+    // leaves none, as botocore and AWS normalize (`/a/.` is `/a`).
+    if segments.is_empty() || path.ends_with('/') {
         out.push('/');
     }
     out
@@ -451,6 +449,8 @@ mod tests {
         assert_eq!(canonical_path("/example/..", true), "/");
         assert_eq!(canonical_path("/./", true), "/");
         assert_eq!(canonical_path("/a/b/../c/", true), "/a/c/");
+        assert_eq!(canonical_path("/a/.", true), "/a");
+        assert_eq!(canonical_path("/a/b/..", true), "/a");
         assert_eq!(canonical_path("/a%2Fb", true), "/a%252Fb");
         assert_eq!(canonical_path("//example//", false), "//example//");
     }

@@ -1,0 +1,154 @@
+/**
+ * artifact-registry-bindings: container-image repositories and short-lived registry
+ * credentials on AWS ECR, Google Artifact Registry, Azure Container Registry and
+ * local OCI registries, through one API. The contract is `shared/spec/API.md`.
+ */
+
+/** The contract's error codes. */
+export type ErrorCode =
+  | 'invalid-input' | 'not-found' | 'already-exists' | 'access-denied' | 'not-supported'
+  | 'conflict' | 'throttled' | 'timeout' | 'transport' | 'provider'
+
+/** A failed operation. Its message says what to do, and never holds a secret. */
+export declare class ArtifactRegistryError extends Error {
+  constructor(fields: { code: ErrorCode; message: string; httpStatus?: number | null; providerCode?: string | null })
+  /** The contract's error code. */
+  readonly code: ErrorCode
+  /** The provider's HTTP status, when a provider answered. */
+  readonly httpStatus: number | null
+  /** The provider's own error code, e.g. `RepositoryNotFoundException`. */
+  readonly providerCode: string | null
+}
+
+/** A repository; `name` is its routable name: pass it back to any operation as is. */
+export interface Repository {
+  name: string
+  /** What `docker pull` takes, when the provider has one. */
+  uri: string | null
+  /** RFC 3339 creation time, when the provider reports it. */
+  createdAt: string | null
+}
+
+/** Registry credentials. `util.inspect` shows the password as `***`. */
+export interface Credentials {
+  authMethod: 'basic' | 'bearer'
+  /** `AWS` on ECR. */
+  username: string
+  /** The password or token: a secret. */
+  password: string
+  /** RFC 3339 expiry, when known. */
+  expiresAt: string | null
+}
+
+/** Workload kinds a grant is for. */
+export type ServiceType = 'worker'
+
+/** An AWS cross-account grant. */
+export interface AwsCrossAccountAccess {
+  platform: 'aws'
+  /** 12-digit account ids. */
+  accountIds?: string[]
+  /** Regions (for `worker`: where Lambda functions run; empty is any). */
+  regions?: string[]
+  allowedServiceTypes?: ServiceType[]
+  /** IAM role ARNs. */
+  roleArns?: string[]
+}
+
+/** A GCP cross-account grant. */
+export interface GcpCrossAccountAccess {
+  platform: 'gcp'
+  projectNumbers?: string[]
+  allowedServiceTypes?: ServiceType[]
+  serviceAccountEmails?: string[]
+}
+
+/** A cross-account grant. */
+export type CrossAccountAccess = AwsCrossAccountAccess | GcpCrossAccountAccess
+
+/** The grants a repository has now (every list present). */
+export interface CrossAccountPermissions {
+  access: Required<AwsCrossAccountAccess> | Required<GcpCrossAccountAccess>
+  /** When the grants last changed, when the provider says. */
+  lastUpdated: string | null
+}
+
+/** Which credentials to generate. */
+export type Permissions = 'pull' | 'push-pull'
+
+/** A request handed to a custom transport. */
+export interface TransportRequest {
+  method: string
+  /** Absolute URL. */
+  url: string
+  /** Header pairs, in order (signatures cover them as given). */
+  headers: Array<[string, string]>
+  body: Buffer
+}
+
+/** What a custom transport returns. */
+export interface TransportResponse {
+  status: number
+  /** An object, `[name, value]` pairs, or anything iterable of pairs (e.g. fetch's `Headers`). */
+  headers?: Record<string, string> | Array<[string, string]> | Iterable<[string, string]> | null
+  body?: Buffer | Uint8Array | ArrayBuffer | string | null
+}
+
+/** Options of `ArtifactRegistry`. */
+export interface ArtifactRegistryOptions {
+  /**
+   * Sends each request through your own HTTP stack (e.g. `fetch`). A thrown error is a
+   * transport failure (retried, then `transport`); a `TimeoutError` is a `timeout`.
+   */
+  transport?: (request: TransportRequest) => Promise<TransportResponse> | TransportResponse
+  /** Milliseconds since the epoch, like `Date.now` (for tests). */
+  clock?: () => number
+}
+
+/** A JSON configuration document (see `shared/spec/API.md`). */
+export type Config = Record<string, unknown>
+
+/** One binding. Every operation returns a Promise; the event loop never blocks. */
+export declare class ArtifactRegistry {
+  /** @param config the configuration document, as an object or JSON text */
+  constructor(config: Config | string, options?: ArtifactRegistryOptions)
+  /** Creates the repository for a logical name (idempotent). */
+  createRepository(name: string): Promise<Repository>
+  /** Gets a repository by routable name. */
+  getRepository(repository: string): Promise<Repository>
+  /** Deletes a repository by routable name. */
+  deleteRepository(repository: string): Promise<void>
+  /** Grants cross-account access, keeping every other grant. */
+  addCrossAccountAccess(repository: string, access: CrossAccountAccess): Promise<void>
+  /** Revokes cross-account access, keeping every other grant. */
+  removeCrossAccountAccess(repository: string, access: CrossAccountAccess): Promise<void>
+  /** Reads the cross-account grants. */
+  getCrossAccountAccess(repository: string): Promise<CrossAccountPermissions>
+  /** Generates pull or push-pull credentials valid for about `ttlSeconds`. */
+  generateCredentials(repository: string, permissions: Permissions, ttlSeconds?: number | null): Promise<Credentials>
+  /** The registry endpoint. */
+  registryEndpoint(): string
+  /** The upstream repository prefix. */
+  upstreamRepositoryPrefix(): string
+}
+
+/** What `signAwsRequest` signs. */
+export interface SignAwsRequestInput {
+  method: string
+  url: string
+  headers?: Record<string, string> | Array<[string, string]> | null
+  body?: Buffer | Uint8Array | string | null
+  region: string
+  service: string
+  accessKeyId: string
+  secretAccessKey: string
+  sessionToken?: string | null
+  /** `YYYYMMDDTHHMMSSZ` */
+  timestamp: string
+}
+
+/**
+ * Signs an AWS request with Signature Version 4; returns the headers to send (the
+ * given ones plus `X-Amz-Date`, `X-Amz-Security-Token` and `Authorization`).
+ */
+export declare function signAwsRequest(input: SignAwsRequestInput): Record<string, string>

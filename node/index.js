@@ -1,0 +1,187 @@
+'use strict'
+/**
+ * artifact-registry-bindings: container-image repositories and short-lived registry
+ * credentials on AWS ECR, Google Artifact Registry, Azure Container Registry and
+ * local OCI registries. The logic lives in a Rust core (shared with the Python
+ * package and the WebAssembly component); this file is the Node-shaped surface.
+ */
+const util = require('node:util')
+const native = require('./binding.js')
+
+const ERROR_PREFIX = 'ARTIFACT_REGISTRY_ERROR:'
+
+/** A failed operation: `code` is the contract's error code. */
+class ArtifactRegistryError extends Error {
+  /** @param {{code: string, message: string, httpStatus?: number|null, providerCode?: string|null}} fields */
+  constructor (fields) {
+    super(fields.message)
+    this.name = 'ArtifactRegistryError'
+    this.code = fields.code
+    this.httpStatus = fields.httpStatus ?? null
+    this.providerCode = fields.providerCode ?? null
+  }
+}
+
+function rethrow (e) {
+  if (e && typeof e.message === 'string' && e.message.startsWith(ERROR_PREFIX)) {
+    throw new ArtifactRegistryError(JSON.parse(e.message.slice(ERROR_PREFIX.length)))
+  }
+  throw e
+}
+
+function invalid (message) {
+  return new ArtifactRegistryError({ code: 'invalid-input', message, httpStatus: null, providerCode: null })
+}
+
+const hideSecrets = {
+  [util.inspect.custom] () {
+    return `{ authMethod: ${util.inspect(this.authMethod)}, username: ${util.inspect(this.username)}, password: '***', expiresAt: ${util.inspect(this.expiresAt)} }`
+  }
+}
+
+function credentials (value) {
+  // A plain object in the JSON form; only util.inspect is taught to hide the password.
+  Object.defineProperty(value, util.inspect.custom, { value: hideSecrets[util.inspect.custom], enumerable: false })
+  return value
+}
+
+function headerPairs (headers) {
+  if (headers == null) return []
+  if (Array.isArray(headers)) return headers.map(([k, v]) => [String(k), String(v)])
+  if (typeof headers[Symbol.iterator] === 'function') return [...headers].map(([k, v]) => [String(k), String(v)])
+  return Object.entries(headers).map(([k, v]) => [k, String(v)])
+}
+
+function toBuffer (body) {
+  if (body == null) return Buffer.alloc(0)
+  if (typeof body === 'string') return Buffer.from(body, 'utf8')
+  if (Buffer.isBuffer(body)) return body
+  if (body instanceof Uint8Array || body instanceof ArrayBuffer) return Buffer.from(body)
+  throw new TypeError('a body must be a Buffer, Uint8Array, ArrayBuffer or string')
+}
+
+function isTimeout (e) {
+  return e != null && (e.name === 'TimeoutError' || e.code === 'ETIMEDOUT' || e.code === 'UND_ERR_CONNECT_TIMEOUT' ||
+    e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT')
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/**
+ * One binding, from the configuration document (an object in the JSON form, or
+ * JSON text). Every operation returns a Promise of a plain object in the JSON form.
+ */
+class ArtifactRegistry {
+  #client
+  #transport
+  #clock
+
+  /**
+   * @param {object|string} config
+   * @param {{transport?: (request: object) => Promise<object>|object, clock?: () => number}} [options]
+   */
+  constructor (config, options = {}) {
+    let text
+    try {
+      text = typeof config === 'string' ? config : JSON.stringify(config)
+    } catch (e) {
+      throw invalid(`config is not a JSON document: ${e.message}`)
+    }
+    if (typeof text !== 'string') throw invalid('config must be an object in the JSON form, or JSON text')
+    const { transport, clock } = options ?? {}
+    if (transport != null && typeof transport !== 'function') throw invalid('options.transport must be a function')
+    if (clock != null && typeof clock !== 'function') throw invalid('options.clock must be a function')
+    try {
+      this.#client = new native.Client(text)
+    } catch (e) {
+      rethrow(e)
+    }
+    this.#transport = transport ?? null
+    this.#clock = clock ?? Date.now
+  }
+
+  /** Creates the repository for a logical name (idempotent). */
+  createRepository (name) { return this.#call('create-repository', { name }) }
+  /** Gets a repository by routable name. */
+  getRepository (repository) { return this.#call('get-repository', { repository }) }
+  /** Deletes a repository by routable name. */
+  async deleteRepository (repository) { await this.#call('delete-repository', { repository }) }
+  /** Grants cross-account access (keeps every other grant). */
+  async addCrossAccountAccess (repository, access) { await this.#call('add-cross-account-access', { repository, access }) }
+  /** Revokes cross-account access (keeps every other grant). */
+  async removeCrossAccountAccess (repository, access) { await this.#call('remove-cross-account-access', { repository, access }) }
+  /** Reads the cross-account grants. */
+  getCrossAccountAccess (repository) { return this.#call('get-cross-account-access', { repository }) }
+  /** Generates `'pull'` or `'push-pull'` credentials valid for about `ttlSeconds`. */
+  async generateCredentials (repository, permissions, ttlSeconds) {
+    return credentials(await this.#call('generate-credentials', { repository, permissions, ttlSeconds: ttlSeconds ?? null }))
+  }
+
+  /** The registry endpoint. */
+  registryEndpoint () { return this.#client.registryEndpoint() }
+  /** The upstream repository prefix. */
+  upstreamRepositoryPrefix () { return this.#client.upstreamRepositoryPrefix() }
+
+  [util.inspect.custom] () {
+    const { service, name, endpoint } = JSON.parse(this.#client.describe())
+    return `ArtifactRegistry { service: '${service}', name: '${name}', endpoint: '${endpoint}' }`
+  }
+
+  async #call (operation, args) {
+    let argsText
+    try {
+      argsText = JSON.stringify(args)
+    } catch (e) {
+      throw invalid(`arguments are not JSON: ${e.message}`)
+    }
+    if (this.#transport === null) {
+      try {
+        return JSON.parse(await this.#client.run(operation, argsText))
+      } catch (e) {
+        rethrow(e)
+      }
+    }
+    // A user transport: drive the core's operation from here.
+    const op = this.#client.start(operation, argsText)
+    for (;;) {
+      const step = JSON.parse(op.step(Number(this.#clock())))
+      if (step.send) {
+        const request = { method: step.send.method, url: step.send.url, headers: step.send.headers, body: Buffer.from(step.send.body) }
+        let response
+        try {
+          response = await this.#transport(request)
+          op.receive(Number(response.status), headerPairs(response.headers), toBuffer(response.body))
+        } catch (e) {
+          op.fail(`the transport failed: ${e?.message ?? e}`, isTimeout(e))
+        }
+      } else if (step.sleepMs !== undefined) {
+        await sleep(step.sleepMs)
+      } else if ('result' in step) {
+        return step.result
+      } else {
+        throw new ArtifactRegistryError(step.error)
+      }
+    }
+  }
+}
+
+/**
+ * Signs an AWS request with Signature Version 4. Returns the headers to send: the
+ * given ones plus `X-Amz-Date`, `X-Amz-Security-Token` (with a session token) and
+ * `Authorization`. `timestamp` is `YYYYMMDDTHHMMSSZ`.
+ */
+function signAwsRequest ({ method, url, headers, body, region, service, accessKeyId, secretAccessKey, sessionToken, timestamp }) {
+  for (const [name, value] of Object.entries({ method, url, region, service, accessKeyId, secretAccessKey, timestamp })) {
+    if (typeof value !== 'string') throw invalid(`signAwsRequest: ${name} must be a string`)
+  }
+  const given = headerPairs(headers)
+  let added
+  try {
+    added = native.signAwsRequest({ method, url, headers: given, body: toBuffer(body), region, service, accessKeyId, secretAccessKey, sessionToken: sessionToken ?? undefined, timestamp })
+  } catch (e) {
+    rethrow(e)
+  }
+  return Object.fromEntries([...given, ...added])
+}
+
+module.exports = { ArtifactRegistry, ArtifactRegistryError, signAwsRequest }

@@ -1,0 +1,200 @@
+//! The native layer of the `artifact-registry-bindings` Node package. `index.js`
+//! wraps it into the public API (camelCase methods, Promises, ArtifactRegistryError).
+//!
+//! Values cross as JSON text, in the contract's JSON forms. With the built-in
+//! transport, `Client.run` is a real Promise driven on tokio (the event loop never
+//! blocks); with a user transport, `Client.start` hands JS an `Operation` to drive.
+
+use std::sync::Arc;
+
+use artifact_registry_core::aws::sigv4::{AwsCredentials, Scope, Signer, SigningSettings};
+use artifact_registry_core::json_api::error_json;
+use artifact_registry_core::{
+    Client as CoreClient, HttpRequest, HttpResponse, Secret, Step, Timestamp, TransportError,
+};
+use artifact_registry_native::{ReqwestTransport, SystemClock};
+use napi::bindgen_prelude::Buffer;
+use napi_derive::napi;
+use serde_json::{Value, json};
+
+/// Errors cross as a JS Error whose message is this prefix and the error's JSON
+/// form; index.js turns them into ArtifactRegistryError instances.
+const ERROR_PREFIX: &str = "ARTIFACT_REGISTRY_ERROR:";
+
+fn js_error(e: &artifact_registry_core::Error) -> napi::Error {
+    napi::Error::new(napi::Status::GenericFailure, format!("{ERROR_PREFIX}{}", error_json(e)))
+}
+
+fn parse_args(args: &str) -> Value {
+    // index.js always sends an object; anything else becomes invalid-input downstream.
+    serde_json::from_str(args).unwrap_or(Value::Null)
+}
+
+/// One binding: the core client and the built-in transport.
+#[napi]
+pub struct Client {
+    client: Arc<CoreClient>,
+    transport: ReqwestTransport,
+}
+
+#[napi]
+impl Client {
+    /// Parses and validates the configuration JSON.
+    #[napi(constructor)]
+    pub fn new(config: String) -> napi::Result<Self> {
+        let client = CoreClient::from_json_str(&config).map_err(|e| js_error(&e))?;
+        let seed =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos() as u64;
+        let transport = ReqwestTransport::new(std::time::Duration::from_secs(30))
+            .map_err(|e| napi::Error::new(napi::Status::GenericFailure, e.message))?;
+        Ok(Client { client: Arc::new(client.with_jitter_seed(seed)), transport })
+    }
+
+    /// Runs an operation with the built-in transport; resolves to the result's JSON.
+    #[napi]
+    pub async fn run(&self, operation: String, args: String) -> napi::Result<String> {
+        let mut op = self.client.json_operation(&operation, &parse_args(&args));
+        loop {
+            use artifact_registry_core::{Clock as _, Transport as _};
+            match op.step(SystemClock.now()) {
+                Step::Send(request) => match self.transport.send(request).await {
+                    Ok(response) => op.receive(response),
+                    Err(e) => op.fail(e),
+                },
+                // napi's tokio runtime drives this future.
+                Step::Sleep(d) => tokio::time::sleep(d).await,
+                Step::Done(Ok(value)) => return Ok(value.to_string()),
+                Step::Done(Err(e)) => return Err(js_error(&e)),
+            }
+        }
+    }
+
+    /// Starts an operation for JS to drive with its own transport.
+    #[napi]
+    pub fn start(&self, operation: String, args: String) -> Operation {
+        Operation { op: Some(self.client.json_operation(&operation, &parse_args(&args))) }
+    }
+
+    /// The registry endpoint.
+    #[napi]
+    pub fn registry_endpoint(&self) -> String {
+        self.client.registry_endpoint()
+    }
+
+    /// The upstream repository prefix.
+    #[napi]
+    pub fn upstream_repository_prefix(&self) -> String {
+        self.client.upstream_repository_prefix()
+    }
+
+    /// `service`, `name` and `endpoint`, for display (no secrets).
+    #[napi]
+    pub fn describe(&self) -> String {
+        use artifact_registry_core::config::Binding;
+        let c = self.client.config();
+        let service = match c.binding {
+            Binding::Ecr(_) => "ecr",
+            Binding::Gar(_) => "gar",
+            Binding::Acr(_) => "acr",
+            Binding::Local(_) => "local",
+        };
+        json!({ "service": service, "name": c.name, "endpoint": self.client.registry_endpoint() }).to_string()
+    }
+}
+
+/// An operation JS drives: `step(nowMs)` says what to do next, as JSON:
+/// `{"send": {method, url, headers: [[k, v]], body: [bytes]}}`, `{"sleepMs": n}`,
+/// `{"result": ...}` or `{"error": {...}}`.
+#[napi]
+pub struct Operation {
+    op: Option<artifact_registry_core::Operation<Value>>,
+}
+
+#[napi]
+impl Operation {
+    /// The next step at wall-clock time `now_ms` (milliseconds since the epoch).
+    #[napi]
+    pub fn step(&mut self, now_ms: f64) -> String {
+        let Some(op) = self.op.as_mut() else {
+            return json!({ "error": { "code": "provider", "message": "operation stepped after it finished", "httpStatus": null, "providerCode": null } }).to_string();
+        };
+        let now = Timestamp::from_unix_f64(now_ms / 1000.0).unwrap_or(Timestamp::from_unix(0));
+        match op.step(now) {
+            Step::Send(r) => json!({ "send": {
+                "method": r.method, "url": r.url,
+                "headers": r.headers.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),
+                "body": r.body,
+            } })
+            .to_string(),
+            Step::Sleep(d) => json!({ "sleepMs": d.as_secs_f64() * 1000.0 }).to_string(),
+            Step::Done(result) => {
+                self.op = None;
+                match result {
+                    Ok(v) => json!({ "result": v }).to_string(),
+                    Err(e) => json!({ "error": error_json(&e) }).to_string(),
+                }
+            }
+        }
+    }
+
+    /// Hands the response to the last request over.
+    #[napi]
+    pub fn receive(&mut self, status: u32, headers: Vec<Vec<String>>, body: Buffer) {
+        if let Some(op) = self.op.as_mut() {
+            let headers =
+                headers.into_iter().filter_map(|p| <[String; 2]>::try_from(p).ok()).map(|[k, v]| (k, v)).collect();
+            op.receive(HttpResponse { status: status.min(u16::MAX as u32) as u16, headers, body: body.to_vec() });
+        }
+    }
+
+    /// Says the last request got no response.
+    #[napi]
+    pub fn fail(&mut self, message: String, timeout: bool) {
+        if let Some(op) = self.op.as_mut() {
+            op.fail(if timeout { TransportError::timeout(message) } else { TransportError::other(message) });
+        }
+    }
+}
+
+static SIGNER: std::sync::LazyLock<Signer> = std::sync::LazyLock::new(Signer::new);
+
+/// What `signAwsRequest` takes (index.js validates and fills it).
+#[napi(object)]
+pub struct SignInput {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<Vec<String>>,
+    pub body: Buffer,
+    pub region: String,
+    pub service: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub session_token: Option<String>,
+    pub timestamp: String,
+}
+
+/// SigV4-signs a request; returns the headers to add, as `[name, value]` pairs.
+#[napi]
+pub fn sign_aws_request(input: SignInput) -> napi::Result<Vec<Vec<String>>> {
+    let invalid = |m: String| js_error(&artifact_registry_core::Error::invalid_input(m));
+    let time = Timestamp::parse_amz_date(&input.timestamp)
+        .ok_or_else(|| invalid(format!("timestamp {:?} is not YYYYMMDDTHHMMSSZ", input.timestamp)))?;
+    let headers = input
+        .headers
+        .into_iter()
+        .map(|p| {
+            <[String; 2]>::try_from(p)
+                .map(|[k, v]| (k, v))
+                .map_err(|_| invalid("a header must be a [name, value] pair".into()))
+        })
+        .collect::<napi::Result<Vec<_>>>()?;
+    let request = HttpRequest { method: input.method, url: input.url, headers, body: input.body.to_vec() };
+    let creds = AwsCredentials {
+        access_key_id: input.access_key_id,
+        secret_access_key: Secret::new(input.secret_access_key),
+        session_token: input.session_token.map(Secret::new),
+    };
+    let scope = Scope { region: &input.region, service: &input.service, time };
+    let signed = SIGNER.sign_headers(&request, &creds, scope, SigningSettings::default()).map_err(|e| js_error(&e))?;
+    Ok(signed.headers.into_iter().map(|(k, v)| vec![k, v]).collect())
+}
