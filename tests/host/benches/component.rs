@@ -39,17 +39,6 @@ fn vector() -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-fn canned(vector: &Value) -> (u16, Vec<(String, String)>, Vec<u8>) {
-    let r = &vector["exchanges"][0]["response"];
-    let headers = r["headers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| (p[0].as_str().unwrap().to_owned(), p[1].as_str().unwrap().to_owned()))
-        .collect();
-    (r["status"].as_u64().unwrap() as u16, headers, r["body"].as_str().unwrap().as_bytes().to_vec())
-}
-
 #[divan::bench]
 fn instantiate(bencher: Bencher) {
     let rt = runtime();
@@ -64,7 +53,7 @@ fn call_component(bencher: Bencher) {
     let rt = runtime();
     let host = host();
     let vector = vector();
-    let (status, headers, body) = canned(&vector);
+    let answer = Canned::from_vector(&vector).pop_front().unwrap();
     let replay = Arc::new(Mutex::new(Replay::default()));
     let mut instance =
         rt.block_on(host.instantiate(Network::Replay(replay.clone()), Some(Duration::from_secs(NOW)))).unwrap();
@@ -73,7 +62,7 @@ fn call_component(bencher: Bencher) {
         {
             let mut r = replay.lock().unwrap();
             r.requests.clear();
-            r.answers.push_back(Canned::Response { status, headers: headers.clone(), body: body.clone() });
+            r.answers.push_back(answer.clone());
         }
         let outcome = rt.block_on(instance.call(registry, "create-repository", &vector["args"])).unwrap();
         assert!(outcome.get("result").is_some());
@@ -96,7 +85,9 @@ impl Transport for Repeat {
 fn call_native(bencher: Bencher) {
     let rt = runtime();
     let vector = vector();
-    let (status, headers, body) = canned(&vector);
+    let Some(Canned::Response { status, headers, body }) = Canned::from_vector(&vector).pop_front() else {
+        panic!("the vector answers with a response")
+    };
     let client = Client::from_json_str(&vector["config"].to_string()).unwrap();
     let registry = Registry::new(
         client,

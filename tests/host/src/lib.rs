@@ -79,6 +79,32 @@ pub enum Canned {
     },
 }
 
+impl Canned {
+    /// The answers a scenario vector's `exchanges` script, in order.
+    pub fn from_vector(vector: &Value) -> VecDeque<Canned> {
+        let pairs = |v: &Value| -> Vec<(String, String)> {
+            v.as_array()
+                .into_iter()
+                .flatten()
+                .map(|p| (p[0].as_str().unwrap_or("").to_owned(), p[1].as_str().unwrap_or("").to_owned()))
+                .collect()
+        };
+        vector["exchanges"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|e| match e.get("transportError") {
+                Some(t) => Canned::Failure { timeout: t["timeout"].as_bool().unwrap_or(false) },
+                None => Canned::Response {
+                    status: e["response"]["status"].as_u64().unwrap_or(0) as u16,
+                    headers: pairs(&e["response"]["headers"]),
+                    body: e["response"]["body"].as_str().unwrap_or("").as_bytes().to_vec(),
+                },
+            })
+            .collect()
+    }
+}
+
 /// Canned answers and what was asked, for [`Network::Replay`].
 #[derive(Default)]
 pub struct Replay {

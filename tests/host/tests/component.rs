@@ -27,27 +27,7 @@ fn seen(r: &artifact_registry_core::HttpRequest) -> SeenRequest {
 }
 
 fn replay_of(vector: &Value) -> Arc<Mutex<Replay>> {
-    let mut replay = Replay::default();
-    for e in vector["exchanges"].as_array().into_iter().flatten() {
-        replay.answers.push_back(match e.get("transportError") {
-            Some(t) => Canned::Failure { timeout: t["timeout"].as_bool().unwrap_or(false) },
-            None => {
-                let r = &e["response"];
-                let headers = r["headers"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|p| (p[0].as_str().unwrap().to_owned(), p[1].as_str().unwrap().to_owned()))
-                    .collect();
-                Canned::Response {
-                    status: r["status"].as_u64().unwrap() as u16,
-                    headers,
-                    body: r["body"].as_str().unwrap_or("").as_bytes().to_vec(),
-                }
-            }
-        });
-    }
-    Arc::new(Mutex::new(replay))
+    Arc::new(Mutex::new(Replay { answers: Canned::from_vector(vector), requests: Vec::new() }))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
