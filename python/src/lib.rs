@@ -202,10 +202,6 @@ impl AsyncArtifactRegistry {
     }
 }
 
-macro_rules! spawn {
-    ($py:expr, $self:expr, $op:expr, $map:expr) => {{ $self.spawn($py, $op, $map) }};
-}
-
 #[pymethods]
 impl AsyncArtifactRegistry {
     #[new]
@@ -224,17 +220,17 @@ impl AsyncArtifactRegistry {
 
     /// Creates the repository for a logical name (idempotent).
     fn create_repository<'py>(&self, py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
-        spawn!(py, self, self.backend.client.create_repository(name), Repository::from)
+        self.spawn(py, self.backend.client.create_repository(name), Repository::from)
     }
 
     /// Gets a repository by routable name.
     fn get_repository<'py>(&self, py: Python<'py>, repository: &str) -> PyResult<Bound<'py, PyAny>> {
-        spawn!(py, self, self.backend.client.get_repository(repository), Repository::from)
+        self.spawn(py, self.backend.client.get_repository(repository), Repository::from)
     }
 
     /// Deletes a repository by routable name.
     fn delete_repository<'py>(&self, py: Python<'py>, repository: &str) -> PyResult<Bound<'py, PyAny>> {
-        spawn!(py, self, self.backend.client.delete_repository(repository), |()| convert::NoneResult)
+        self.spawn(py, self.backend.client.delete_repository(repository), |()| convert::NoneResult)
     }
 
     /// Grants cross-account access.
@@ -245,7 +241,7 @@ impl AsyncArtifactRegistry {
         access: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let access = convert::access_from(py, access)?;
-        spawn!(py, self, self.backend.client.add_cross_account_access(repository, &access.inner), |()| {
+        self.spawn(py, self.backend.client.add_cross_account_access(repository, &access.inner), |()| {
             convert::NoneResult
         })
     }
@@ -258,14 +254,14 @@ impl AsyncArtifactRegistry {
         access: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let access = convert::access_from(py, access)?;
-        spawn!(py, self, self.backend.client.remove_cross_account_access(repository, &access.inner), |()| {
+        self.spawn(py, self.backend.client.remove_cross_account_access(repository, &access.inner), |()| {
             convert::NoneResult
         })
     }
 
     /// Reads the cross-account grants.
     fn get_cross_account_access<'py>(&self, py: Python<'py>, repository: &str) -> PyResult<Bound<'py, PyAny>> {
-        spawn!(py, self, self.backend.client.get_cross_account_access(repository), CrossAccountPermissions::from)
+        self.spawn(py, self.backend.client.get_cross_account_access(repository), CrossAccountPermissions::from)
     }
 
     /// Generates `"pull"` or `"push-pull"` credentials valid for about `ttl_seconds`.
@@ -278,7 +274,7 @@ impl AsyncArtifactRegistry {
         ttl_seconds: Option<u64>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let p = self::permissions(py, permissions)?;
-        spawn!(py, self, self.backend.client.generate_credentials(repository, p, ttl_seconds), Credentials::from)
+        self.spawn(py, self.backend.client.generate_credentials(repository, p, ttl_seconds), Credentials::from)
     }
 
     /// The registry endpoint.
