@@ -38,6 +38,18 @@ pub enum Binding {
     Local(LocalBinding),
 }
 
+impl Binding {
+    /// The `service` tag: `"ecr"`, `"gar"`, `"acr"` or `"local"`.
+    pub fn service(&self) -> &'static str {
+        match self {
+            Binding::Ecr(_) => "ecr",
+            Binding::Gar(_) => "gar",
+            Binding::Acr(_) => "acr",
+            Binding::Local(_) => "local",
+        }
+    }
+}
+
 /// `{ "service": "ecr", "repositoryPrefix", "pullRoleArn"?, "pushRoleArn"? }`
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

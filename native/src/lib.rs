@@ -77,14 +77,19 @@ impl Clock for SystemClock {
     }
 }
 
+/// A seed for retry jitter from the clock and the process id, so that clients
+/// started together do not back off in lockstep.
+pub fn jitter_seed() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos() as u64
+        ^ (std::process::id() as u64) << 32
+}
+
 /// A registry driven by reqwest and the system clock.
 pub type NativeRegistry = Registry<ReqwestTransport, SystemClock>;
 
 /// A registry over reqwest and the system clock, from the configuration JSON text.
 /// Retry jitter is seeded from the clock.
 pub fn connect(config_json: &str) -> artifact_registry_core::Result<NativeRegistry> {
-    let seed =
-        SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos() as u64 ^ std::process::id() as u64;
-    let client = Client::from_json_str(config_json)?.with_jitter_seed(seed);
+    let client = Client::from_json_str(config_json)?.with_jitter_seed(jitter_seed());
     Ok(Registry::new(client, ReqwestTransport::default(), SystemClock))
 }

@@ -10,9 +10,9 @@ use std::sync::Arc;
 use artifact_registry_core::aws::sigv4::{AwsCredentials, Scope, Signer, SigningSettings};
 use artifact_registry_core::json_api::error_json;
 use artifact_registry_core::{
-    Client as CoreClient, HttpRequest, HttpResponse, Secret, Step, Timestamp, TransportError,
+    ArtifactRegistry as _, HttpRequest, HttpResponse, Secret, Step, Timestamp, TransportError,
 };
-use artifact_registry_native::{ReqwestTransport, SystemClock};
+use artifact_registry_native::NativeRegistry;
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
 use serde_json::{Value, json};
@@ -30,11 +30,10 @@ fn parse_args(args: &str) -> Value {
     serde_json::from_str(args).unwrap_or(Value::Null)
 }
 
-/// One binding: the core client and the built-in transport.
+/// One binding: the core client with the built-in transport.
 #[napi]
 pub struct Client {
-    client: Arc<CoreClient>,
-    transport: ReqwestTransport,
+    registry: Arc<NativeRegistry>,
 }
 
 #[napi]
@@ -42,63 +41,42 @@ impl Client {
     /// Parses and validates the configuration JSON.
     #[napi(constructor)]
     pub fn new(config: String) -> napi::Result<Self> {
-        let client = CoreClient::from_json_str(&config).map_err(|e| js_error(&e))?;
-        let seed =
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos() as u64;
-        let transport = ReqwestTransport::new(std::time::Duration::from_secs(30))
-            .map_err(|e| napi::Error::new(napi::Status::GenericFailure, e.message))?;
-        Ok(Client { client: Arc::new(client.with_jitter_seed(seed)), transport })
+        let registry = artifact_registry_native::connect(&config).map_err(|e| js_error(&e))?;
+        Ok(Client { registry: Arc::new(registry) })
     }
 
     /// Runs an operation with the built-in transport; resolves to the result's JSON.
     #[napi]
     pub async fn run(&self, operation: String, args: String) -> napi::Result<String> {
-        let mut op = self.client.json_operation(&operation, &parse_args(&args));
-        loop {
-            use artifact_registry_core::{Clock as _, Transport as _};
-            match op.step(SystemClock.now()) {
-                Step::Send(request) => match self.transport.send(request).await {
-                    Ok(response) => op.receive(response),
-                    Err(e) => op.fail(e),
-                },
-                // napi's tokio runtime drives this future.
-                Step::Sleep(d) => tokio::time::sleep(d).await,
-                Step::Done(Ok(value)) => return Ok(value.to_string()),
-                Step::Done(Err(e)) => return Err(js_error(&e)),
-            }
-        }
+        let op = self.registry.client().json_operation(&operation, &parse_args(&args));
+        // napi's tokio runtime drives the core's own loop.
+        self.registry.run(op).await.map(|value| value.to_string()).map_err(|e| js_error(&e))
     }
 
     /// Starts an operation for JS to drive with its own transport.
     #[napi]
     pub fn start(&self, operation: String, args: String) -> Operation {
-        Operation { op: Some(self.client.json_operation(&operation, &parse_args(&args))) }
+        Operation { op: Some(self.registry.client().json_operation(&operation, &parse_args(&args))) }
     }
 
     /// The registry endpoint.
     #[napi]
     pub fn registry_endpoint(&self) -> String {
-        self.client.registry_endpoint()
+        self.registry.registry_endpoint()
     }
 
     /// The upstream repository prefix.
     #[napi]
     pub fn upstream_repository_prefix(&self) -> String {
-        self.client.upstream_repository_prefix()
+        self.registry.upstream_repository_prefix()
     }
 
     /// `service`, `name` and `endpoint`, for display (no secrets).
     #[napi]
     pub fn describe(&self) -> String {
-        use artifact_registry_core::config::Binding;
-        let c = self.client.config();
-        let service = match c.binding {
-            Binding::Ecr(_) => "ecr",
-            Binding::Gar(_) => "gar",
-            Binding::Acr(_) => "acr",
-            Binding::Local(_) => "local",
-        };
-        json!({ "service": service, "name": c.name, "endpoint": self.client.registry_endpoint() }).to_string()
+        let c = self.registry.client().config();
+        json!({ "service": c.binding.service(), "name": c.name, "endpoint": self.registry.registry_endpoint() })
+            .to_string()
     }
 }
 

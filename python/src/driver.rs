@@ -84,41 +84,13 @@ impl Backend {
         }
     }
 
-    /// Runs an operation over the native transport without touching the GIL (unless
-    /// a Python clock was given); errors stay core errors until delivered.
-    pub async fn run_native<T: Send + 'static>(
-        &self,
-        mut op: Operation<T>,
-    ) -> Result<T, artifact_registry_core::Error> {
-        let Transport::Native(t) = &self.transport else {
-            unreachable!("run_native is for the native transport");
-        };
+    /// Runs an operation to its end as a future. The GIL is taken only to call a
+    /// Python clock or transport; errors stay core errors until they are delivered.
+    pub async fn run_async<T: Send + 'static>(&self, mut op: Operation<T>) -> Result<T, artifact_registry_core::Error> {
         loop {
             let now = match &self.clock {
-                Some(_) => match Python::attach(|py| self.now(py)) {
-                    Ok(now) => now,
-                    Err(e) => return Err(artifact_registry_core::Error::invalid_input(format!("clock() failed: {e}"))),
-                },
-                None => SystemClock.now(),
-            };
-            match op.step(now) {
-                Step::Send(request) => match t.send(request).await {
-                    Ok(response) => op.receive(response),
-                    Err(e) => op.fail(e),
-                },
-                Step::Sleep(d) => tokio::time::sleep(d).await,
-                Step::Done(result) => return result,
-            }
-        }
-    }
-
-    /// Runs an operation to its end as a future (for `future_into_py`).
-    pub async fn run_async<T: Send + 'static>(&self, mut op: Operation<T>) -> PyResult<T> {
-        loop {
-            // Only a Python clock needs the GIL; the system clock must not contend
-            // for it with the event loop on every step.
-            let now = match &self.clock {
-                Some(_) => Python::attach(|py| self.now(py))?,
+                Some(_) => Python::attach(|py| self.now(py))
+                    .map_err(|e| artifact_registry_core::Error::invalid_input(format!("clock() failed: {e}")))?,
                 None => SystemClock.now(),
             };
             match op.step(now) {
@@ -133,7 +105,7 @@ impl Backend {
                     }
                 }
                 Step::Sleep(d) => tokio::time::sleep(d).await,
-                Step::Done(result) => return result.map_err(|e| Python::attach(|py| convert::error(py, e))),
+                Step::Done(result) => return result,
             }
         }
     }

@@ -33,23 +33,14 @@ fn backend(
                 .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.message))?,
         ),
     };
-    // Seed retry jitter from the OS: no two clients back off in lockstep.
-    let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos() as u64
-        ^ (std::process::id() as u64) << 32;
-    Ok(Backend { client: client.with_jitter_seed(seed), transport, clock })
+    Ok(Backend { client: client.with_jitter_seed(artifact_registry_native::jitter_seed()), transport, clock })
 }
 
 fn describe(kind: &str, b: &Backend) -> String {
     let c = b.client.config();
-    let service = match c.binding {
-        artifact_registry_core::config::Binding::Ecr(_) => "ecr",
-        artifact_registry_core::config::Binding::Gar(_) => "gar",
-        artifact_registry_core::config::Binding::Acr(_) => "acr",
-        artifact_registry_core::config::Binding::Local(_) => "local",
-    };
     format!(
         "{kind}(service={}, name={}, endpoint={})",
-        convert::quote(service),
+        convert::quote(c.binding.service()),
         convert::quote(&c.name),
         convert::quote(&b.client.registry_endpoint())
     )
@@ -173,7 +164,9 @@ impl AsyncArtifactRegistry {
         let backend = self.backend.clone();
         if matches!(backend.transport, Transport::Python(_)) {
             // A Python transport needs the event loop's task locals to await it.
-            return pyo3_async_runtimes::tokio::future_into_py(py, async move { backend.run_async(op).await.map(map) });
+            return pyo3_async_runtimes::tokio::future_into_py(py, async move {
+                backend.run_async(op).await.map(map).map_err(|e| Python::attach(|py| convert::error(py, e)))
+            });
         }
         let running = pyo3::types::PyModule::import(py, "asyncio")?.call_method0("get_running_loop")?;
         let bridge = {
@@ -189,7 +182,7 @@ impl AsyncArtifactRegistry {
         };
         let (id, future) = bridge.future(py)?;
         pyo3_async_runtimes::tokio::get_runtime().spawn(async move {
-            let result = backend.run_native(op).await;
+            let result = backend.run_async(op).await;
             bridge.complete(
                 id,
                 Box::new(move |py| match result {
