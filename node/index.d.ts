@@ -124,7 +124,13 @@ export declare class ArtifactRegistry {
   removeCrossAccountAccess(repository: string, access: CrossAccountAccess): Promise<void>
   /** Reads the cross-account grants. */
   getCrossAccountAccess(repository: string): Promise<CrossAccountPermissions>
-  /** Generates pull or push-pull credentials valid for about `ttlSeconds`. */
+  /**
+   * Generates pull or push-pull credentials valid for about `ttlSeconds`.
+   *
+   * On ECR with `pullRoleArn` / `pushRoleArn` configured, the role is assumed with a
+   * session policy that reaches this repository only. Without a configured role the
+   * token is issued to the base credentials and carries all their registry rights.
+   */
   generateCredentials(repository: string, permissions: Permissions, ttlSeconds?: number | null): Promise<Credentials>
   /** The registry endpoint. */
   registryEndpoint(): string

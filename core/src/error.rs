@@ -119,6 +119,12 @@ impl Error {
         self
     }
 
+    /// The same error with another message (to add advice).
+    pub(crate) fn with_message(mut self, message: impl Into<String>) -> Error {
+        self.message = message.into();
+        self
+    }
+
     /// The contract code.
     pub fn code(&self) -> ErrorCode {
         self.code

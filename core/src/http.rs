@@ -85,6 +85,12 @@ impl HttpResponse {
         HttpResponse { status, headers: Vec::new(), body: body.into() }
     }
 
+    /// Adds a header.
+    pub fn with_header(mut self, name: &str, value: impl Into<String>) -> HttpResponse {
+        self.headers.push((name.to_owned(), value.into()));
+        self
+    }
+
     /// The first value of a header, by case-insensitive name.
     pub fn header_value(&self, name: &str) -> Option<&str> {
         find(&self.headers, name)

@@ -55,6 +55,8 @@ mod local;
 pub mod naming;
 pub mod oci;
 mod operation;
+#[cfg(test)]
+mod parser_properties;
 mod provider;
 pub mod retry;
 mod secret;

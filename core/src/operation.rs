@@ -188,7 +188,17 @@ impl Exchange {
     /// Sends a request built (and signed) afresh for each attempt, retrying what
     /// [`crate::retry`] classifies as transient. Returns the last response, success
     /// or not; fails only when the transport never got one.
-    pub(crate) async fn call<B>(&self, mut build: B, throttled: fn(&HttpResponse) -> bool) -> Result<HttpResponse>
+    pub(crate) async fn call<B>(&self, build: B, throttled: fn(&HttpResponse) -> bool) -> Result<HttpResponse>
+    where
+        B: FnMut(Timestamp) -> Result<HttpRequest> + Send,
+    {
+        Ok(self.call_counted(build, throttled).await?.response)
+    }
+
+    /// [`Exchange::call`], also telling how many attempts it took: an answer after a
+    /// retry may follow an earlier attempt that the server applied but whose response
+    /// was lost (a delete answered "not found", a create "already exists").
+    pub(crate) async fn call_counted<B>(&self, mut build: B, throttled: fn(&HttpResponse) -> bool) -> Result<Answer>
     where
         B: FnMut(Timestamp) -> Result<HttpRequest> + Send,
     {
@@ -197,18 +207,56 @@ impl Exchange {
             attempt += 1;
             let request = build(self.now())?;
             let last = attempt >= self.retry.max_attempts;
+            let mut retry_after = None;
             match self.send(request).await {
-                Ok(response) if last || !is_retryable(&response, throttled) => return Ok(response),
+                Ok(response) if last || !is_retryable(&response, throttled) => {
+                    return Ok(Answer { response, attempts: attempt });
+                }
                 Err(e) if last => {
                     let code = if e.timed_out { ErrorCode::Timeout } else { ErrorCode::Transport };
                     return Err(Error::new(code, format!("{} (after {attempt} attempts)", e.message)));
                 }
-                _ => {}
+                Ok(response) => retry_after = response.header_value("Retry-After").and_then(|v| self.wait_for(v)),
+                Err(_) => {}
             }
-            let draw = self.jitter.lock().unwrap_or_else(|p| p.into_inner()).next();
-            self.sleep(self.retry.backoff(attempt - 1, draw)).await;
+            // Mixing in the driver's time gives each run its own jitter even when
+            // every client was built with the same seed.
+            let draw = self.jitter.lock().unwrap_or_else(|p| p.into_inner()).next() ^ mix(self.now());
+            let backoff = self.retry.backoff(attempt - 1, draw);
+            self.sleep(self.retry.wait(backoff, retry_after)).await;
         }
     }
+
+    /// `base` plus a uniform draw from zero to `base`: spreads writers that would
+    /// otherwise act in lockstep.
+    pub(crate) fn jittered(&self, base: Duration) -> Duration {
+        let draw = self.jitter.lock().unwrap_or_else(|p| p.into_inner()).next() ^ mix(self.now());
+        let micros = base.as_micros().min(u64::MAX as u128 - 1) as u64;
+        base + Duration::from_micros(draw % (micros + 1))
+    }
+
+    /// How long a `Retry-After` value (delay seconds or an HTTP date) asks to wait.
+    fn wait_for(&self, value: &str) -> Option<Duration> {
+        let value = value.trim();
+        if let Ok(secs) = value.parse::<u64>() {
+            return Some(Duration::from_secs(secs));
+        }
+        Timestamp::parse_http_date(value).map(|at| at.since(self.now()))
+    }
+}
+
+/// A response and the attempts it took.
+pub(crate) struct Answer {
+    pub response: HttpResponse,
+    pub attempts: u32,
+}
+
+/// SplitMix64's finaliser over a timestamp: spreads close instants far apart.
+fn mix(t: Timestamp) -> u64 {
+    let mut z = (t.unix_seconds() as u64).wrapping_mul(1_000_000_007) ^ u64::from(t.subsec_nanos());
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 #[cfg(test)]
@@ -263,6 +311,48 @@ mod tests {
             Step::Done(Err(e)) => assert_eq!(e.code(), ErrorCode::Timeout),
             other => panic!("{other:?}"),
         }
+    }
+
+    fn sleeps_of(o: &mut Operation<u16>, t: Timestamp, answers: Vec<HttpResponse>) -> Vec<Duration> {
+        let mut sleeps = Vec::new();
+        let mut answers = answers.into_iter();
+        loop {
+            match o.step(t) {
+                Step::Send(_) => match answers.next() {
+                    Some(a) => o.receive(a),
+                    None => o.fail(TransportError::other("no more")),
+                },
+                Step::Sleep(d) => sleeps.push(d),
+                Step::Done(_) => return sleeps,
+            }
+        }
+    }
+
+    #[test]
+    fn retry_after_seconds_and_dates_are_honoured_and_capped() {
+        let t = Timestamp::parse_rfc3339("2026-11-28T07:00:00Z").unwrap();
+        let throttled = |v: &str| HttpResponse::new(429, "").with_header("Retry-After", v);
+        let ok = HttpResponse::new(200, "");
+        let sleeps = sleeps_of(&mut op(RetryPolicy::default()), t, vec![throttled("3"), ok.clone()]);
+        assert_eq!(sleeps, [Duration::from_secs(3)]);
+        let sleeps =
+            sleeps_of(&mut op(RetryPolicy::default()), t, vec![throttled("Sat, 28 Nov 2026 07:00:07 GMT"), ok.clone()]);
+        assert_eq!(sleeps, [Duration::from_secs(7)]);
+        let sleeps = sleeps_of(&mut op(RetryPolicy::default()), t, vec![throttled("86400"), ok.clone()]);
+        assert_eq!(sleeps, [RetryPolicy::default().max_retry_after]);
+        // Garbage falls back to backoff.
+        let sleeps = sleeps_of(&mut op(RetryPolicy::default()), t, vec![throttled("soon"), ok]);
+        assert!(sleeps[0] <= RetryPolicy::default().base_delay);
+    }
+
+    #[test]
+    fn jitter_differs_between_runs_with_the_same_seed() {
+        let answers = || vec![HttpResponse::new(503, ""), HttpResponse::new(503, ""), HttpResponse::new(200, "")];
+        let a = sleeps_of(&mut op(RetryPolicy::default()), Timestamp::from_unix(1_800_000_000), answers());
+        let b = sleeps_of(&mut op(RetryPolicy::default()), Timestamp::from_unix(1_800_000_001), answers());
+        let a2 = sleeps_of(&mut op(RetryPolicy::default()), Timestamp::from_unix(1_800_000_000), answers());
+        assert_ne!(a, b, "two runs at different times back off in lockstep");
+        assert_eq!(a, a2, "a fixed clock and seed replay exactly");
     }
 
     #[test]

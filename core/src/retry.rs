@@ -16,13 +16,20 @@ pub struct RetryPolicy {
     pub max_attempts: u32,
     /// The delay cap of the first retry; doubles each retry.
     pub base_delay: Duration,
-    /// No single wait is longer than this.
+    /// No single backoff wait is longer than this.
     pub max_delay: Duration,
+    /// A server's `Retry-After` is honoured up to this long.
+    pub max_retry_after: Duration,
 }
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        RetryPolicy { max_attempts: 4, base_delay: Duration::from_millis(100), max_delay: Duration::from_secs(5) }
+        RetryPolicy {
+            max_attempts: 4,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(5),
+            max_retry_after: Duration::from_secs(20),
+        }
     }
 }
 
@@ -38,6 +45,17 @@ impl RetryPolicy {
         let exp = self.base_delay.saturating_mul(1u32.checked_shl(retry.min(31)).unwrap_or(u32::MAX));
         let cap = exp.min(self.max_delay).as_micros() as u64;
         Duration::from_micros(if cap == 0 { 0 } else { draw % (cap + 1) })
+    }
+}
+
+impl RetryPolicy {
+    /// The wait before a retry: the backoff, or longer when the server asked for it
+    /// with `Retry-After` (capped at [`RetryPolicy::max_retry_after`]).
+    pub fn wait(&self, backoff: Duration, retry_after: Option<Duration>) -> Duration {
+        match retry_after {
+            Some(asked) => backoff.max(asked.min(self.max_retry_after)),
+            None => backoff,
+        }
     }
 }
 

@@ -3,17 +3,35 @@
 use std::fmt;
 use std::time::Duration;
 
-/// A UTC instant with nanosecond precision, counted from the Unix epoch.
+/// A UTC instant with nanosecond precision, counted from the Unix epoch, between
+/// 0000-01-01 and 9999-12-31 (inclusive). Constructors and arithmetic saturate at
+/// those bounds, so any clock or provider answer gives a timestamp that formats
+/// with a four-digit year and never overflows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp {
     secs: i64,
     nanos: u32,
 }
 
+/// 0000-01-01T00:00:00Z.
+const MIN_SECS: i64 = -62_167_219_200;
+/// 9999-12-31T23:59:59Z.
+const MAX_SECS: i64 = 253_402_300_799;
+
 impl Timestamp {
-    /// The instant `secs` seconds after the epoch.
+    /// The instant `secs` seconds after the epoch (saturating at the bounds).
     pub fn from_unix(secs: i64) -> Timestamp {
-        Timestamp { secs, nanos: 0 }
+        Timestamp::clamped(secs as i128, 0)
+    }
+
+    fn clamped(secs: i128, nanos: u32) -> Timestamp {
+        if secs < MIN_SECS as i128 {
+            Timestamp { secs: MIN_SECS, nanos: 0 }
+        } else if secs > MAX_SECS as i128 {
+            Timestamp { secs: MAX_SECS, nanos: 999_999_999 }
+        } else {
+            Timestamp { secs: secs as i64, nanos }
+        }
     }
 
     /// The instant `secs` (with a fraction) after the epoch, as ECR's JSON gives it.
@@ -25,7 +43,7 @@ impl Timestamp {
         // Round to microseconds: the fraction of a JSON double carries no more.
         let micros = ((secs - whole) * 1e6).round() as u32;
         let (whole, micros) = if micros >= 1_000_000 { (whole + 1.0, 0) } else { (whole, micros) };
-        Some(Timestamp { secs: whole as i64, nanos: micros * 1000 })
+        Some(Timestamp::clamped(whole as i128, micros * 1000))
     }
 
     /// Whole seconds since the epoch.
@@ -33,13 +51,34 @@ impl Timestamp {
         self.secs
     }
 
-    /// The instant `d` later.
+    /// The nanoseconds past [`Timestamp::unix_seconds`].
+    pub fn subsec_nanos(self) -> u32 {
+        self.nanos
+    }
+
+    /// The instant `d` later (saturating at 9999-12-31).
     pub fn plus(self, d: Duration) -> Timestamp {
         let nanos = self.nanos as u64 + d.subsec_nanos() as u64;
-        Timestamp {
-            secs: self.secs + d.as_secs() as i64 + (nanos / 1_000_000_000) as i64,
-            nanos: (nanos % 1_000_000_000) as u32,
-        }
+        let secs = self.secs as i128 + d.as_secs() as i128 + (nanos / 1_000_000_000) as i128;
+        Timestamp::clamped(secs, (nanos % 1_000_000_000) as u32)
+    }
+
+    /// How long after `earlier` this instant is (zero when it is not after it).
+    pub fn since(self, earlier: Timestamp) -> Duration {
+        let nanos = (self.secs as i128 * 1_000_000_000 + self.nanos as i128)
+            - (earlier.secs as i128 * 1_000_000_000 + earlier.nanos as i128);
+        if nanos <= 0 { Duration::ZERO } else { Duration::from_nanos(nanos.min(u64::MAX as i128) as u64) }
+    }
+
+    /// Parses an HTTP date (RFC 9110: IMF-fixdate, and the obsolete RFC 850 and
+    /// asctime forms), as `Retry-After` and `Date` carry it.
+    pub fn parse_http_date(s: &str) -> Option<Timestamp> {
+        let t = httpdate::parse_http_date(s.trim()).ok()?;
+        let secs = match t.duration_since(std::time::UNIX_EPOCH) {
+            Ok(d) => d.as_secs() as i128,
+            Err(e) => -(e.duration().as_secs() as i128),
+        };
+        Some(Timestamp::clamped(secs, 0))
     }
 
     /// `YYYYMMDDTHHMMSSZ`, the SigV4 `X-Amz-Date` form.
@@ -111,7 +150,9 @@ impl Timestamp {
             let part = s.get(r)?;
             part.bytes().all(|c| c.is_ascii_digit()).then(|| part.parse().ok())?
         };
-        let mut rest = &s[19..];
+        // Checked above: bytes 0..19 are ASCII digits and separators, so 19 is a
+        // char boundary; `get` keeps that true for any input all the same.
+        let mut rest = s.get(19..)?;
         let mut nanos = 0u32;
         if let Some(frac) = rest.strip_prefix('.') {
             let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
@@ -139,6 +180,9 @@ impl Timestamp {
                 }
                 let h: i64 = rest.get(1..3)?.parse().ok()?;
                 let m: i64 = rest.get(4..6)?.parse().ok()?;
+                if h > 23 || m > 59 {
+                    return None;
+                }
                 let sign = if ob[0] == b'-' { -1 } else { 1 };
                 sign * (h * 3600 + m * 60)
             }
@@ -152,14 +196,15 @@ impl Timestamp {
             num(17..19)?,
             nanos,
         )?;
-        Some(Timestamp { secs: t.secs - offset, nanos: t.nanos })
+        Some(Timestamp::clamped(t.secs as i128 - offset as i128, t.nanos))
     }
 
     fn from_civil(y: i64, mo: i64, d: i64, h: i64, mi: i64, s: i64, nanos: u32) -> Option<Timestamp> {
-        if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
+        if !(0..=9999).contains(&y) || !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60
+        {
             return None;
         }
-        Some(Timestamp { secs: days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s, nanos })
+        Some(Timestamp::clamped((days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s) as i128, nanos))
     }
 
     fn civil(self) -> (i64, i64, i64, i64, i64, i64) {
@@ -217,5 +262,29 @@ mod tests {
         assert_eq!(Timestamp::from_unix(951_782_400).to_rfc3339(), "2000-02-29T00:00:00+00:00");
         assert!(Timestamp::parse_rfc3339("2015-13-30T12:36:00Z").is_none());
         assert!(Timestamp::parse_amz_date("2015-08-30").is_none());
+    }
+
+    #[test]
+    fn hostile_inputs_do_not_panic() {
+        // A two-byte character across byte 19 (the old code sliced `&s[19..]`).
+        assert_eq!(Timestamp::parse_rfc3339("2015-08-30T12:36:0\u{e9}00Z"), None);
+        assert_eq!(Timestamp::parse_rfc3339("2015-08-30T12:36:00.\u{e9}"), None);
+        // A clock before year 0 or after 9999 saturates instead of overflowing.
+        assert_eq!(Timestamp::from_unix(i64::MIN).amz_date(), "00000101T000000Z");
+        assert_eq!(Timestamp::from_unix(i64::MAX).to_rfc3339(), "9999-12-31T23:59:59.999999999+00:00");
+        // A token server's huge `expires_in` saturates.
+        let t = Timestamp::from_unix(0).plus(Duration::from_secs(u64::MAX));
+        assert_eq!(t.date_stamp(), "99991231");
+        assert_eq!(Timestamp::parse_rfc3339("2015-08-30T12:36:00+99:00"), None);
+    }
+
+    #[test]
+    fn http_dates() {
+        let t = Timestamp::parse_http_date("Sat, 28 Nov 2026 07:00:00 GMT").unwrap();
+        assert_eq!(t.to_rfc3339(), "2026-11-28T07:00:00+00:00");
+        assert_eq!(Timestamp::parse_http_date("Saturday, 28-Nov-26 07:00:00 GMT"), Some(t));
+        assert_eq!(Timestamp::parse_http_date("soon"), None);
+        assert_eq!(t.plus(Duration::from_millis(1500)).since(t), Duration::from_millis(1500));
+        assert_eq!(t.since(t.plus(Duration::from_secs(1))), Duration::ZERO);
     }
 }

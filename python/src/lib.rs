@@ -110,6 +110,10 @@ impl ArtifactRegistry {
     }
 
     /// Generates `"pull"` or `"push-pull"` credentials valid for about `ttl_seconds`.
+    ///
+    /// On ECR with `pullRoleArn` / `pushRoleArn` configured, the role is assumed with a
+    /// session policy that reaches this repository only. Without a configured role the
+    /// token is issued to the base credentials and carries all their registry rights.
     #[pyo3(signature = (repository, permissions, ttl_seconds=None))]
     fn generate_credentials(
         &self,
@@ -258,6 +262,10 @@ impl AsyncArtifactRegistry {
     }
 
     /// Generates `"pull"` or `"push-pull"` credentials valid for about `ttl_seconds`.
+    ///
+    /// On ECR with `pullRoleArn` / `pushRoleArn` configured, the role is assumed with a
+    /// session policy that reaches this repository only. Without a configured role the
+    /// token is issued to the base credentials and carries all their registry rights.
     #[pyo3(signature = (repository, permissions, ttl_seconds=None))]
     fn generate_credentials<'py>(
         &self,

@@ -5,6 +5,7 @@
 
 use std::time::{Duration, SystemTime};
 
+use artifact_registry_core::aws::Partition;
 use artifact_registry_core::aws::sigv4::{AwsCredentials, Scope, Signer, SigningSettings};
 use artifact_registry_core::{AwsAccess, EcrPolicy, HttpRequest, Secret, ServiceType, Timestamp};
 use divan::black_box;
@@ -89,18 +90,18 @@ fn grant() -> AwsAccess {
 /// Merge a grant into a policy holding another party's statement and render it.
 #[divan::bench]
 fn policy_build(bencher: divan::Bencher) {
-    let base = EcrPolicy::parse(r#"{"Version":"2012-10-17","Statement":[{"Sid":"Theirs","Effect":"Allow","Principal":"*","Action":"ecr:BatchGetImage"}]}"#).unwrap();
+    let base = EcrPolicy::parse(r#"{"Version":"2012-10-17","Statement":[{"Sid":"Theirs","Effect":"Allow","Principal":"*","Action":"ecr:BatchGetImage"}]}"#, Partition::Aws).unwrap();
     let access = grant();
     bencher.bench_local(|| {
         let grants = base.grants.add(black_box(&access));
-        base.with_grants(grants).render(artifact_registry_core::aws::Partition::Aws)
+        base.with_grants(grants).render()
     });
 }
 
 /// Parse that policy back into grants.
 #[divan::bench]
 fn policy_parse(bencher: divan::Bencher) {
-    let base = EcrPolicy::empty();
-    let text = base.with_grants(base.grants.add(&grant())).render(artifact_registry_core::aws::Partition::Aws).unwrap();
-    bencher.bench_local(|| EcrPolicy::parse(black_box(&text)).unwrap().grants);
+    let base = EcrPolicy::empty(Partition::Aws);
+    let text = base.with_grants(base.grants.add(&grant())).render().unwrap();
+    bencher.bench_local(|| EcrPolicy::parse(black_box(&text), Partition::Aws).unwrap().grants);
 }

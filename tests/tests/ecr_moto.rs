@@ -123,6 +123,10 @@ async fn wrong_secret_is_rejected_by_signature_checking() {
 async fn grants_are_mirrored_on_replica_regions() {
     let moto = MotoServer::start();
     let registry = connect(&moto.ecr_config("acme", json!({})).to_string()).unwrap();
+    moto.boto3(
+        "us-east-1",
+        "ecr.put_replication_configuration(replicationConfiguration={'rules': [{'destinations': [{'region': 'us-west-2', 'registryId': '123456789012'}]}]})",
+    );
     let repo = registry.create_repository("replicated").await.unwrap();
     // The replica, as ECR replication would create it.
     moto.boto3("us-west-2", "ecr.create_repository(repositoryName='acme-replicated')");

@@ -3,7 +3,7 @@
 
 pub mod sigv4;
 pub(crate) mod sts;
-mod xml;
+pub(crate) mod xml;
 
 use std::sync::Arc;
 
@@ -117,11 +117,24 @@ impl AwsContext {
         action: &str,
         body: Value,
     ) -> Result<Value> {
+        self.ecr_call_counted(ex, creds, region, action, body).await?.0
+    }
+
+    /// [`AwsContext::ecr_call`], with the answer apart from transport failures and
+    /// the number of attempts it took.
+    pub async fn ecr_call_counted(
+        &self,
+        ex: &Exchange,
+        creds: &AwsCredentials,
+        region: &str,
+        action: &str,
+        body: Value,
+    ) -> Result<(Result<Value>, u32)> {
         let url = format!("{}/", self.ecr_url(region));
         let payload = serde_json::to_vec(&body).map_err(|e| Error::provider(format!("cannot encode request: {e}")))?;
         let target = format!("AmazonEC2ContainerRegistry_V20150921.{action}");
-        let response = ex
-            .call(
+        let answer = ex
+            .call_counted(
                 |now| {
                     let mut request = HttpRequest::new("POST", url.clone())
                         .header("Content-Type", "application/x-amz-json-1.1")
@@ -133,16 +146,18 @@ impl AwsContext {
                 is_throttled,
             )
             .await?;
-        if !response.is_success() {
-            return Err(error_from_response(&response, &format!("ECR {action}")));
-        }
-        if response.body.is_empty() {
-            return Ok(Value::Object(Default::default()));
-        }
-        serde_json::from_slice(&response.body).map_err(|e| {
-            Error::provider(format!("ECR {action} answered with a body that is not JSON ({e})"))
-                .with_http_status(response.status)
-        })
+        let response = answer.response;
+        let value = if !response.is_success() {
+            Err(error_from_response(&response, &format!("ECR {action}")))
+        } else if response.body.is_empty() {
+            Ok(Value::Object(Default::default()))
+        } else {
+            serde_json::from_slice(&response.body).map_err(|e| {
+                Error::provider(format!("ECR {action} answered with a body that is not JSON ({e})"))
+                    .with_http_status(response.status)
+            })
+        };
+        Ok((value, answer.attempts))
     }
 }
 

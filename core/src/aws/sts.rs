@@ -20,18 +20,24 @@ pub(crate) struct Assumed {
     pub expiration: Option<Timestamp>,
 }
 
-/// Assumes `role_arn` for `duration` seconds with the base credentials.
-pub(crate) async fn assume_role(ctx: &AwsContext, ex: &Exchange, role_arn: &str, duration: u64) -> Result<Assumed> {
+/// Assumes `role_arn` for `duration` seconds with the base credentials. A session
+/// policy (`Policy`) narrows the session to what both it and the role allow.
+pub(crate) async fn assume_role(
+    ctx: &AwsContext,
+    ex: &Exchange,
+    role_arn: &str,
+    duration: u64,
+    session_policy: Option<&str>,
+) -> Result<Assumed> {
     naming::validate_ttl(duration, MIN_DURATION, MAX_DURATION)?;
     let session = format!("artifact-registry-{}", ex.now().unix_seconds());
     let duration = duration.to_string();
-    let body = form_encode(&[
-        ("Action", "AssumeRole"),
-        ("DurationSeconds", &duration),
-        ("RoleArn", role_arn),
-        ("RoleSessionName", &session),
-        ("Version", "2011-06-15"),
-    ]);
+    let mut fields = vec![("Action", "AssumeRole"), ("DurationSeconds", duration.as_str())];
+    if let Some(policy) = session_policy {
+        fields.push(("Policy", policy));
+    }
+    fields.extend([("RoleArn", role_arn), ("RoleSessionName", &session), ("Version", "2011-06-15")]);
+    let body = form_encode(&fields);
     let url = format!("{}/", ctx.sts_url());
     let response = ex
         .call(

@@ -20,7 +20,7 @@ use crate::time::Timestamp;
 use crate::types::{
     AuthMethod, AwsAccess, Credentials, CrossAccountAccess, CrossAccountPermissions, Permissions, Repository,
 };
-use policy::{Grants, Policy};
+use policy::{Grants, MAX_POLICY_CHARS, Policy};
 use std::sync::Arc;
 
 /// How often, and how far apart, to look for a replica repository before giving up.
@@ -28,6 +28,12 @@ const REPLICA_POLLS: u32 = 10;
 const REPLICA_POLL_INTERVAL: Duration = Duration::from_secs(3);
 /// The role session length when the caller gives no TTL (STS's own default).
 const DEFAULT_TTL: u64 = 3600;
+/// Policy writes per region before a change that keeps being undone is a conflict.
+const MAX_WRITE_ROUNDS: u32 = 5;
+/// Bounds of the wait between a policy write and reading it back.
+const SETTLE_MIN: Duration = Duration::from_millis(500);
+/// See [`SETTLE_MIN`].
+const SETTLE_MAX: Duration = Duration::from_secs(5);
 
 /// The ECR provider: one binding's prefix, roles and AWS context.
 #[derive(Debug)]
@@ -101,8 +107,16 @@ impl Ecr {
     }
 
     pub async fn delete_repository(&self, ex: &Exchange, name: &str) -> Result<()> {
-        self.call(ex, &self.aws.region, "DeleteRepository", json!({ "repositoryName": name, "force": true })).await?;
-        Ok(())
+        let body = json!({ "repositoryName": name, "force": true });
+        let (answer, attempts) =
+            self.aws.ecr_call_counted(ex, &self.aws.credentials, &self.aws.region, "DeleteRepository", body).await?;
+        match answer {
+            Ok(_) => Ok(()),
+            // An earlier attempt may have deleted it and lost its response: gone is
+            // what was asked for.
+            Err(e) if attempts > 1 && e.provider_code() == Some("RepositoryNotFoundException") => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     pub async fn get_cross_account_access(&self, ex: &Exchange, name: &str) -> Result<CrossAccountPermissions> {
@@ -110,8 +124,14 @@ impl Ecr {
         Ok(CrossAccountPermissions { access: CrossAccountAccess::Aws(policy.grants.to_access()), last_updated: None })
     }
 
-    /// Adds (or removes) a grant in the home region, then mirrors the change on each
-    /// replica: the regions the grant lists plus those already granted.
+    /// Adds (or removes) a grant in the home region and on every replica.
+    ///
+    /// Replicas are the same-account destinations of the registry's replication rules
+    /// that match the repository (`DescribeRegistry`), never regions named in the
+    /// grant (those only scope Lambda). Every region's new policy is computed and
+    /// checked (foreign statements on our Sids, ECR's size limit) before anything is
+    /// written, so a refusal changes no region. ECR has no ETag: each write is read
+    /// back after a settle delay and re-applied when a concurrent writer undid it.
     pub async fn change_cross_account_access(
         &self,
         ex: &Exchange,
@@ -121,29 +141,50 @@ impl Ecr {
     ) -> Result<()> {
         let access = &self.aws_access(access, adding)?;
         let change = |g: &Grants| if adding { g.add(access) } else { g.remove(access) };
-        let home = self.aws.region.clone();
-        let before = self.rewrite_policy(ex, &home, name, &change).await?;
-        let replicas: BTreeSet<&String> =
-            access.regions.iter().chain(&before.regions).filter(|r| **r != home).collect();
-        for region in replicas {
+        let mut regions = vec![self.aws.region.clone()];
+        for replica in self.replica_regions(ex, name).await? {
             if adding {
-                self.wait_for_replica(ex, region, name).await?;
-            } else if !self.exists(ex, region, name).await? {
+                self.wait_for_replica(ex, &replica, name).await?;
+            } else if !self.exists(ex, &replica, name).await? {
                 // Removing from a replica that is not there: nothing holds the grant.
                 continue;
             }
-            self.rewrite_policy(ex, region, name, &change).await?;
+            regions.push(replica);
+        }
+        let mut plans = Vec::with_capacity(regions.len());
+        for region in &regions {
+            let read_at = ex.now();
+            let policy = self.read_policy(ex, region, name).await?;
+            plans.push((region, read_at, plan(&policy, region, &change)?));
+        }
+        for (region, read_at, write) in plans {
+            if let Some(write) = write {
+                self.write_until_it_holds(ex, region, name, &change, write, read_at).await?;
+            }
         }
         Ok(())
     }
 
-    pub async fn generate_credentials(&self, ex: &Exchange, permissions: Permissions, ttl: u64) -> Result<Credentials> {
+    /// Credentials for one repository: the role is assumed with a session policy
+    /// that allows `GetAuthorizationToken` and the pull (or push and pull) actions on
+    /// this repository's ARN only, and the ECR token inherits the session's
+    /// permissions. Without a role the token carries the base principal's rights.
+    pub async fn generate_credentials(
+        &self,
+        ex: &Exchange,
+        name: &str,
+        permissions: Permissions,
+        ttl: u64,
+    ) -> Result<Credentials> {
         let role = match permissions {
             Permissions::Pull => self.pull_role_arn.as_deref(),
             Permissions::PushPull => self.push_role_arn.as_deref(),
         };
         let assumed = match role {
-            Some(role) => Some(sts::assume_role(&self.aws, ex, role, ttl).await?),
+            Some(role) => {
+                let session_policy = self.session_policy(name, permissions);
+                Some(sts::assume_role(&self.aws, ex, role, ttl, Some(&session_policy)).await?)
+            }
             None => None,
         };
         let creds: &AwsCredentials = assumed.as_ref().map_or(&self.aws.credentials, |a| &a.credentials);
@@ -225,49 +266,170 @@ impl Ecr {
         ))
     }
 
-    /// The repository's policy; a missing policy is an empty one, any other failure
-    /// is an error (so nothing is written on a failed read).
+    /// The repository's policy; only `RepositoryPolicyNotFoundException` means "no
+    /// policy". Any other failure, or an answer without `policyText`, is an error,
+    /// so nothing is written on a failed read.
     async fn read_policy(&self, ex: &Exchange, region: &str, name: &str) -> Result<Policy> {
         match self.call(ex, region, "GetRepositoryPolicy", json!({ "repositoryName": name })).await {
             Ok(answer) => match answer["policyText"].as_str() {
-                Some(text) => Policy::parse(text),
-                None => Ok(Policy::empty()),
+                Some(text) => Policy::parse(text, self.aws.partition),
+                None => Err(Error::provider(format!(
+                    "ECR GetRepositoryPolicy in {region} answered without policyText; nothing was written"
+                ))),
             },
-            Err(e) if e.provider_code() == Some("RepositoryPolicyNotFoundException") => Ok(Policy::empty()),
+            Err(e) if e.provider_code() == Some("RepositoryPolicyNotFoundException") => {
+                Ok(Policy::empty(self.aws.partition))
+            }
             Err(e) => Err(e),
         }
     }
 
-    /// Reads the policy, applies `change` to the owned grants and writes the result
-    /// (or deletes the policy when nothing is left). Returns the grants before.
-    async fn rewrite_policy(
+    /// Writes, waits for concurrent writers' writes to land, reads back, and writes
+    /// again while a concurrent writer's write undid the change (bounded).
+    async fn write_until_it_holds(
         &self,
         ex: &Exchange,
         region: &str,
         name: &str,
         change: &(dyn Fn(&Grants) -> Grants + Sync),
-    ) -> Result<Grants> {
-        let policy = self.read_policy(ex, region, name).await?;
-        let before = policy.grants.clone();
-        let after = change(&before);
-        if after == before {
-            return Ok(before);
+        mut write: PolicyWrite,
+        mut read_at: Timestamp,
+    ) -> Result<()> {
+        for _ in 0..MAX_WRITE_ROUNDS {
+            self.write_policy(ex, region, name, &write).await?;
+            // A writer that read before our write and writes after it drops our change.
+            // Its read-to-write span is about ours: wait longer than that before
+            // looking, so its write is in what we read back. The jitter keeps writers
+            // that all found their change undone from rewriting in lockstep.
+            let span = ex.now().since(read_at);
+            ex.sleep(ex.jittered(span.saturating_mul(2).clamp(SETTLE_MIN, SETTLE_MAX))).await;
+            read_at = ex.now();
+            let policy = self.read_policy(ex, region, name).await?;
+            match plan(&policy, region, change)? {
+                None => return Ok(()),
+                Some(again) => write = again,
+            }
         }
-        let original = policy.render(self.aws.partition);
-        match policy.with_grants(after).render(self.aws.partition) {
-            Some(text) => {
+        Err(Error::new(
+            ErrorCode::Conflict,
+            format!(
+                "the repository policy of {name:?} in {region} kept being rewritten by another writer; the change did not hold after {MAX_WRITE_ROUNDS} writes. Try again"
+            ),
+        ))
+    }
+
+    async fn write_policy(&self, ex: &Exchange, region: &str, name: &str, write: &PolicyWrite) -> Result<()> {
+        match write {
+            PolicyWrite::Set(text) => {
                 self.call(ex, region, "SetRepositoryPolicy", json!({ "repositoryName": name, "policyText": text }))
                     .await?;
             }
-            None if original.is_some() => {
+            PolicyWrite::Delete => {
                 match self.call(ex, region, "DeleteRepositoryPolicy", json!({ "repositoryName": name })).await {
                     Err(e) if e.provider_code() != Some("RepositoryPolicyNotFoundException") => return Err(e),
                     _ => {}
                 }
             }
-            None => {}
         }
-        Ok(before)
+        Ok(())
+    }
+
+    /// The same-account replica regions of this repository, from the registry's
+    /// replication rules (a rule without filters replicates every repository).
+    async fn replica_regions(&self, ex: &Exchange, name: &str) -> Result<Vec<String>> {
+        let answer = self.call(ex, &self.aws.region, "DescribeRegistry", json!({})).await.map_err(|e| {
+            if e.code() == ErrorCode::AccessDenied {
+                let hint = " Changing grants needs ecr:DescribeRegistry to find the repository's replicas.";
+                let message = format!("{}{hint}", e.message());
+                e.with_message(message)
+            } else {
+                e
+            }
+        })?;
+        let registry = answer["registryId"].as_str().unwrap_or(&self.aws.account_id);
+        let mut regions = BTreeSet::new();
+        for rule in answer["replicationConfiguration"]["rules"].as_array().into_iter().flatten() {
+            let filters = rule["repositoryFilters"].as_array().filter(|f| !f.is_empty());
+            let matches = filters.is_none_or(|filters| {
+                filters.iter().any(|f| {
+                    f["filterType"] == "PREFIX_MATCH" && f["filter"].as_str().is_some_and(|p| name.starts_with(p))
+                })
+            });
+            if !matches {
+                continue;
+            }
+            for destination in rule["destinations"].as_array().into_iter().flatten() {
+                let (Some(region), Some(id)) = (destination["region"].as_str(), destination["registryId"].as_str())
+                else {
+                    continue;
+                };
+                if id == registry && region != self.aws.region {
+                    naming::validate_region(region).map_err(|_| {
+                        Error::provider(format!(
+                            "DescribeRegistry named a replica region {region:?} that is not a region"
+                        ))
+                    })?;
+                    regions.insert(region.to_owned());
+                }
+            }
+        }
+        Ok(regions.into_iter().collect())
+    }
+
+    /// The STS session policy for credentials to one repository.
+    fn session_policy(&self, name: &str, permissions: Permissions) -> String {
+        let arn = format!(
+            "arn:{}:ecr:{}:{}:repository/{name}",
+            self.aws.partition.name(),
+            self.aws.region,
+            self.aws.account_id
+        );
+        let mut actions = vec!["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"];
+        if permissions == Permissions::PushPull {
+            actions.extend([
+                "ecr:CompleteLayerUpload",
+                "ecr:InitiateLayerUpload",
+                "ecr:PutImage",
+                "ecr:UploadLayerPart",
+            ]);
+        }
+        json!({
+            "Version": "2012-10-17",
+            "Statement": [
+                { "Sid": "RegistryLogin", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*" },
+                { "Sid": "ThisRepositoryOnly", "Effect": "Allow", "Action": actions, "Resource": arn },
+            ],
+        })
+        .to_string()
+    }
+}
+
+/// What one region's policy must become.
+enum PolicyWrite {
+    Set(String),
+    Delete,
+}
+
+/// The write that applies `change` to `policy`, or `None` when the policy already
+/// holds it. Refuses (nothing written) a policy with a foreign statement on our Sid
+/// or a result over ECR's size limit.
+fn plan(policy: &Policy, region: &str, change: &(dyn Fn(&Grants) -> Grants + Sync)) -> Result<Option<PolicyWrite>> {
+    let after = change(&policy.grants);
+    if after == policy.grants {
+        return Ok(None);
+    }
+    policy.check_writable()?;
+    match policy.with_grants(after).render() {
+        Some(text) => {
+            let chars = text.chars().count();
+            if chars > MAX_POLICY_CHARS {
+                return Err(Error::invalid_input(format!(
+                    "the repository policy in {region} would be {chars} characters, over ECR's limit of {MAX_POLICY_CHARS}; nothing was written in any region. Grant fewer accounts, roles or regions"
+                )));
+            }
+            Ok(Some(PolicyWrite::Set(text)))
+        }
+        None => Ok(Some(PolicyWrite::Delete)),
     }
 }
 
@@ -316,10 +478,10 @@ impl Provider for Ecr {
     fn generate_credentials(
         self: Arc<Self>,
         ex: Exchange,
-        _name: String,
+        name: String,
         permissions: Permissions,
         ttl: u64,
     ) -> BoxFuture<Credentials> {
-        Box::pin(async move { Ecr::generate_credentials(&self, &ex, permissions, ttl).await })
+        Box::pin(async move { Ecr::generate_credentials(&self, &ex, &name, permissions, ttl).await })
     }
 }
