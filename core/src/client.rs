@@ -4,13 +4,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::config::{Binding, Config, Platform};
-use crate::ecr::Ecr;
+use crate::engine::operation::{Exchange, Operation};
+use crate::engine::retry::RetryPolicy;
+use crate::error::Error;
 use crate::error::Result;
-use crate::local::Local;
 use crate::naming;
-use crate::operation::{Exchange, Operation};
-use crate::provider::{BoxFuture, Pending, Provider};
-use crate::retry::RetryPolicy;
+use crate::providers::acr;
+use crate::providers::ecr::Ecr;
+use crate::providers::gar::Gar;
+use crate::providers::local::Local;
+use crate::providers::{BoxFuture, Pending, Provider};
 use crate::secret::SecretList;
 use crate::types::{Credentials, CrossAccountAccess, CrossAccountPermissions, Permissions, Repository};
 
@@ -29,25 +32,31 @@ fn provider_for(config: &Config) -> Arc<dyn Provider> {
     match (&config.binding, &config.platform) {
         (Binding::Ecr(b), Platform::Aws(p)) => Arc::new(Ecr::new(b, p)),
         (Binding::Local(b), Platform::Local(p)) => Arc::new(Local::new(&config.name, b, p)),
-        (Binding::Gar(b), Platform::Gcp(p)) => {
-            let (project, repository) = (p.project_id.clone(), b.repository_name.clone());
-            Arc::new(Pending {
-                name: "Google Artifact Registry",
-                endpoint: format!("https://{}-docker.pkg.dev", p.region),
-                prefix: format!("{project}/{repository}"),
-                naming: Box::new(move |logical| naming::gar_routable_name(&project, &repository, logical)),
-            })
-        }
-        (Binding::Acr(b), Platform::Azure(_)) => {
-            let prefix = b.repository_prefix.clone();
-            Arc::new(Pending {
-                name: "Azure Container Registry",
-                endpoint: format!("https://{}.azurecr.io", b.registry_name.to_ascii_lowercase()),
-                prefix: prefix.clone().unwrap_or_default(),
-                naming: Box::new(move |logical| naming::acr_routable_name(prefix.as_deref(), logical)),
-            })
-        }
-        _ => unreachable!("Config pairs each binding with its platform"),
+        (Binding::Gar(b), Platform::Gcp(p)) => match Gar::new(b, p) {
+            Ok(gar) => Arc::new(gar),
+            // Configuration parsing reads the key first, so this is not reached; if it
+            // were, every operation would answer the error.
+            Err(error) => {
+                let (project, repository) = (p.project_id.clone(), b.repository_name.clone());
+                Arc::new(Pending {
+                    error,
+                    endpoint: format!("https://{}-docker.pkg.dev", p.region),
+                    prefix: format!("{project}/{repository}"),
+                    naming: Box::new(move |logical| naming::gar_routable_name(&project, &repository, logical)),
+                })
+            }
+        },
+        (Binding::Acr(b), Platform::Azure(p)) => Arc::new(acr::pending(b, p)),
+        // Config pairs each binding with its platform; a hand-built Config that does
+        // not gets an error on every operation rather than a panic.
+        _ => Arc::new(Pending {
+            error: Error::invalid_input("the binding's service and the platform section do not match"),
+            endpoint: String::new(),
+            prefix: String::new(),
+            naming: Box::new(|_| {
+                Err(Error::invalid_input("the binding's service and the platform section do not match"))
+            }),
+        }),
     }
 }
 

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::aws::AwsCredentials;
+use crate::auth::aws::AwsCredentials;
 use crate::error::{Error, Result};
 use crate::naming;
 use crate::secret::Secret;
@@ -452,7 +452,7 @@ impl Config {
                 naming::validate_region(&p.region).map_err(|e| at("aws.region", e))?;
                 naming::validate_account_id(&p.account_id).map_err(|e| at("aws.accountId", e))?;
                 naming::validate_ecr_prefix(&b.repository_prefix).map_err(|e| at("binding.repositoryPrefix", e))?;
-                let partition = crate::aws::Partition::of_region(&p.region);
+                let partition = crate::auth::aws::Partition::of_region(&p.region);
                 for (path, arn) in
                     [("binding.pullRoleArn", &b.pull_role_arn), ("binding.pushRoleArn", &b.push_role_arn)]
                 {
@@ -565,9 +565,11 @@ fn parse_gcp(value: Value) -> Result<GcpPlatform> {
                     "invalid configuration at `gcp.credentials.type`: must be \"service_account\" (a service-account key file)",
                 ));
             }
-            if !key.private_key.contains("PRIVATE KEY") {
+            if !key.private_key.contains("PRIVATE KEY")
+                || crate::auth::gcp::RsaSigner::from_pem(&key.private_key).is_err()
+            {
                 return Err(Error::invalid_input(
-                    "invalid configuration at `gcp.credentials.private_key`: not a PEM private key",
+                    "invalid configuration at `gcp.credentials.private_key`: not a PEM RSA private key",
                 ));
             }
             GcpCredentials::ServiceAccountKey {

@@ -10,8 +10,8 @@
 use serde_json::{Value, json};
 
 use crate::client::Client;
+use crate::engine::operation::Operation;
 use crate::error::{Error, Result};
-use crate::operation::Operation;
 use crate::types::{CrossAccountAccess, Permissions};
 
 fn string_arg<'a>(args: &'a Value, key: &str) -> Result<&'a str> {

@@ -43,36 +43,39 @@
 //! 5xx, transport failures; backoff with full jitter) happen inside operations, so
 //! every driver gets them, and each retry is signed afresh.
 
-pub mod aws;
+mod auth;
 mod client;
 pub mod config;
-mod driver;
-mod ecr;
+mod engine;
 mod error;
-pub mod http;
 pub mod json_api;
-mod local;
 pub mod naming;
-pub mod oci;
-mod operation;
 #[cfg(test)]
 mod parser_properties;
-mod provider;
-pub mod retry;
+mod protocol;
+mod providers;
 mod secret;
-mod time;
 mod types;
+
+/// AWS signing and partitions (the SigV4 signer is public: `sign_aws_request` on
+/// every surface is built on it).
+pub mod aws {
+    pub use crate::auth::aws::sigv4;
+    pub use crate::auth::aws::{AwsCredentials, Partition, Signer};
+}
+pub use engine::{http, retry};
+pub use protocol::oci;
 
 pub use client::Client;
 pub use config::Config;
-pub use driver::{ArtifactRegistry, Clock, FixedClock, Registry, Transport};
-pub use ecr::policy::{Grants as EcrGrants, Policy as EcrPolicy};
+pub use engine::driver::{ArtifactRegistry, Clock, FixedClock, Registry, Transport};
+pub use engine::http::{HttpRequest, HttpResponse, TransportError};
+pub use engine::operation::{Operation, Step};
+pub use engine::retry::RetryPolicy;
+pub use engine::time::Timestamp;
 pub use error::{Error, ErrorCode, Result};
-pub use http::{HttpRequest, HttpResponse, TransportError};
-pub use operation::{Operation, Step};
-pub use retry::RetryPolicy;
+pub use providers::ecr::policy::{Grants as EcrGrants, Policy as EcrPolicy};
 pub use secret::Secret;
-pub use time::Timestamp;
 pub use types::{
     AuthMethod, AwsAccess, Credentials, CrossAccountAccess, CrossAccountPermissions, GcpAccess, Permissions,
     Repository, ServiceType,

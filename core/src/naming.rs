@@ -1,7 +1,7 @@
 //! Names and identifiers: what each provider accepts, and the routable names that
 //! round-trip through every operation. Everything here runs before any request.
 
-use crate::aws::Partition;
+use crate::auth::aws::Partition;
 use crate::error::{Error, Result};
 
 fn bad(message: String) -> Error {
@@ -175,9 +175,24 @@ pub fn validate_ttl(ttl: u64, min: u64, max: u64) -> Result<()> {
 }
 
 /// A GCP project id: 6 to 30 of lowercase letters, digits and hyphens, starting with
-/// a letter and not ending with a hyphen.
+/// a letter and not ending with a hyphen; or a domain-scoped one, `example.com:proj`.
 pub fn validate_gcp_project_id(id: &str) -> Result<()> {
-    let ok = (6..=30).contains(&id.len())
+    let (domain, id) = match id.split_once(':') {
+        Some((domain, id)) => (Some(domain), id),
+        None => (None, id),
+    };
+    let domain_ok = domain.is_none_or(|d| {
+        d.contains('.')
+            && d.len() <= 253
+            && d.split('.').all(|label| {
+                !label.is_empty()
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+                    && label.chars().all(|c| is_lower_alnum(c) || c == '-')
+            })
+    });
+    let ok = domain_ok
+        && (6..=30).contains(&id.len())
         && id.starts_with(|c: char| c.is_ascii_lowercase())
         && !id.ends_with('-')
         && id.chars().all(|c| is_lower_alnum(c) || c == '-');

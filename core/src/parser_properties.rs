@@ -8,11 +8,11 @@ use std::time::Duration;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-use crate::aws::Partition;
-use crate::ecr::policy::{Grants, LambdaSource, Policy};
-use crate::http::HttpResponse;
-use crate::operation::Step;
-use crate::time::Timestamp;
+use crate::auth::aws::Partition;
+use crate::engine::http::HttpResponse;
+use crate::engine::operation::Step;
+use crate::engine::time::Timestamp;
+use crate::providers::ecr::policy::{Grants, LambdaSource, Policy};
 use crate::types::{AwsAccess, ServiceType};
 use crate::{Client, Permissions};
 
@@ -189,22 +189,22 @@ proptest! {
     fn aws_error_bodies_parse_without_panicking(status in 100u16..600, body in ".{0,120}", doc in json_value(), code in ".{0,20}") {
         for body in [body.clone(), doc.to_string(), format!("<ErrorResponse><Error><Code>{code}</Code><Message>{body}</Message></Error></ErrorResponse>"), format!("<a>&{code};&#x{code};&#{code};</a>")] {
             let response = HttpResponse::new(status, body.clone()).with_header("x-amzn-ErrorType", code.clone());
-            let _ = crate::aws::parse_error(&response);
-            let _ = crate::aws::error_from_response(&response, "test");
-            let _ = crate::aws::is_throttled(&response);
+            let _ = crate::protocol::aws::parse_error(&response);
+            let _ = crate::protocol::aws::error_from_response(&response, "test");
+            let _ = crate::protocol::aws::is_throttled(&response);
             for name in ["Code", "Message", "SecretAccessKey", "Expiration"] {
-                let _ = crate::aws::xml::first(&body, name);
+                let _ = crate::protocol::aws_xml::first(&body, name);
             }
         }
     }
 
     #[test]
     fn challenges_and_registry_errors_parse_without_panicking(header in ".{0,120}", status in 100u16..600, body in ".{0,120}", doc in json_value()) {
-        let _ = crate::oci::parse_challenge(&header);
-        let _ = crate::oci::parse_challenge(&format!("Bearer {header}"));
-        let _ = crate::oci::parse_challenge(&format!("Bearer realm=\"{header}\",service={header}"));
+        let _ = crate::protocol::oci::parse_challenge(&header);
+        let _ = crate::protocol::oci::parse_challenge(&format!("Bearer {header}"));
+        let _ = crate::protocol::oci::parse_challenge(&format!("Bearer realm=\"{header}\",service={header}"));
         for body in [body, doc.to_string()] {
-            let _ = crate::oci::error_from_response(&HttpResponse::new(status, body).with_header("WWW-Authenticate", header.clone()), "test");
+            let _ = crate::protocol::oci::error_from_response(&HttpResponse::new(status, body).with_header("WWW-Authenticate", header.clone()), "test");
         }
     }
 

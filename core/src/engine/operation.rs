@@ -14,10 +14,10 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
+use crate::engine::http::{HttpRequest, HttpResponse, TransportError};
+use crate::engine::retry::{Jitter, RetryPolicy, is_retryable};
+use crate::engine::time::Timestamp;
 use crate::error::{Error, ErrorCode, Result};
-use crate::http::{HttpRequest, HttpResponse, TransportError};
-use crate::retry::{Jitter, RetryPolicy, is_retryable};
-use crate::time::Timestamp;
 
 /// What the driver must do next.
 #[derive(Debug)]
@@ -186,7 +186,7 @@ impl Exchange {
     }
 
     /// Sends a request built (and signed) afresh for each attempt, retrying what
-    /// [`crate::retry`] classifies as transient. Returns the last response, success
+    /// [`crate::engine::retry`] classifies as transient. Returns the last response, success
     /// or not; fails only when the transport never got one.
     pub(crate) async fn call<B>(&self, build: B, throttled: fn(&HttpResponse) -> bool) -> Result<HttpResponse>
     where

@@ -7,13 +7,13 @@
 use std::borrow::Cow;
 use std::sync::Mutex;
 
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 
+use crate::engine::http::{HttpRequest, UrlParts, percent_decode, percent_encode};
+use crate::engine::time::Timestamp;
 use crate::error::{Error, Result};
-use crate::http::{HttpRequest, UrlParts, percent_decode, percent_encode};
 use crate::secret::Secret;
-use crate::time::Timestamp;
 
 const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 

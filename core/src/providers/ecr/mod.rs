@@ -1,6 +1,7 @@
 //! AWS ECR: repositories, repository policies for cross-account access, and
 //! registry credentials (STS `AssumeRole`, then `GetAuthorizationToken`).
 
+mod api;
 pub mod policy;
 
 use std::collections::BTreeSet;
@@ -9,14 +10,14 @@ use std::time::Duration;
 use base64::Engine;
 use serde_json::{Value, json};
 
-use crate::aws::{AwsContext, AwsCredentials, Partition, sts};
+use crate::auth::aws::{AwsContext, AwsCredentials, Partition, sts};
 use crate::config::{AwsPlatform, EcrBinding};
+use crate::engine::operation::Exchange;
+use crate::engine::time::Timestamp;
 use crate::error::{Error, ErrorCode, Result};
 use crate::naming;
-use crate::operation::Exchange;
-use crate::provider::{BoxFuture, Provider};
+use crate::providers::{BoxFuture, Provider};
 use crate::secret::Secret;
-use crate::time::Timestamp;
 use crate::types::{
     AuthMethod, AwsAccess, Credentials, CrossAccountAccess, CrossAccountPermissions, Permissions, Repository,
 };

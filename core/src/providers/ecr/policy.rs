@@ -23,7 +23,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value, json};
 
-use crate::aws::Partition;
+use crate::auth::aws::Partition;
 use crate::error::{Error, ErrorCode, Result};
 use crate::types::{AwsAccess, ServiceType};
 

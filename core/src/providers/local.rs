@@ -12,11 +12,11 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::config::{LocalBinding, LocalPlatform};
+use crate::engine::operation::Exchange;
 use crate::error::{Error, ErrorCode, Result};
 use crate::naming;
-use crate::oci::{self, Challenge, OciAuth, Session};
-use crate::operation::Exchange;
-use crate::provider::{BoxFuture, Provider};
+use crate::protocol::oci::{self, Challenge, OciAuth, Session};
+use crate::providers::{BoxFuture, Provider};
 use crate::secret::Secret;
 use crate::types::{AuthMethod, Credentials, CrossAccountAccess, CrossAccountPermissions, Permissions, Repository};
 
@@ -79,7 +79,7 @@ impl Local {
         let config = b"{}";
         let config_digest = session.push_blob(name, config).await?;
         // Whole seconds: the annotation is for people, and stays stable across clocks.
-        let created = crate::time::Timestamp::from_unix(ex.now().unix_seconds()).to_rfc3339();
+        let created = crate::engine::time::Timestamp::from_unix(ex.now().unix_seconds()).to_rfc3339();
         let manifest = oci::image_manifest(
             (oci::OCI_CONFIG, &config_digest, config.len()),
             &[],

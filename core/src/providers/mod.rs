@@ -1,12 +1,17 @@
-//! What every provider implements. `Client` validates through it before building an
+//! The providers, one module each, and what every provider implements. `Client` validates through it before building an
 //! operation, then runs the provider's async code inside that operation.
+
+pub(crate) mod acr;
+pub(crate) mod ecr;
+pub(crate) mod gar;
+pub(crate) mod local;
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use crate::engine::operation::Exchange;
 use crate::error::{Error, Result};
-use crate::operation::Exchange;
 use crate::types::{Credentials, CrossAccountAccess, CrossAccountPermissions, Permissions, Repository};
 
 /// A boxed operation body.
@@ -51,10 +56,11 @@ pub(crate) trait Provider: Send + Sync + std::fmt::Debug {
 /// Makes a routable name from a logical one.
 pub(crate) type Naming = Box<dyn Fn(&str) -> Result<String> + Send + Sync>;
 
-/// A provider whose operations this version does not implement yet: configuration,
-/// naming and endpoints work; operations answer `not-supported` before any request.
+/// A provider that cannot run operations (not implemented in this version, or its
+/// configuration cannot be used): naming and endpoints work; every operation answers
+/// `error` before any request.
 pub(crate) struct Pending {
-    pub name: &'static str,
+    pub error: Error,
     pub naming: Naming,
     pub endpoint: String,
     pub prefix: String,
@@ -62,16 +68,13 @@ pub(crate) struct Pending {
 
 impl std::fmt::Debug for Pending {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pending").field("name", &self.name).field("endpoint", &self.endpoint).finish()
+        f.debug_struct("Pending").field("error", &self.error).field("endpoint", &self.endpoint).finish()
     }
 }
 
 impl Pending {
     fn error(&self) -> Error {
-        Error::not_supported(format!(
-            "the {} provider's operations are not implemented in this version (configuration, naming and endpoints are)",
-            self.name
-        ))
+        self.error.clone()
     }
 }
 

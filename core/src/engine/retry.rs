@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use crate::http::HttpResponse;
+use crate::engine::http::HttpResponse;
 
 /// How many times to try and how long to wait between tries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,12 +1,14 @@
 //! STS `AssumeRole` (query API, XML answer).
 
-use crate::aws::{AwsContext, error_from_response, is_throttled, sigv4, xml};
+use crate::auth::aws::{AwsContext, sigv4};
+use crate::engine::http::{HttpRequest, form_encode};
+use crate::engine::operation::Exchange;
+use crate::engine::time::Timestamp;
 use crate::error::{Error, Result};
-use crate::http::{HttpRequest, form_encode};
 use crate::naming;
-use crate::operation::Exchange;
+use crate::protocol::aws::{error_from_response, is_throttled};
+use crate::protocol::aws_xml as xml;
 use crate::secret::Secret;
-use crate::time::Timestamp;
 
 /// The bounds STS puts on `DurationSeconds` (the upper one also depends on the
 /// role's own maximum, which only STS knows).

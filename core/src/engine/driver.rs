@@ -7,10 +7,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::client::Client;
+use crate::engine::http::{HttpRequest, HttpResponse, TransportError};
+use crate::engine::operation::{Operation, Step};
+use crate::engine::time::Timestamp;
 use crate::error::Result;
-use crate::http::{HttpRequest, HttpResponse, TransportError};
-use crate::operation::{Operation, Step};
-use crate::time::Timestamp;
 use crate::types::{Credentials, CrossAccountAccess, CrossAccountPermissions, Permissions, Repository};
 
 /// Sends requests and waits.

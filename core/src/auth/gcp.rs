@@ -1,0 +1,229 @@
+//! Google authentication, sans-IO: a service-account key signs an RS256 JWT that the
+//! token endpoint exchanges for an access token (the OAuth 2.0 JWT-bearer grant), and
+//! IAM Credentials' `generateAccessToken` impersonates another service account.
+//!
+//! The signer is the `rsa` crate 0.10 (pure Rust, so it builds for wasm32-wasip2 as
+//! for native targets). Its arithmetic is `crypto-bigint`'s constant-time code, which
+//! is RustCrypto's answer to RUSTSEC-2023-0071 (the Marvin attack: 0.9's
+//! non-constant-time modular exponentiation let a network observer who can time many
+//! private-key operations recover the key). PKCS#1 v1.5 signatures are deterministic,
+//! so a JWT signed at a given instant is byte-for-byte reproducible in vectors.
+
+use std::fmt;
+use std::time::Duration;
+
+use base64::Engine;
+use rsa::pkcs1::DecodeRsaPrivateKey;
+use rsa::pkcs1v15::SigningKey;
+use rsa::pkcs8::DecodePrivateKey;
+use rsa::signature::{SignatureEncoding, Signer};
+use serde_json::{Value, json};
+use sha2::Sha256;
+
+use crate::auth::token_cache::CachedToken;
+use crate::engine::http::{HttpRequest, form_encode, percent_encode};
+use crate::engine::operation::Exchange;
+use crate::engine::time::Timestamp;
+use crate::error::{Error, Result};
+use crate::protocol::google;
+use crate::secret::Secret;
+
+/// The scope of every call this crate makes to Google.
+pub(crate) const CLOUD_PLATFORM: &str = "https://www.googleapis.com/auth/cloud-platform";
+/// Google's token endpoint, and the `aud` of assertions for it.
+pub(crate) const GOOGLE_TOKEN_URI: &str = "https://oauth2.googleapis.com/token";
+/// The longest an assertion may live (Google refuses longer ones).
+const ASSERTION_LIFETIME: u64 = 3600;
+
+/// An RSA private key that signs RS256.
+pub(crate) struct RsaSigner(SigningKey<Sha256>);
+
+impl fmt::Debug for RsaSigner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RsaSigner(***)")
+    }
+}
+
+impl RsaSigner {
+    /// Reads a PEM private key, PKCS#8 (`BEGIN PRIVATE KEY`, as Google's key files
+    /// have it) or PKCS#1 (`BEGIN RSA PRIVATE KEY`).
+    pub(crate) fn from_pem(pem: &str) -> Result<RsaSigner> {
+        let key = rsa::PrivateKey::from_pkcs8_pem(pem)
+            .or_else(|_| rsa::PrivateKey::from_pkcs1_pem(pem))
+            .map_err(|_| Error::invalid_input("the service-account private_key is not a PEM RSA private key"))?;
+        Ok(RsaSigner(SigningKey::<Sha256>::new(key)))
+    }
+
+    /// The RS256 (RSASSA-PKCS1-v1_5 with SHA-256) signature of `message`.
+    pub(crate) fn sign(&self, message: &[u8]) -> Vec<u8> {
+        self.0.sign(message).to_vec()
+    }
+}
+
+fn b64url(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// A service account's key, ready to sign assertions.
+#[derive(Debug)]
+pub(crate) struct ServiceAccount {
+    pub email: String,
+    key_id: Option<String>,
+    /// The key's `token_uri`: the assertion's audience.
+    pub token_uri: String,
+    signer: RsaSigner,
+}
+
+impl ServiceAccount {
+    pub(crate) fn new(
+        email: &str,
+        private_key: &Secret,
+        key_id: Option<&str>,
+        token_uri: Option<&str>,
+    ) -> Result<Self> {
+        Ok(ServiceAccount {
+            email: email.to_owned(),
+            key_id: key_id.map(str::to_owned),
+            token_uri: token_uri.unwrap_or(GOOGLE_TOKEN_URI).to_owned(),
+            signer: RsaSigner::from_pem(private_key.expose())?,
+        })
+    }
+
+    /// The signed JWT asking the token endpoint for `scope`, issued at `now`.
+    pub(crate) fn assertion(&self, scope: &str, now: Timestamp) -> String {
+        let mut header = json!({ "alg": "RS256", "typ": "JWT" });
+        if let Some(kid) = &self.key_id {
+            header["kid"] = Value::from(kid.as_str());
+        }
+        let iat = now.unix_seconds();
+        let claims = json!({
+            "iss": self.email,
+            "scope": scope,
+            "aud": self.token_uri,
+            "iat": iat,
+            "exp": iat.saturating_add(ASSERTION_LIFETIME as i64),
+        });
+        let signing_input =
+            format!("{}.{}", b64url(header.to_string().as_bytes()), b64url(claims.to_string().as_bytes()));
+        let signature = self.signer.sign(signing_input.as_bytes());
+        format!("{signing_input}.{}", b64url(&signature))
+    }
+}
+
+/// Exchanges a fresh assertion for an access token at `endpoint` (the key's
+/// `token_uri`, or `gcp.endpoints.oauth2`).
+pub(crate) async fn fetch_token(
+    ex: &Exchange,
+    account: &ServiceAccount,
+    endpoint: &str,
+    scope: &str,
+) -> Result<CachedToken> {
+    let response = ex
+        .call(
+            |now| {
+                let body = form_encode(&[
+                    ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
+                    ("assertion", &account.assertion(scope, now)),
+                ]);
+                Ok(HttpRequest::new("POST", endpoint)
+                    .header("Content-Type", "application/x-www-form-urlencoded")
+                    .body(body))
+            },
+            google::is_throttled,
+        )
+        .await?;
+    let what = format!("getting a Google access token for {}", account.email);
+    if !response.is_success() {
+        return Err(google::error_from_response(&response, &what));
+    }
+    let body: Value = serde_json::from_slice(&response.body)
+        .map_err(|_| Error::provider(format!("{what}: the token endpoint answered with a body that is not JSON")))?;
+    let token = body["access_token"]
+        .as_str()
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| Error::provider(format!("{what}: the answer has no access_token")))?;
+    ex.add_secret(token);
+    let lifetime = body["expires_in"].as_u64().unwrap_or(3600);
+    Ok(CachedToken { token: Secret::new(token), expires_at: Some(ex.now().plus(Duration::from_secs(lifetime))) })
+}
+
+/// Impersonates `email` for `lifetime` seconds with IAM Credentials'
+/// `generateAccessToken`, as the holder of `caller`.
+pub(crate) async fn generate_access_token(
+    ex: &Exchange,
+    iam_base: &str,
+    caller: &Secret,
+    email: &str,
+    lifetime: u64,
+) -> Result<(crate::engine::http::HttpResponse, String)> {
+    // The project segment must be `-`: Google infers it from the account.
+    let url = format!("{iam_base}/v1/projects/-/serviceAccounts/{}:generateAccessToken", percent_encode(email, false));
+    let body = json!({ "scope": [CLOUD_PLATFORM], "lifetime": format!("{lifetime}s") }).to_string();
+    let response = ex
+        .call(
+            |_| {
+                Ok(HttpRequest::new("POST", url.clone())
+                    .header("Authorization", format!("Bearer {}", caller.expose()))
+                    .header("Content-Type", "application/json")
+                    .body(body.clone()))
+            },
+            google::is_throttled,
+        )
+        .await?;
+    Ok((response, url))
+}
+
+/// The token in a `generateAccessToken` answer.
+pub(crate) fn impersonated_token(ex: &Exchange, body: &[u8], email: &str) -> Result<CachedToken> {
+    let what = format!("impersonating {email}");
+    let body: Value = serde_json::from_slice(body)
+        .map_err(|_| Error::provider(format!("{what}: IAM Credentials answered with a body that is not JSON")))?;
+    let token = body["accessToken"]
+        .as_str()
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| Error::provider(format!("{what}: the answer has no accessToken")))?;
+    ex.add_secret(token);
+    let expires_at = body["expireTime"].as_str().and_then(Timestamp::parse_rfc3339);
+    if expires_at.is_none() {
+        return Err(Error::provider(format!("{what}: the answer has no valid expireTime")));
+    }
+    Ok(CachedToken { token: Secret::new(token), expires_at })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // A test key generated for this repository (core/testdata/README.md).
+    const KEY: &str = include_str!("../../testdata/gcp-test-key.pem");
+
+    #[test]
+    fn assertions_are_rs256_jwts_with_the_key_id_and_a_one_hour_lifetime() {
+        let account = ServiceAccount::new(
+            "deployer@p1.iam.gserviceaccount.com",
+            &Secret::new(KEY),
+            Some("0123456789abcdef"),
+            None,
+        )
+        .unwrap();
+        let jwt = account.assertion(CLOUD_PLATFORM, Timestamp::from_unix(1_795_849_200));
+        let parts: Vec<&str> = jwt.split('.').collect();
+        assert_eq!(parts.len(), 3);
+        let decode = |s: &str| -> Value {
+            serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).unwrap()).unwrap()
+        };
+        assert_eq!(decode(parts[0]), json!({"alg": "RS256", "typ": "JWT", "kid": "0123456789abcdef"}));
+        let claims = decode(parts[1]);
+        assert_eq!(claims["aud"], GOOGLE_TOKEN_URI);
+        assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 3600);
+        // Deterministic: the same instant signs the same bytes.
+        assert_eq!(jwt, account.assertion(CLOUD_PLATFORM, Timestamp::from_unix(1_795_849_200)));
+        assert!(format!("{account:?}").contains("RsaSigner(***)"));
+    }
+
+    #[test]
+    fn bad_keys_are_invalid_input() {
+        let e = RsaSigner::from_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----").unwrap_err();
+        assert_eq!(e.code(), crate::ErrorCode::InvalidInput);
+    }
+}

@@ -1,0 +1,66 @@
+//! Calling ECR's JSON protocol (`AmazonEC2ContainerRegistry_V20150921.{action}`),
+//! signed with SigV4 and retried by the operation engine.
+
+use serde_json::Value;
+
+use crate::auth::aws::{AwsContext, AwsCredentials, sigv4};
+use crate::engine::http::HttpRequest;
+use crate::engine::operation::Exchange;
+use crate::error::{Error, Result};
+use crate::protocol::aws::{error_from_response, is_throttled};
+
+impl AwsContext {
+    /// Calls an ECR JSON-protocol action (`AmazonEC2ContainerRegistry_V20150921.{action}`)
+    /// in `region`, signed with `creds`, retrying transient failures. A non-2xx answer
+    /// becomes a typed [`Error`] carrying AWS's error code.
+    pub async fn ecr_call(
+        &self,
+        ex: &Exchange,
+        creds: &AwsCredentials,
+        region: &str,
+        action: &str,
+        body: Value,
+    ) -> Result<Value> {
+        self.ecr_call_counted(ex, creds, region, action, body).await?.0
+    }
+
+    /// [`AwsContext::ecr_call`], with the answer apart from transport failures and
+    /// the number of attempts it took.
+    pub async fn ecr_call_counted(
+        &self,
+        ex: &Exchange,
+        creds: &AwsCredentials,
+        region: &str,
+        action: &str,
+        body: Value,
+    ) -> Result<(Result<Value>, u32)> {
+        let url = format!("{}/", self.ecr_url(region));
+        let payload = serde_json::to_vec(&body).map_err(|e| Error::provider(format!("cannot encode request: {e}")))?;
+        let target = format!("AmazonEC2ContainerRegistry_V20150921.{action}");
+        let answer = ex
+            .call_counted(
+                |now| {
+                    let mut request = HttpRequest::new("POST", url.clone())
+                        .header("Content-Type", "application/x-amz-json-1.1")
+                        .header("X-Amz-Target", target.clone())
+                        .body(payload.clone());
+                    self.signer.sign(&mut request, creds, sigv4::Scope { region, service: "ecr", time: now })?;
+                    Ok(request)
+                },
+                is_throttled,
+            )
+            .await?;
+        let response = answer.response;
+        let value = if !response.is_success() {
+            Err(error_from_response(&response, &format!("ECR {action}")))
+        } else if response.body.is_empty() {
+            Ok(Value::Object(Default::default()))
+        } else {
+            serde_json::from_slice(&response.body).map_err(|e| {
+                Error::provider(format!("ECR {action} answered with a body that is not JSON ({e})"))
+                    .with_http_status(response.status)
+            })
+        };
+        Ok((value, answer.attempts))
+    }
+}
