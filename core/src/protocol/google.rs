@@ -78,7 +78,7 @@ pub(crate) fn error_from_response(response: &HttpResponse, what: &str) -> Error 
     let code = status
         .as_deref()
         .and_then(code_for_status)
-        .or_else(|| match status.as_deref() {
+        .or(match status.as_deref() {
             Some("invalid_grant" | "invalid_client" | "unauthorized_client" | "invalid_scope") => {
                 Some(ErrorCode::AccessDenied)
             }

@@ -309,10 +309,10 @@ impl<'a> Session<'a> {
         if answer.is_success() {
             return Ok(None);
         }
-        if answer.status == 401 {
-            if let Some(c) = answer.header_value("www-authenticate").and_then(parse_challenge) {
-                return Ok(Some(c));
-            }
+        if answer.status == 401
+            && let Some(c) = answer.header_value("www-authenticate").and_then(parse_challenge)
+        {
+            return Ok(Some(c));
         }
         Err(error_from_response(&answer, "checking the registry (GET /v2/)"))
     }

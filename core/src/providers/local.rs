@@ -106,10 +106,10 @@ impl Local {
         let tags = session.tags(name).await?.unwrap_or_else(|| vec![MARKER_TAG.to_owned()]);
         let mut digests: Vec<String> = Vec::new();
         for tag in &tags {
-            if let Some(m) = session.get_manifest(name, tag).await? {
-                if !digests.contains(&m.digest) {
-                    digests.push(m.digest);
-                }
+            if let Some(m) = session.get_manifest(name, tag).await?
+                && !digests.contains(&m.digest)
+            {
+                digests.push(m.digest);
             }
         }
         if digests.is_empty() {

@@ -129,10 +129,13 @@ impl Signer {
 
     fn signing_mac(&self, secret: &str, date: &str, region: &str, service: &str) -> HmacSha256 {
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(c) = cache.as_ref() {
-            if c.date == date && c.region == region && c.service == service && c.secret == secret {
-                return c.mac.clone();
-            }
+        if let Some(c) = cache.as_ref()
+            && c.date == date
+            && c.region == region
+            && c.service == service
+            && c.secret == secret
+        {
+            return c.mac.clone();
         }
         let k_date = hmac(format!("AWS4{secret}").as_bytes(), date.as_bytes());
         let k_region = hmac(&k_date, region.as_bytes());

@@ -62,7 +62,7 @@ const IAM_ROUNDS: u32 = 8;
 #[derive(Debug)]
 enum Identity {
     /// A service-account key: tokens come from the token endpoint, cached.
-    Key(ServiceAccount),
+    Key(Box<ServiceAccount>),
     /// A raw access token from the configuration (no refresh possible).
     Token(Secret),
 }
@@ -88,12 +88,12 @@ impl Gar {
         let trim = |u: &Option<String>, default: &str| u.as_deref().unwrap_or(default).trim_end_matches('/').to_owned();
         let identity = match &platform.credentials {
             GcpCredentials::ServiceAccountKey { client_email, private_key, private_key_id, token_uri } => {
-                Identity::Key(ServiceAccount::new(
+                Identity::Key(Box::new(ServiceAccount::new(
                     client_email,
                     private_key,
                     private_key_id.as_deref(),
                     token_uri.as_deref(),
-                )?)
+                )?))
             }
             GcpCredentials::AccessToken(t) => Identity::Token(t.clone()),
         };
