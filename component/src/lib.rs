@@ -6,7 +6,7 @@
 //! backoff on the monotonic clock, reading the time from the wall clock and seeding
 //! retry jitter from `wasi:random`. The host decides where the component may connect.
 //!
-//! Build: `cargo build -p artifact-registry-component --target wasm32-wasip2 --release`.
+//! Build: `cargo build -p artifact-registry-component --target wasm32-wasip2 --profile component`.
 
 #![cfg(target_family = "wasm")]
 

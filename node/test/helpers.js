@@ -49,6 +49,29 @@ async function startMoto (t) {
   return { endpoint, config, boto3 }
 }
 
+/** The GAR contract server (tests/servers/gar_server.py), a config for it, and its control API. */
+async function startGar (t) {
+  const ready = await readyChild(t, PYTHON, [path.join(REPO, 'tests', 'servers', 'gar_server.py')])
+  const endpoint = `http://127.0.0.1:${ready.port}`
+  const config = (repositoryName = 'images', binding = {}) => ({
+    name: 'artifacts',
+    binding: { service: 'gar', repositoryName, ...binding },
+    gcp: {
+      projectId: ready.projectId,
+      region: ready.location,
+      credentials: ready.serviceAccountKey,
+      endpoints: { artifactRegistry: endpoint, iamCredentials: endpoint, oauth2: `${endpoint}/token` }
+    }
+  })
+  const control = async (p, body) => {
+    const r = await fetch(endpoint + p, body === undefined
+      ? {}
+      : { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) })
+    return r.json()
+  }
+  return { endpoint, config, control }
+}
+
 async function startStub (t, delayMs = 0) {
   const bin = process.env.ARTIFACT_REGISTRY_STUB || path.join(TARGET, 'release', 'ecr-stub-server')
   const ready = await readyChild(t, bin, ['--delay-ms', String(delayMs)])
@@ -105,4 +128,4 @@ async function startDockerRegistry (t) {
   }
 }
 
-module.exports = { REPO, PYTHON, vectors, startMoto, startStub, stubConfig, startDockerRegistry }
+module.exports = { REPO, PYTHON, vectors, startMoto, startGar, startStub, stubConfig, startDockerRegistry }

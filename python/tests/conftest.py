@@ -66,6 +66,39 @@ def moto():
         }
 
 
+@pytest.fixture
+def gar_server():
+    """The GAR contract server (tests/servers/gar_server.py) and a config for it."""
+    import urllib.request
+
+    script = REPO / "tests" / "servers" / "gar_server.py"
+    with _child([sys.executable, str(script)]) as proc:
+        ready = _read_ready_line(proc)
+        endpoint = f"http://127.0.0.1:{ready['port']}"
+
+        def control(path, body=None):
+            data = None if body is None else json.dumps(body).encode()
+            req = urllib.request.Request(endpoint + path, data=data, method="POST" if data else "GET",
+                                         headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(req) as r:
+                return json.loads(r.read())
+
+        yield {
+            "endpoint": endpoint,
+            "control": control,
+            "config": lambda repository="images", **binding: {
+                "name": "artifacts",
+                "binding": {"service": "gar", "repositoryName": repository, **binding},
+                "gcp": {
+                    "projectId": ready["projectId"],
+                    "region": ready["location"],
+                    "credentials": ready["serviceAccountKey"],
+                    "endpoints": {"artifactRegistry": endpoint, "iamCredentials": endpoint, "oauth2": f"{endpoint}/token"},
+                },
+            },
+        }
+
+
 def stub_server_path() -> Path:
     target = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
     return Path(os.environ.get("ARTIFACT_REGISTRY_STUB", target / "release" / "ecr-stub-server"))

@@ -104,6 +104,18 @@ class Handler(BaseHTTPRequestHandler):
 
     # ---- plumbing ---------------------------------------------------------------
     def _body(self):
+        # HTTP/1.1 bodies come with a Content-Length or chunked (wasi:http sends
+        # bodies chunked).
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            out = b""
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return out
+                out += self.rfile.read(size)
+                self.rfile.readline()
         n = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(n) if n else b""
 

@@ -2,9 +2,9 @@
 //! WASI and wasi:http, open a binding from a configuration file, call it.
 //!
 //! ```sh
-//! cargo build -p artifact-registry-component --target wasm32-wasip2 --release
+//! cargo build -p artifact-registry-component --target wasm32-wasip2 --profile component
 //! cargo run -p artifact-registry-component-host --example minimal_host -- \
-//!     target/wasm32-wasip2/release/artifact_registry_component.wasm config.json my-app
+//!     target/wasm32-wasip2/component/artifact_registry_component.wasm config.json my-app
 //! ```
 
 use wasmtime::component::{Component, Linker, ResourceTable};

@@ -44,7 +44,7 @@ pub fn component_path() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
-    target.join("wasm32-wasip2/release/artifact_registry_component.wasm")
+    target.join("wasm32-wasip2/component/artifact_registry_component.wasm")
 }
 
 /// A request the component sent, as the host saw it.
@@ -243,7 +243,7 @@ impl ComponentHost {
     pub fn load(path: &std::path::Path) -> Result<ComponentHost> {
         let bytes = std::fs::read(path).with_context(|| {
             format!(
-                "cannot read the component at {} (build it: cargo build -p artifact-registry-component --target wasm32-wasip2 --release)",
+                "cannot read the component at {} (build it: cargo build -p artifact-registry-component --target wasm32-wasip2 --profile component)",
                 path.display()
             )
         })?;

@@ -200,3 +200,41 @@ fn the_component_imports_only_what_it_needs() {
     }
     eprintln!("component imports: {imports:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gar_lifecycle_against_the_contract_server() {
+    use artifact_registry_tests::gar_server::GarServer;
+    let server = GarServer::start();
+    server.control("/_contract/configure", Some(json!({ "lroPolls": 1 })));
+    let pull = "pull-sa@acme-p1.iam.gserviceaccount.com";
+    server.control("/_contract/configure", Some(json!({ "tokenCreators": { pull: ["deployer@acme-p1.iam.gserviceaccount.com"] } })));
+    let authority = server.endpoint.trim_start_matches("http://").to_owned();
+    let mut instance = host().instantiate(Network::Allow(Some(vec![authority])), None).await.unwrap();
+    let config = server.config("images", json!({ "pullServiceAccountEmail": pull }));
+    let r = instance.open(&config.to_string()).await.unwrap().unwrap();
+
+    let created = instance.call(r, "create-repository", &json!({ "name": "wasm-app" })).await.unwrap();
+    assert_eq!(created["result"]["name"], "acme-p1/images/wasm-app", "{created}");
+    assert_eq!(created["result"]["uri"], "us-central1-docker.pkg.dev/acme-p1/images/wasm-app");
+    let grant = json!({ "platform": "gcp", "projectNumbers": ["123456789012"], "allowedServiceTypes": ["worker"], "serviceAccountEmails": ["reader@p2.iam.gserviceaccount.com"] });
+    let args = json!({ "repository": "acme-p1/images/wasm-app", "access": grant });
+    assert_eq!(instance.call(r, "add-cross-account-access", &args).await.unwrap(), json!({ "result": null }));
+    let read = instance.call(r, "get-cross-account-access", &json!({ "repository": "acme-p1/images/wasm-app" })).await.unwrap();
+    assert_eq!(read["result"]["access"], grant, "{read}");
+
+    let creds = instance
+        .call(r, "generate-credentials", &json!({ "repository": "acme-p1/images/wasm-app", "permissions": "pull", "ttlSeconds": 900 }))
+        .await
+        .unwrap();
+    let password = creds["result"]["password"].as_str().unwrap().to_owned();
+    assert_eq!(creds["result"]["username"], "oauth2accesstoken");
+    assert_eq!(server.state()["tokens"][&password]["email"], pull, "the server accepts it as the pull account's token");
+
+    assert_eq!(
+        instance.call(r, "delete-repository", &json!({ "repository": "acme-p1/images/wasm-app" })).await.unwrap(),
+        json!({ "result": null })
+    );
+    // One token exchange served every call of the instance.
+    let state = server.state();
+    assert_eq!(state["requests"].as_array().unwrap().iter().filter(|q| q["path"] == "/token").count(), 1);
+}
