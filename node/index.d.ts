@@ -108,7 +108,18 @@ export interface ArtifactRegistryOptions {
 /** A JSON configuration document (see `shared/spec/API.md`). */
 export type Config = Record<string, unknown>
 
-/** One binding. Every operation returns a Promise; the event loop never blocks. */
+/**
+ * One binding. Every operation returns a Promise; the event loop never blocks.
+ *
+ * What a repository is depends on the provider. ECR: an ECR repository
+ * `{prefix}-{logical}`, grants in its repository policy. Google Artifact Registry: an
+ * image path inside the binding's Artifact Registry repository
+ * (`{projectId}/{repositoryName}/{logical}`); `createRepository` makes sure that
+ * repository exists, `deleteRepository` really deletes the image (package, versions,
+ * tags), grants live in the Artifact Registry repository's IAM policy and so cover
+ * every image of the binding, and credentials impersonate the pull or push service
+ * account (username `oauth2accesstoken`). Local registries: `{name}/{logical}`, no grants.
+ */
 export declare class ArtifactRegistry {
   /** @param config the configuration document, as an object or JSON text */
   constructor(config: Config | string, options?: ArtifactRegistryOptions)

@@ -9,6 +9,18 @@ Google Artifact Registry, Azure Container Registry and local OCI registries.
 ``AsyncArtifactRegistry`` has the same methods as coroutines. The contract is
 ``shared/spec/API.md``; the logic lives in a Rust core shared with the Node package
 and the WebAssembly component.
+
+What a repository is depends on the provider:
+
+- ECR: an ECR repository ``{prefix}-{logical}``; grants are its repository policy.
+- Google Artifact Registry: an image path inside the binding's Artifact Registry
+  repository (``{projectId}/{repositoryName}/{logical}``). ``create_repository``
+  makes sure that Artifact Registry repository exists; ``delete_repository`` really
+  deletes the image (its package, versions and tags). Grants live in the Artifact
+  Registry repository's IAM policy, so they cover every image of the binding.
+  Credentials impersonate the pull or push service account (username
+  ``oauth2accesstoken``).
+- Local registries: an image path ``{name}/{logical}``; no grants.
 """
 
 from ._errors import (

@@ -1,5 +1,7 @@
 //! SigV4 signing of one ECR `CreateRepository` request: this project's signer versus
-//! the `aws-sigv4` crate, in one run; plus building and parsing a repository policy.
+//! the `aws-sigv4` crate, in one run; building and parsing a repository policy; and
+//! the Google service-account token request (an RS256 JWT) against the bare `rsa`
+//! signature it is built on.
 //!
 //! Run: `cargo bench -p artifact-registry-tests --bench signing`
 
@@ -104,4 +106,51 @@ fn policy_parse(bencher: divan::Bencher) {
     let base = EcrPolicy::empty(Partition::Aws);
     let text = base.with_grants(base.grants.add(&grant())).render().unwrap();
     bencher.bench_local(|| EcrPolicy::parse(black_box(&text), Partition::Aws).unwrap().grants);
+}
+
+const GCP_KEY: &str = include_str!("../../core/testdata/gcp-test-key.pem");
+
+fn gar_client() -> artifact_registry_core::Client {
+    let config = serde_json::json!({
+        "name": "artifacts",
+        "binding": { "service": "gar", "repositoryName": "images" },
+        "gcp": { "projectId": "acme-images", "region": "us-central1", "credentials": {
+            "type": "service_account", "client_email": "deployer@acme-images.iam.gserviceaccount.com",
+            "private_key_id": "4f2b9c1d8e7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c", "private_key": GCP_KEY } }
+    });
+    artifact_registry_core::Client::from_json_str(&config.to_string()).unwrap()
+}
+
+/// The first request of a GAR operation on a client with no token yet: the
+/// JWT-bearer token request, its assertion signed with RS256 (what a token refresh
+/// costs this side of the network).
+#[divan::bench]
+fn gcp_token_request(bencher: divan::Bencher) {
+    let client = gar_client();
+    let now = Timestamp::from_unix(NOW as i64);
+    bencher.bench_local(|| {
+        let mut op = client.get_repository(black_box("acme-images/images/web"));
+        match op.step(now) {
+            artifact_registry_core::Step::Send(request) => request.body.len(),
+            _ => unreachable!("a fresh client asks for a token first"),
+        }
+    });
+}
+
+/// The bare RS256 signature (the `rsa` crate, PKCS#1 v1.5 with SHA-256) of an input
+/// as long as a JWT's signing input: the floor of `gcp_token_request`.
+#[divan::bench]
+fn rsa_sign_only(bencher: divan::Bencher) {
+    use rsa::pkcs8::DecodePrivateKey;
+    use rsa::signature::{SignatureEncoding, Signer as _};
+    let key = rsa::PrivateKey::from_pkcs8_pem(GCP_KEY).unwrap();
+    let signing_key = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(key);
+    let input = vec![b'a'; 420];
+    bencher.bench_local(|| signing_key.sign(black_box(&input)).to_vec());
+}
+
+/// Reading the service-account key from the configuration (once per client).
+#[divan::bench]
+fn gcp_client_from_config(bencher: divan::Bencher) {
+    bencher.bench_local(gar_client);
 }

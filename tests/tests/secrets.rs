@@ -9,7 +9,13 @@ use serde_json::{Value, json};
 
 const AWS_SECRET: &str = "AWS-SECRET-wJalrXUtnFEMI-K7MDENG";
 const AWS_TOKEN: &str = "AWS-SESSION-TOKEN-FwoGZXIvYXdz";
-const GCP_KEY: &str = "-----BEGIN PRIVATE KEY-----\nGCP-PRIVATE-KEY-MIIEvQIBADANBg\n-----END PRIVATE KEY-----\n";
+/// A real (test) RSA key, so that the key is read and used to sign, not just carried.
+const GCP_KEY: &str = include_str!("../../core/testdata/gcp-test-key.pem");
+/// Lines of that key's body: none may show anywhere.
+const GCP_KEY_LINES: [&str; 3] = [GCP_KEY_LINE_2, GCP_KEY_LINE_10, GCP_KEY_LINE_20];
+const GCP_KEY_LINE_2: &str = "lmHlbWdceXrqlLtyqKURpp2M5ofP3x+BUZE9enY7YPirKA/ssI1BJ1tsQRzimczm";
+const GCP_KEY_LINE_10: &str = "+0+aLt9mZLKL9MYqeyydcIoMN8GvEc+7uizmDkAxtTHpOo61Up41ocGwRugJ3/NV";
+const GCP_KEY_LINE_20: &str = "HQVo/S9dy7RciDsrsI6P89A/J2I89gxMSTcDfZy8Pgyqvkh/Wo7u6aRnAoGAQO0K";
 const GCP_TOKEN: &str = "GCP-ACCESS-TOKEN-ya29.a0AfH6SM";
 const AZURE_SECRET: &str = "AZURE-CLIENT-SECRET-8Q~abcdef";
 const AZURE_TOKEN: &str = "AZURE-ACCESS-TOKEN-eyJ0eXAiOiJKV1Q";
@@ -28,7 +34,7 @@ fn configs() -> Vec<(Value, &'static [&'static str])> {
             json!({ "name": "a", "binding": { "service": "gar", "repositoryName": "images" },
                     "gcp": { "projectId": "my-project", "region": "us-central1",
                              "credentials": { "type": "service_account", "client_email": "sa@my-project.iam.gserviceaccount.com", "private_key": GCP_KEY, "private_key_id": "k1", "project_id": "my-project" } } }),
-            &["GCP-PRIVATE-KEY-MIIEvQIBADANBg"],
+            &GCP_KEY_LINES,
         ),
         (
             json!({ "name": "a", "binding": { "service": "gar", "repositoryName": "images" },
@@ -63,6 +69,7 @@ fn assert_clean(what: &str, text: &str, secrets: &[&str]) {
 
 #[tokio::test]
 async fn configs_clients_and_errors_never_show_secrets() {
+    assert!(GCP_KEY_LINES.iter().all(|l| l.len() == 64 && GCP_KEY.contains(l)), "the key lines are the key's");
     for (doc, secrets) in configs() {
         let config = Config::from_json(doc.clone()).unwrap();
         assert_clean("Config Debug", &format!("{config:?} {config:#?}"), secrets);

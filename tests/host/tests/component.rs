@@ -207,7 +207,10 @@ async fn gar_lifecycle_against_the_contract_server() {
     let server = GarServer::start();
     server.control("/_contract/configure", Some(json!({ "lroPolls": 1 })));
     let pull = "pull-sa@acme-p1.iam.gserviceaccount.com";
-    server.control("/_contract/configure", Some(json!({ "tokenCreators": { pull: ["deployer@acme-p1.iam.gserviceaccount.com"] } })));
+    server.control(
+        "/_contract/configure",
+        Some(json!({ "tokenCreators": { pull: ["deployer@acme-p1.iam.gserviceaccount.com"] } })),
+    );
     let authority = server.endpoint.trim_start_matches("http://").to_owned();
     let mut instance = host().instantiate(Network::Allow(Some(vec![authority])), None).await.unwrap();
     let config = server.config("images", json!({ "pullServiceAccountEmail": pull }));
@@ -219,11 +222,18 @@ async fn gar_lifecycle_against_the_contract_server() {
     let grant = json!({ "platform": "gcp", "projectNumbers": ["123456789012"], "allowedServiceTypes": ["worker"], "serviceAccountEmails": ["reader@p2.iam.gserviceaccount.com"] });
     let args = json!({ "repository": "acme-p1/images/wasm-app", "access": grant });
     assert_eq!(instance.call(r, "add-cross-account-access", &args).await.unwrap(), json!({ "result": null }));
-    let read = instance.call(r, "get-cross-account-access", &json!({ "repository": "acme-p1/images/wasm-app" })).await.unwrap();
+    let read = instance
+        .call(r, "get-cross-account-access", &json!({ "repository": "acme-p1/images/wasm-app" }))
+        .await
+        .unwrap();
     assert_eq!(read["result"]["access"], grant, "{read}");
 
     let creds = instance
-        .call(r, "generate-credentials", &json!({ "repository": "acme-p1/images/wasm-app", "permissions": "pull", "ttlSeconds": 900 }))
+        .call(
+            r,
+            "generate-credentials",
+            &json!({ "repository": "acme-p1/images/wasm-app", "permissions": "pull", "ttlSeconds": 900 }),
+        )
         .await
         .unwrap();
     let password = creds["result"]["password"].as_str().unwrap().to_owned();
