@@ -9,7 +9,7 @@ use crate::engine::retry::RetryPolicy;
 use crate::error::Error;
 use crate::error::Result;
 use crate::naming;
-use crate::providers::acr;
+use crate::providers::acr::Acr;
 use crate::providers::ecr::Ecr;
 use crate::providers::gar::Gar;
 use crate::providers::local::Local;
@@ -46,7 +46,7 @@ fn provider_for(config: &Config) -> Arc<dyn Provider> {
                 })
             }
         },
-        (Binding::Acr(b), Platform::Azure(p)) => Arc::new(acr::pending(b, p)),
+        (Binding::Acr(b), Platform::Azure(p)) => Arc::new(Acr::new(b, p)),
         // Config pairs each binding with its platform; a hand-built Config that does
         // not gets an error on every operation rather than a panic.
         _ => Arc::new(Pending {

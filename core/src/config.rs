@@ -89,6 +89,10 @@ pub struct AcrBinding {
     /// Optional prefix (`{prefix}/{logical}`).
     #[serde(default)]
     pub repository_prefix: Option<String>,
+    /// Credentials from a repository-scoped scope map and token (Basic, TTL-exact)
+    /// instead of an ACR access token.
+    #[serde(default)]
+    pub scope_map_tokens: bool,
 }
 
 /// `{ "service": "local", "registryUrl", "dataDir"? }`
@@ -188,9 +192,25 @@ pub struct GcpEndpoints {
     pub iam_credentials: Option<String>,
 }
 
+/// The Azure cloud (`azure.cloud`): login-server suffix, Azure AD authority, ARM.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AzureCloud {
+    /// Azure (`azurecr.io`, `login.microsoftonline.com`, `management.azure.com`).
+    #[default]
+    Public,
+    /// Azure China (`azurecr.cn`, `login.chinacloudapi.cn`, `management.chinacloudapi.cn`).
+    China,
+    /// Azure US Government (`azurecr.us`, `login.microsoftonline.us`, `management.usgovcloudapi.net`).
+    #[serde(rename = "usgov")]
+    UsGov,
+}
+
 /// The `azure` section.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AzurePlatform {
+    /// The cloud.
+    pub cloud: AzureCloud,
     /// Directory (tenant) id.
     pub tenant_id: String,
     /// Subscription id.
@@ -225,6 +245,10 @@ pub struct AzureEndpoints {
     /// Azure AD (Entra ID) authority base URL.
     #[serde(default)]
     pub active_directory: Option<String>,
+    /// The registry's own base URL (its `/oauth2/*`, `/acr/v1/*` and `/v2/*`); image
+    /// URIs then use its host and port.
+    #[serde(default)]
+    pub container_registry: Option<String>,
 }
 
 /// The `local` section.
@@ -313,6 +337,8 @@ struct RawToken {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct RawAzure {
+    #[serde(default)]
+    cloud: AzureCloud,
     tenant_id: String,
     subscription_id: String,
     credentials: Value,
@@ -484,6 +510,15 @@ impl Config {
                         naming::validate_service_account_email(email).map_err(|e| at(path, e))?;
                     }
                 }
+                for (path, url) in [
+                    ("gcp.endpoints.artifactRegistry", &p.endpoints.artifact_registry),
+                    ("gcp.endpoints.iamCredentials", &p.endpoints.iam_credentials),
+                    ("gcp.endpoints.oauth2", &p.endpoints.oauth2),
+                ] {
+                    if let Some(url) = url {
+                        naming::validate_endpoint_url(url).map_err(|e| at(path, e))?;
+                    }
+                }
             }
             (Binding::Acr(b), Platform::Azure(p)) => {
                 naming::validate_acr_registry_name(&b.registry_name).map_err(|e| at("binding.registryName", e))?;
@@ -494,6 +529,15 @@ impl Config {
                 }
                 naming::validate_uuid(&p.tenant_id).map_err(|e| at("azure.tenantId", e))?;
                 naming::validate_uuid(&p.subscription_id).map_err(|e| at("azure.subscriptionId", e))?;
+                for (path, url) in [
+                    ("azure.endpoints.activeDirectory", &p.endpoints.active_directory),
+                    ("azure.endpoints.resourceManager", &p.endpoints.resource_manager),
+                    ("azure.endpoints.containerRegistry", &p.endpoints.container_registry),
+                ] {
+                    if let Some(url) = url {
+                        naming::validate_endpoint_url(url).map_err(|e| at(path, e))?;
+                    }
+                }
             }
             (Binding::Local(b), Platform::Local(_)) => {
                 naming::validate_registry_url(&b.registry_url).map_err(|e| at("binding.registryUrl", e))?;
@@ -610,6 +654,7 @@ fn parse_azure(value: Value) -> Result<AzurePlatform> {
         }
     };
     Ok(AzurePlatform {
+        cloud: raw.cloud,
         tenant_id: raw.tenant_id,
         subscription_id: raw.subscription_id,
         credentials,

@@ -1,6 +1,7 @@
 //! Helpers shared by the cross-surface tests: where `../shared` is, transports that
 //! record or replay, and servers the tests start themselves.
 
+pub mod acr_server;
 pub mod gar_server;
 pub mod moto;
 pub mod oci_registry;

@@ -1,0 +1,385 @@
+//! Azure Container Registry.
+//!
+//! Repositories are implicit in ACR (they appear on first push): routable names
+//! `{repositoryPrefix}/{logical}` (or `{logical}`), URIs `{loginServer}/{name}`.
+//!
+//! - **create** makes no call and returns the name and URI.
+//! - **get** reads `GET /acr/v1/{name}` (scope `metadata_read`): `createdAt` from
+//!   `createdTime`; when ACR answers `NAME_UNKNOWN` the repository exists only by name
+//!   (nothing pushed yet) and `createdAt` is `null`.
+//! - **delete** is a real delete, `DELETE /acr/v1/{name}` (scope `delete`); already
+//!   gone (`NAME_UNKNOWN`) is success.
+//! - **cross-account access** is `not-supported`, before any request.
+//! - **credentials**: a repository-scoped ACR access token (`bearer`, expiry from the
+//!   token; ACR fixes its lifetime), or with `scopeMapTokens`, Basic credentials of a
+//!   repository-scoped scope-map token that expire exactly at the TTL ([`arm`]).
+//!
+//! Tokens: Azure AD (client credentials, audience `containerregistry.azure.net`) →
+//! `/oauth2/exchange` → refresh token (per registry and identity) → `/oauth2/token` →
+//! access token (per scope), all in the core's token cache; a 401 drops the token that
+//! was refused and tries once more.
+
+mod arm;
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::auth::azure::{self, ACR_SCOPE};
+use crate::auth::token_cache::{CachedToken, TokenCache};
+use crate::config::{AcrBinding, AzureCloud, AzureCredentials, AzurePlatform};
+use crate::engine::http::{HttpRequest, HttpResponse, percent_encode};
+use crate::engine::operation::Exchange;
+use crate::engine::time::Timestamp;
+use crate::error::{Error, ErrorCode, Result};
+use crate::naming;
+use crate::protocol::azure as wire;
+use crate::providers::{BoxFuture, Provider};
+use crate::secret::Secret;
+use crate::types::{AuthMethod, Credentials, CrossAccountAccess, CrossAccountPermissions, Permissions, Repository};
+
+/// The user name ACR access tokens go with.
+const TOKEN_USER: &str = "00000000-0000-0000-0000-000000000000";
+/// The data-plane API version the SDKs send.
+const API_VERSION: &str = "2021-07-01";
+const MAX_TTL: u64 = 43_200;
+const DEFAULT_TTL: u64 = 3600;
+
+/// How this binding authenticates to Azure AD.
+#[derive(Debug)]
+enum Identity {
+    ClientSecret { client_id: String, secret: Secret },
+    Token(Secret),
+}
+
+/// The ACR provider for one binding.
+#[derive(Debug)]
+pub(crate) struct Acr {
+    prefix: Option<String>,
+    /// `host[:port]` images are named by, and the registry's token `service`.
+    login_server: String,
+    /// `https://{login_server}` (or the `containerRegistry` override).
+    registry: String,
+    tenant: String,
+    authority: String,
+    identity: Identity,
+    scope_map_tokens: bool,
+    arm: arm::Arm,
+    tokens: TokenCache,
+}
+
+impl Acr {
+    pub fn new(binding: &AcrBinding, platform: &AzurePlatform) -> Acr {
+        let cloud = platform.cloud;
+        let trim = |u: &str| u.trim_end_matches('/').to_owned();
+        let (registry, login_server) = match &platform.endpoints.container_registry {
+            Some(url) => {
+                let url = trim(url);
+                let host = url.split_once("://").map_or(url.as_str(), |(_, h)| h).to_owned();
+                (url, host)
+            }
+            None => {
+                let host = format!("{}.{}", binding.registry_name.to_ascii_lowercase(), cloud.login_suffix());
+                (format!("https://{host}"), host)
+            }
+        };
+        let identity = match &platform.credentials {
+            AzureCredentials::ClientSecret { client_id, client_secret } => {
+                Identity::ClientSecret { client_id: client_id.clone(), secret: client_secret.clone() }
+            }
+            AzureCredentials::AccessToken(t) => Identity::Token(t.clone()),
+        };
+        Acr {
+            prefix: binding.repository_prefix.clone(),
+            login_server,
+            registry,
+            tenant: platform.tenant_id.clone(),
+            authority: trim(platform.endpoints.active_directory.as_deref().unwrap_or(cloud.authority())),
+            identity,
+            scope_map_tokens: binding.scope_map_tokens,
+            arm: arm::Arm::new(
+                platform
+                    .endpoints
+                    .resource_manager
+                    .as_deref()
+                    .map_or(cloud.resource_manager(), |u| u.trim_end_matches('/')),
+                cloud.arm_scope(),
+                &platform.subscription_id,
+                &binding.resource_group_name,
+                &binding.registry_name,
+            ),
+            tokens: TokenCache::default(),
+        }
+    }
+
+    fn uri(&self, name: &str) -> String {
+        format!("{}/{name}", self.login_server)
+    }
+
+    fn identity_key(&self) -> String {
+        match &self.identity {
+            Identity::ClientSecret { client_id, .. } => format!("{}:{client_id}", self.tenant),
+            Identity::Token(_) => format!("{}:configured-token", self.tenant),
+        }
+    }
+
+    // ---- tokens -----------------------------------------------------------------------
+
+    /// An Azure AD token for `scope`.
+    pub(crate) async fn aad(&self, ex: &Exchange, scope: &str) -> Result<CachedToken> {
+        match &self.identity {
+            Identity::Token(t) => {
+                ex.add_secret(t.expose());
+                Ok(CachedToken { token: t.clone(), expires_at: wire::jwt_expiry(t.expose()) })
+            }
+            Identity::ClientSecret { client_id, secret } => {
+                let key = format!("aad:{}|{scope}", self.identity_key());
+                self.tokens
+                    .get(ex, &key, || azure::aad_token(ex, &self.authority, &self.tenant, client_id, secret, scope))
+                    .await
+            }
+        }
+    }
+
+    fn aad_key(&self, scope: &str) -> String {
+        format!("aad:{}|{scope}", self.identity_key())
+    }
+
+    fn refresh_key(&self) -> String {
+        format!("acr-refresh:{}:{}", self.login_server, self.identity_key())
+    }
+
+    fn access_key(&self, scope: &str) -> String {
+        format!("acr-access:{}:{}|{scope}", self.login_server, self.identity_key())
+    }
+
+    /// The registry's refresh token; an AAD token the registry refuses is dropped and
+    /// replaced once.
+    async fn refresh_token(&self, ex: &Exchange) -> Result<CachedToken> {
+        let key = self.refresh_key();
+        self.tokens
+            .get(ex, &key, || async {
+                for attempt in 0..2 {
+                    let aad = self.aad(ex, ACR_SCOPE).await?;
+                    match azure::exchange(ex, &self.registry, &self.login_server, &self.tenant, &aad.token).await? {
+                        Some(refresh) => return Ok(refresh),
+                        None if attempt == 0 && matches!(self.identity, Identity::ClientSecret { .. }) => {
+                            self.tokens.invalidate(&self.aad_key(ACR_SCOPE), &aad.token);
+                        }
+                        None => break,
+                    }
+                }
+                Err(Error::new(
+                    ErrorCode::AccessDenied,
+                    format!(
+                        "the registry {} refused the Azure AD token at /oauth2/exchange; check that the identity may use the registry (for example the AcrPull or AcrPush role) and the tenant",
+                        self.login_server
+                    ),
+                ))
+            })
+            .await
+    }
+
+    /// A registry access token for `scope`; a refresh token the registry refuses
+    /// (expired) is dropped and a new one exchanged, once.
+    async fn access_token(&self, ex: &Exchange, scope: &str) -> Result<CachedToken> {
+        let key = self.access_key(scope);
+        self.tokens
+            .get(ex, &key, || async {
+                for attempt in 0..2 {
+                    let refresh = self.refresh_token(ex).await?;
+                    match azure::access_token(ex, &self.registry, &self.login_server, scope, &refresh.token).await? {
+                        Some(access) => return Ok(access),
+                        None if attempt == 0 => self.tokens.invalidate(&self.refresh_key(), &refresh.token),
+                        None => break,
+                    }
+                }
+                Err(Error::new(
+                    ErrorCode::AccessDenied,
+                    format!("the registry {} refused its own refresh token for {scope}", self.login_server),
+                ))
+            })
+            .await
+    }
+
+    /// A data-plane request with the access token for `scope`; a 401 drops that token
+    /// and tries once more.
+    async fn send(&self, ex: &Exchange, method: &str, url: &str, scope: &str) -> Result<HttpResponse> {
+        let mut retried = false;
+        loop {
+            let token = self.access_token(ex, scope).await?;
+            let response = ex
+                .call(
+                    |_| {
+                        Ok(HttpRequest::new(method, url)
+                            .header("Authorization", format!("Bearer {}", token.token.expose()))
+                            .header("Accept", "application/json"))
+                    },
+                    wire::is_throttled,
+                )
+                .await?;
+            if response.status == 401 && !retried {
+                self.tokens.invalidate(&self.access_key(scope), &token.token);
+                retried = true;
+                continue;
+            }
+            return Ok(response);
+        }
+    }
+
+    fn repository_url(&self, name: &str) -> String {
+        format!("{}/acr/v1/{}?api-version={API_VERSION}", self.registry, percent_encode(name, false))
+    }
+
+    // ---- operations ---------------------------------------------------------------------
+
+    pub async fn get_repository(&self, ex: &Exchange, name: &str) -> Result<Repository> {
+        let scope = format!("repository:{name}:metadata_read");
+        let response = self.send(ex, "GET", &self.repository_url(name), &scope).await?;
+        let what = format!("reading the repository {name} of {}", self.login_server);
+        let created_at = match response.status {
+            200..=299 => {
+                let body: Value = serde_json::from_slice(&response.body)
+                    .map_err(|_| Error::provider(format!("{what}: the answer is not JSON")))?;
+                body["createdTime"].as_str().and_then(Timestamp::parse_rfc3339).map(Timestamp::to_rfc3339)
+            }
+            404 if wire::parse_error(&response).0.as_deref() == Some("NAME_UNKNOWN") => None,
+            _ => return Err(wire::error_from_response(&response, &what)),
+        };
+        Ok(Repository { name: name.to_owned(), uri: Some(self.uri(name)), created_at })
+    }
+
+    pub async fn delete_repository(&self, ex: &Exchange, name: &str) -> Result<()> {
+        let scope = format!("repository:{name}:delete");
+        let response = self.send(ex, "DELETE", &self.repository_url(name), &scope).await?;
+        match response.status {
+            200..=299 => Ok(()),
+            404 if wire::parse_error(&response).0.as_deref() == Some("NAME_UNKNOWN") => Ok(()),
+            _ => Err(wire::error_from_response(&response, &format!("deleting the repository {name}"))),
+        }
+    }
+
+    pub async fn generate_credentials(
+        &self,
+        ex: &Exchange,
+        name: &str,
+        permissions: Permissions,
+        ttl: u64,
+    ) -> Result<Credentials> {
+        if self.scope_map_tokens {
+            let aad = self.aad(ex, self.arm.scope()).await?;
+            return self.arm.credentials(ex, &aad.token, name, permissions, ttl).await;
+        }
+        let actions = match permissions {
+            Permissions::Pull => "pull",
+            Permissions::PushPull => "pull,push",
+        };
+        let token = self.access_token(ex, &format!("repository:{name}:{actions}")).await?;
+        Ok(Credentials {
+            auth_method: AuthMethod::Bearer,
+            username: TOKEN_USER.to_owned(),
+            password: token.token,
+            expires_at: token.expires_at.map(Timestamp::to_rfc3339),
+        })
+    }
+}
+
+impl Provider for Acr {
+    fn routable_name(&self, logical: &str) -> Result<String> {
+        naming::acr_routable_name(self.prefix.as_deref(), logical)
+    }
+    fn check_routable(&self, name: &str) -> Result<()> {
+        naming::acr_check_routable(self.prefix.as_deref(), name)
+    }
+    fn check_access(&self, _: &CrossAccountAccess, _: bool) -> Result<CrossAccountAccess> {
+        Err(Error::not_supported(
+            "Azure Container Registry has no cross-account grants: give the other tenant's identity a role on the registry, or hand out repository-scoped credentials",
+        ))
+    }
+    fn check_ttl(&self, ttl: Option<u64>) -> Result<u64> {
+        let ttl = ttl.unwrap_or(DEFAULT_TTL);
+        naming::validate_ttl(ttl, 1, MAX_TTL)?;
+        Ok(ttl)
+    }
+    fn registry_endpoint(&self) -> String {
+        if self.registry.starts_with("http://") {
+            self.registry.clone()
+        } else {
+            format!("https://{}", self.login_server)
+        }
+    }
+    fn upstream_repository_prefix(&self) -> String {
+        self.prefix.clone().unwrap_or_default()
+    }
+    fn create_repository(self: Arc<Self>, _ex: Exchange, name: String) -> BoxFuture<Repository> {
+        // ACR repositories appear on first push: nothing to call.
+        Box::pin(async move { Ok(Repository { uri: Some(self.uri(&name)), name, created_at: None }) })
+    }
+    fn get_repository(self: Arc<Self>, ex: Exchange, name: String) -> BoxFuture<Repository> {
+        Box::pin(async move { Acr::get_repository(&self, &ex, &name).await })
+    }
+    fn delete_repository(self: Arc<Self>, ex: Exchange, name: String) -> BoxFuture<()> {
+        Box::pin(async move { Acr::delete_repository(&self, &ex, &name).await })
+    }
+    fn change_cross_account_access(
+        self: Arc<Self>,
+        _: Exchange,
+        _: String,
+        access: CrossAccountAccess,
+        adding: bool,
+    ) -> BoxFuture<()> {
+        Box::pin(async move { self.check_access(&access, adding).map(|_| ()) })
+    }
+    fn get_cross_account_access(self: Arc<Self>, _: Exchange, _: String) -> BoxFuture<CrossAccountPermissions> {
+        Box::pin(
+            async move { Err(Error::not_supported("Azure Container Registry has no cross-account grants to read")) },
+        )
+    }
+    fn generate_credentials(
+        self: Arc<Self>,
+        ex: Exchange,
+        name: String,
+        permissions: Permissions,
+        ttl: u64,
+    ) -> BoxFuture<Credentials> {
+        Box::pin(async move { Acr::generate_credentials(&self, &ex, &name, permissions, ttl).await })
+    }
+}
+
+impl AzureCloud {
+    /// The login-server suffix.
+    pub(crate) fn login_suffix(self) -> &'static str {
+        match self {
+            AzureCloud::Public => "azurecr.io",
+            AzureCloud::China => "azurecr.cn",
+            AzureCloud::UsGov => "azurecr.us",
+        }
+    }
+
+    /// The Azure AD authority.
+    pub(crate) fn authority(self) -> &'static str {
+        match self {
+            AzureCloud::Public => "https://login.microsoftonline.com",
+            AzureCloud::China => "https://login.chinacloudapi.cn",
+            AzureCloud::UsGov => "https://login.microsoftonline.us",
+        }
+    }
+
+    /// Azure Resource Manager.
+    pub(crate) fn resource_manager(self) -> &'static str {
+        match self {
+            AzureCloud::Public => "https://management.azure.com",
+            AzureCloud::China => "https://management.chinacloudapi.cn",
+            AzureCloud::UsGov => "https://management.usgovcloudapi.net",
+        }
+    }
+
+    /// The scope of Azure AD tokens for ARM.
+    pub(crate) fn arm_scope(self) -> &'static str {
+        match self {
+            AzureCloud::Public => "https://management.azure.com/.default",
+            AzureCloud::China => "https://management.chinacloudapi.cn/.default",
+            AzureCloud::UsGov => "https://management.usgovcloudapi.net/.default",
+        }
+    }
+}

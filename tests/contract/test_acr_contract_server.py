@@ -1,0 +1,144 @@
+"""Azure's own clients against the ACR contract server (tests/servers/acr_server.py):
+a server that azure-containerregistry or azure-mgmt-containerregistry would reject
+cannot pass.
+
+The data plane goes through the SDK's own challenge, `/oauth2/exchange` and
+`/oauth2/token` dance (plain http needs `enforce_https=False` on each call, as the
+reference describes); the credential is a trivial `TokenCredential` that asks the
+server's AAD endpoint for a real client-credentials token (azure-identity refuses
+an http authority). The management plane creates a scope map and a token and
+generates a password through the SDK's LRO poller; the password then works as docker
+would use it (Basic at `/oauth2/token`), pulls, and cannot push.
+"""
+import base64
+import datetime
+import json
+import subprocess
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+from azure.containerregistry import ContainerRegistryClient
+from azure.core.credentials import AccessToken
+from azure.core.exceptions import ResourceNotFoundError
+from azure.mgmt.containerregistry import ContainerRegistryManagementClient
+from azure.mgmt.containerregistry import models
+
+SERVER = Path(__file__).resolve().parents[1] / "servers" / "acr_server.py"
+
+
+@pytest.fixture()
+def server():
+    proc = subprocess.Popen([sys.executable, str(SERVER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    info = json.loads(proc.stdout.readline())
+    info["base"] = f"http://127.0.0.1:{info['port']}"
+    yield info
+    proc.stdin.close()
+    proc.wait(timeout=10)
+
+
+def http(method, url, data=None, headers=None):
+    req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req) as r:
+            return r.status, dict(r.headers), r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read()
+
+
+class ServerCredential:
+    """A TokenCredential that gets client-credentials tokens from the server's AAD."""
+
+    def __init__(self, server):
+        self.server = server
+        self.scopes = []
+
+    def get_token(self, *scopes, **kwargs):
+        self.scopes.extend(scopes)
+        form = urllib.parse.urlencode({"grant_type": "client_credentials", "client_id": self.server["clientId"],
+                                       "client_secret": self.server["clientSecret"], "scope": scopes[0]}).encode()
+        status, _, body = http("POST", f"{self.server['base']}/{self.server['tenantId']}/oauth2/v2.0/token", form,
+                               {"Content-Type": "application/x-www-form-urlencoded"})
+        assert status == 200, body
+        answer = json.loads(body)
+        return AccessToken(answer["access_token"], int(datetime.datetime.now().timestamp()) + answer["expires_in"])
+
+    def get_token_info(self, *scopes, **kwargs):
+        from azure.core.credentials import AccessTokenInfo
+        t = self.get_token(*scopes)
+        return AccessTokenInfo(t.token, t.expires_on)
+
+
+def control(server, path, body=None):
+    status, _, data = http("POST" if body is not None else "GET", server["base"] + path,
+                           None if body is None else json.dumps(body).encode(), {"Content-Type": "application/json"})
+    assert status == 200, data
+    return json.loads(data)
+
+
+def test_data_plane_through_the_sdk_challenge_and_exchange(server):
+    control(server, "/_contract/image", {"repository": "team-a/worker", "tag": "v1"})
+    credential = ServerCredential(server)
+    client = ContainerRegistryClient(server["base"], credential, audience="https://containerregistry.azure.net")
+    props = client.get_repository_properties("team-a/worker", enforce_https=False)
+    assert props.name == "team-a/worker"
+    assert props.manifest_count == 1 and props.tag_count == 1
+    assert credential.scopes == ["https://containerregistry.azure.net/.default"]
+    requests = control(server, "/_contract/state")["requests"]
+    paths = [r["path"] for r in requests]
+    assert "/oauth2/exchange" in paths and "/oauth2/token" in paths
+    assert "/acr/v1/team-a%2Fworker" in paths or "/acr/v1/team-a/worker" in paths
+
+    with pytest.raises(ResourceNotFoundError):
+        client.get_repository_properties("team-a/missing", enforce_https=False)
+    client.delete_repository("team-a/worker", enforce_https=False)
+    assert control(server, "/_contract/state")["repositories"] == {}
+    client.delete_repository("team-a/worker", enforce_https=False)  # 404 is success for the SDK too
+
+
+def test_arm_audience_can_be_refused(server):
+    control(server, "/_contract/configure", {"armAudienceDisabled": True})
+    control(server, "/_contract/image", {"repository": "team-a/worker"})
+    arm_audience = ContainerRegistryClient(server["base"], ServerCredential(server), audience="https://management.azure.com")
+    with pytest.raises(Exception):
+        arm_audience.get_repository_properties("team-a/worker", enforce_https=False)
+    acr_audience = ContainerRegistryClient(server["base"], ServerCredential(server), audience="https://containerregistry.azure.net")
+    assert acr_audience.get_repository_properties("team-a/worker", enforce_https=False).name == "team-a/worker"
+
+
+def test_scope_map_token_and_password_through_the_management_sdk(server):
+    control(server, "/_contract/configure", {"lroPolls": 2})
+    control(server, "/_contract/image", {"repository": "team-a/worker", "tag": "v1"})
+    credential = ServerCredential(server)
+    mgmt = ContainerRegistryManagementClient(credential, server["subscriptionId"], base_url=server["base"])
+    rg, reg = server["resourceGroup"], server["registryName"]
+    scope_map = mgmt.scope_maps.begin_create(
+        rg, reg, "team-a-worker-pull",
+        models.ScopeMap(properties=models.ScopeMapProperties(actions=["repositories/team-a/worker/content/read", "repositories/team-a/worker/metadata/read"])),
+        enforce_https=False).result()
+    token = mgmt.tokens.begin_create(
+        rg, reg, "team-a-worker-pull",
+        models.Token(properties=models.TokenProperties(scope_map_id=scope_map.id, status="enabled")),
+        enforce_https=False).result()
+    expiry = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1)
+    result = mgmt.registries.begin_generate_credentials(
+        rg, reg, models.GenerateCredentialsParameters(token_id=token.id, expiry=expiry, name="password1"),
+        enforce_https=False, polling_interval=0).result()
+    assert result.username == "team-a-worker-pull"
+    password = result.passwords[0].value
+    assert any(s.endswith("management.azure.com/.default") for s in credential.scopes)
+
+    # docker login with the token: Basic at /oauth2/token, then pull; push is refused.
+    basic = "Basic " + base64.b64encode(f"{result.username}:{password}".encode()).decode()
+    status, _, body = http("GET", f"{server['base']}/oauth2/token?service={urllib.parse.quote(server['service'])}&scope=repository:team-a/worker:pull,push",
+                           headers={"Authorization": basic})
+    assert status == 200, body
+    bearer = {"Authorization": "Bearer " + json.loads(body)["access_token"]}
+    assert http("GET", f"{server['base']}/v2/team-a/worker/manifests/v1", headers=bearer)[0] == 200
+    status, headers, _ = http("PUT", f"{server['base']}/v2/team-a/worker/manifests/v2", b"{}", {**bearer, "Content-Type": "application/vnd.oci.image.manifest.v1+json"})
+    assert status == 401 and 'error="insufficient_scope"' in headers["WWW-Authenticate"]
+    wrong = "Basic " + base64.b64encode(f"{result.username}:not-the-password".encode()).decode()
+    assert http("GET", f"{server['base']}/oauth2/token?service=x&scope=repository:team-a/worker:pull", headers={"Authorization": wrong})[0] == 401

@@ -1,0 +1,551 @@
+"""A strict contract server for Azure Container Registry, its Azure AD token endpoint
+and the ARM resources for scope maps and tokens, following
+../shared/spec/gar-acr-reference.md section 2. Tests point `azure.endpoints.*` at it.
+
+It prints one JSON line `{"port", "tenantId", "subscriptionId", "clientId",
+"clientSecret", "registryName", "resourceGroup", "service"}`; then it serves on
+127.0.0.1 until stdin closes.
+
+Strictness, by section of the reference:
+- 2.1: `POST /{tenant}/oauth2/v2.0/token` takes client credentials only, for the one
+  registered client and secret (401 invalid_client otherwise); `scope` must be an
+  audience this server knows + `/.default`. Tokens are JWTs (HS256 with a server key)
+  carrying `aud`, `tid`, `oid`, `exp`.
+- 2.2: the registry answers unauthenticated calls with 401 and
+  `WWW-Authenticate: Bearer realm,service,scope`. `/oauth2/exchange` checks the AAD
+  token (signature, expiry, audience: ACR's, or ARM's unless `armAudienceDisabled`),
+  the `tenant` (when given, it must be the token's), and `service`; it returns an ACR
+  refresh token. `/oauth2/token` checks the refresh token and returns an access token
+  for the scopes asked (repeatable `scope=`), or, as `GET` with Basic auth of a
+  scope-map token, for what its scope map allows. ACR JWT payloads never contain `-`
+  or `_` in their base64url form (the Python SDK decodes them as standard base64).
+- 2.3: `/acr/v1/{name}` GET (metadata_read) and DELETE (delete), names percent-encoded
+  or raw; `/v2/` manifests and blobs (pull to read, push to write), so a pull token
+  provably cannot push. Errors use the distribution envelope (`NAME_UNKNOWN`, ...).
+- 2.4: ARM scope maps, tokens and `generateCredentials` (202 + `Location`, polled to a
+  200 with the result), with an ARM-audience bearer; api-version is required.
+
+Test control: `GET /_contract/state`, `POST /_contract/configure` ({"accessLifetime",
+"refreshLifetime", "aadLifetime", "armAudienceDisabled", "lroPolls",
+"expireRefreshTokens": true}), `POST /_contract/image` ({"repository", "tag"}: push a
+tiny image).
+"""
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import sys
+import threading
+import time
+import urllib.parse
+import uuid
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+SUBSCRIPTION = "0b1f6471-1bf0-4dda-aec3-cb9272f09590"
+CLIENT_ID = "5d4f2a1c-8b7e-4c3d-9a2f-1e0b6c5d4a3f"
+REGISTRY = "acmeregistry"
+RESOURCE_GROUP = "deploy-rg"
+ACR_AUDIENCE = "https://containerregistry.azure.net"
+ARM_AUDIENCES = ("https://management.azure.com", "https://management.core.windows.net", "https://management.chinacloudapi.cn", "https://management.usgovcloudapi.net")
+SCOPE_ACTIONS = {"content/read", "content/write", "content/delete", "metadata/read", "metadata/write"}
+API_VERSIONS = {"2023-07-01", "2025-04-01", "2025-11-01"}
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def b64url_decode(s):
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+
+def rfc3339(t, digits=7):
+    d = datetime.fromtimestamp(t, timezone.utc)
+    frac = f"{d.microsecond:06d}0"[:digits]
+    return d.strftime("%Y-%m-%dT%H:%M:%S") + (f".{frac}" if digits else "") + "Z"
+
+
+class State:
+    def __init__(self, port):
+        self.lock = threading.Lock()
+        self.key = secrets.token_bytes(32)
+        self.client_secret = "acr-client-secret-" + secrets.token_hex(12)
+        self.service = f"127.0.0.1:{port}"
+        self.base = f"http://127.0.0.1:{port}"
+        self.aad_lifetime = 3600
+        self.refresh_lifetime = 10800
+        self.access_lifetime = 4500
+        self.arm_audience_disabled = False
+        self.lro_polls = 1
+        self.refresh_not_before = 0  # refresh tokens issued before this are expired
+        self.repositories = {}  # name -> {"createdTime", "lastUpdateTime", "manifests", "tags", "blobs"}
+        self.uploads = {}
+        self.scope_maps = {}  # name -> resource
+        self.tokens = {}  # name -> resource
+        self.passwords = {}  # token name -> (password, expiry)
+        self.operations = {}  # id -> {"polls_left", "result"}
+        self.requests = []
+
+    # ---- JWTs ------------------------------------------------------------------------
+    def sign(self, claims, sdk_safe=False):
+        header = b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+        claims = dict(claims)
+        if sdk_safe:
+            # azure-containerregistry decodes the payload with standard base64: keep
+            # '-' and '_' out of it, and make its length need no padding.
+            for n in range(10000):
+                claims["n"] = "x" * n
+                payload = b64url(json.dumps(claims, separators=(",", ":")).encode())
+                if "-" not in payload and "_" not in payload and len(payload) % 4 == 0:
+                    break
+        payload = b64url(json.dumps(claims, separators=(",", ":")).encode())
+        signature = b64url(hmac.new(self.key, f"{header}.{payload}".encode(), hashlib.sha256).digest())
+        return f"{header}.{payload}.{signature}"
+
+    def verify(self, token):
+        try:
+            header, payload, signature = token.split(".")
+        except ValueError:
+            return None
+        expected = b64url(hmac.new(self.key, f"{header}.{payload}".encode(), hashlib.sha256).digest())
+        if not hmac.compare_digest(expected, signature):
+            return None
+        claims = json.loads(b64url_decode(payload))
+        if claims.get("exp", 0) <= time.time():
+            return None
+        return claims
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    state: State = None
+
+    def log_message(self, *args):
+        pass
+
+    # ---- plumbing -------------------------------------------------------------------
+    def _body(self):
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            out = b""
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return out
+                out += self.rfile.read(size)
+                self.rfile.readline()
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n else b""
+
+    def _send(self, status, payload=None, headers=(), content_type="application/json; charset=utf-8", head=False):
+        body = payload if isinstance(payload, bytes) else (b"" if payload is None else json.dumps(payload).encode())
+        self.send_response(status)
+        if body or payload is not None:
+            self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Docker-Distribution-Api-Version", "registry/2.0")
+        for k, v in headers:
+            self.send_header(k, v)
+        self.end_headers()
+        if not head:
+            self.wfile.write(body)
+
+    def _dispatch(self, method):
+        url = urllib.parse.urlsplit(self.path)
+        query = urllib.parse.parse_qs(url.query, keep_blank_values=True)
+        body = self._body()
+        with self.state.lock:
+            if not url.path.startswith("/_contract/"):
+                self.state.requests.append({"method": method, "path": url.path, "query": url.query})
+            try:
+                result = self._route(method, url.path, query, body)
+            except Reply as r:
+                result = r.args
+        status, payload, *rest = result
+        headers = rest[0] if rest else ()
+        content_type = rest[1] if len(rest) > 1 else "application/json; charset=utf-8"
+        self._send(status, payload, headers, content_type, head=(method == "HEAD"))
+
+    def do_GET(self):
+        self._dispatch("GET")
+
+    def do_HEAD(self):
+        self._dispatch("HEAD")
+
+    def do_POST(self):
+        self._dispatch("POST")
+
+    def do_PUT(self):
+        self._dispatch("PUT")
+
+    def do_PATCH(self):
+        self._dispatch("PATCH")
+
+    def do_DELETE(self):
+        self._dispatch("DELETE")
+
+    def _form(self, body):
+        if "application/x-www-form-urlencoded" not in (self.headers.get("Content-Type") or ""):
+            raise Reply(400, {"error": "invalid_request", "error_description": "Content-Type must be application/x-www-form-urlencoded"})
+        return urllib.parse.parse_qs(body.decode(), keep_blank_values=True)
+
+    # ---- routes -------------------------------------------------------------------
+    def _route(self, method, path, query, body):
+        s = self.state
+        if path.startswith("/_contract/"):
+            return self._control(path, body)
+        if path == f"/{TENANT}/v2.0/.well-known/openid-configuration":
+            return 200, {"token_endpoint": f"{s.base}/{TENANT}/oauth2/v2.0/token", "issuer": f"{s.base}/{TENANT}/v2.0",
+                         "authorization_endpoint": f"{s.base}/{TENANT}/oauth2/v2.0/authorize", "tenant_region_scope": "NA"}
+        if path.endswith("/oauth2/v2.0/token") and method == "POST":
+            return self._aad_token(path.split("/")[1], body)
+        if path == "/oauth2/exchange" and method == "POST":
+            return self._exchange(body)
+        if path == "/oauth2/token":
+            return self._acr_token(method, query, body)
+        if path.startswith("/acr/v1/"):
+            return self._acr_v1(method, urllib.parse.unquote(path[len("/acr/v1/"):]))
+        if path == "/v2/" or path == "/v2":
+            self._authorize(None, None)
+            return 200, {}
+        if path.startswith("/v2/"):
+            return self._v2(method, path[len("/v2/"):], query, body)
+        if path.startswith("/subscriptions/"):
+            return self._arm(method, path, query, body)
+        return 404, {"errors": [{"code": "NOT_FOUND", "message": "not found"}]}
+
+    def _control(self, path, body):
+        s = self.state
+        data = json.loads(body or b"{}")
+        if path == "/_contract/state":
+            return 200, {"repositories": {n: {"tags": r["tags"], "manifests": sorted(r["manifests"])} for n, r in s.repositories.items()},
+                         "scopeMaps": s.scope_maps, "tokens": s.tokens, "requests": s.requests,
+                         "passwords": {t: {"expiry": e} for t, (_, e) in s.passwords.items()}}
+        if path == "/_contract/configure":
+            s.access_lifetime = data.get("accessLifetime", s.access_lifetime)
+            s.refresh_lifetime = data.get("refreshLifetime", s.refresh_lifetime)
+            s.aad_lifetime = data.get("aadLifetime", s.aad_lifetime)
+            s.arm_audience_disabled = data.get("armAudienceDisabled", s.arm_audience_disabled)
+            s.lro_polls = data.get("lroPolls", s.lro_polls)
+            if data.get("expireRefreshTokens"):
+                s.refresh_not_before = int(time.time()) + 1
+            return 200, {}
+        if path == "/_contract/image":
+            self._store_image(data["repository"], data.get("tag", "latest"))
+            return 200, {}
+        return 404, {}
+
+    def _store_image(self, name, tag):
+        repo = self._repo(name, create=True)
+        config = b"{}"
+        config_digest = "sha256:" + hashlib.sha256(config).hexdigest()
+        repo["blobs"][config_digest] = config
+        manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                               "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": len(config)},
+                               "layers": []}).encode()
+        digest = "sha256:" + hashlib.sha256(manifest).hexdigest()
+        repo["manifests"][digest] = manifest
+        repo["tags"][tag] = digest
+
+    def _repo(self, name, create=False):
+        s = self.state
+        if name not in s.repositories and create:
+            now = time.time()
+            s.repositories[name] = {"createdTime": rfc3339(now), "lastUpdateTime": rfc3339(now), "manifests": {}, "tags": {}, "blobs": {}}
+        return s.repositories.get(name)
+
+    # ---- Azure AD -------------------------------------------------------------------
+    def _aad_token(self, tenant, body):
+        s = self.state
+        form = self._form(body)
+        one = lambda k: (form.get(k) or [""])[0]
+        if tenant != TENANT:
+            return 400, {"error": "invalid_request", "error_description": f"AADSTS90002: Tenant '{tenant}' not found."}
+        if one("grant_type") != "client_credentials":
+            return 400, {"error": "unsupported_grant_type", "error_description": "AADSTS70003: grant_type must be client_credentials."}
+        if one("client_id") != CLIENT_ID or not hmac.compare_digest(one("client_secret"), s.client_secret):
+            return 401, {"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided.", "error_codes": [7000215]}
+        scope = one("scope")
+        audience = scope[: -len("/.default")] if scope.endswith("/.default") else None
+        if audience not in (ACR_AUDIENCE,) + ARM_AUDIENCES:
+            return 400, {"error": "invalid_scope", "error_description": f"AADSTS70011: The provided value for scope {scope} is not valid."}
+        now = int(time.time())
+        token = s.sign({"aud": audience, "iss": f"https://sts.windows.net/{TENANT}/", "tid": TENANT, "oid": CLIENT_ID,
+                        "appid": CLIENT_ID, "iat": now, "nbf": now, "exp": now + s.aad_lifetime})
+        return 200, {"token_type": "Bearer", "expires_in": s.aad_lifetime, "ext_expires_in": s.aad_lifetime, "access_token": token}
+
+    def _aad_claims(self, token, audiences):
+        claims = self.state.verify(token or "")
+        if claims is None or claims.get("aud") not in audiences or claims.get("tid") != TENANT:
+            return None
+        return claims
+
+    # ---- the registry's token endpoints -------------------------------------------------
+    def _exchange(self, body):
+        s = self.state
+        form = self._form(body)
+        one = lambda k: (form.get(k) or [""])[0]
+        if one("grant_type") != "access_token":
+            return 400, {"errors": [{"code": "UNSUPPORTED", "message": "grant_type must be access_token"}]}
+        if one("service") != s.service:
+            return 400, {"errors": [{"code": "UNAUTHORIZED", "message": f"service must be {s.service}"}]}
+        audiences = (ACR_AUDIENCE,) if s.arm_audience_disabled else (ACR_AUDIENCE,) + ARM_AUDIENCES
+        claims = self._aad_claims(one("access_token"), audiences)
+        if claims is None:
+            return 401, {"errors": [{"code": "UNAUTHORIZED", "message": "the access token is invalid, expired, or for another audience"}]}
+        if one("tenant") and one("tenant") != claims["tid"]:
+            return 401, {"errors": [{"code": "UNAUTHORIZED", "message": "the tenant does not match the access token"}]}
+        now = int(time.time())
+        refresh = s.sign({"jti": str(uuid.uuid4()), "sub": claims["oid"], "nbf": now, "iat": now, "exp": now + s.refresh_lifetime,
+                          "iss": "Azure Container Registry", "aud": s.service, "version": "1.0", "grant_type": "refresh_token",
+                          "tenant": claims["tid"], "permissions": {"actions": ["*"], "notActions": []}, "roles": []}, sdk_safe=True)
+        return 200, {"refresh_token": refresh}
+
+    @staticmethod
+    def _scopes(values):
+        out = []
+        for scope in values:
+            for part in scope.split(" "):
+                kind, _, rest = part.partition(":")
+                name, _, actions = rest.rpartition(":")
+                if kind not in ("repository", "registry") or not name or not actions:
+                    raise Reply(400, {"errors": [{"code": "UNSUPPORTED", "message": f"invalid scope {part!r}"}]})
+                out.append({"type": kind, "name": name, "actions": actions.split(",")})
+        return out
+
+    def _acr_token(self, method, query, body):
+        s = self.state
+        now = int(time.time())
+        if method == "GET":
+            # Basic auth of a scope-map token (docker login with token name and password).
+            auth = self.headers.get("Authorization", "")
+            try:
+                user, _, password = base64.b64decode(auth[6:]).decode().partition(":") if auth.startswith("Basic ") else ("", "", "")
+            except Exception:
+                user, password = "", ""
+            stored = s.passwords.get(user)
+            if not stored or not hmac.compare_digest(stored[0], password) or stored[1] <= time.time() or s.tokens.get(user, {}).get("properties", {}).get("status") != "enabled":
+                return 401, {"errors": [{"code": "UNAUTHORIZED", "message": "invalid username or password"}]}
+            scope_map = s.scope_maps[s.tokens[user]["properties"]["scopeMapId"].rsplit("/", 1)[1]]
+            allowed = scope_map["properties"]["actions"]
+            access = []
+            for entry in self._scopes(query.get("scope", [])):
+                granted = [a for a in entry["actions"] if any(
+                    x == f"repositories/{entry['name']}/{m}" for m in {"pull": ["content/read"], "push": ["content/write"], "delete": ["content/delete"], "metadata_read": ["metadata/read"]}.get(a, []) for x in allowed)]
+                access.append({**entry, "actions": granted})
+            token = s.sign({"jti": str(uuid.uuid4()), "sub": user, "nbf": now, "iat": now, "exp": now + s.access_lifetime,
+                            "iss": "Azure Container Registry", "aud": s.service, "version": "1.0", "grant_type": "access_token", "access": access}, sdk_safe=True)
+            return 200, {"access_token": token}
+        form = self._form(body)
+        one = lambda k: (form.get(k) or [""])[0]
+        if one("grant_type") != "refresh_token" or one("service") != s.service:
+            return 400, {"errors": [{"code": "UNSUPPORTED", "message": "grant_type must be refresh_token for this service"}]}
+        claims = s.verify(one("refresh_token"))
+        if claims is None or claims.get("grant_type") != "refresh_token" or claims.get("aud") != s.service or claims["iat"] < s.refresh_not_before:
+            return 401, {"errors": [{"code": "UNAUTHORIZED", "message": "the refresh token is invalid or expired"}]}
+        access = self._scopes(form.get("scope", []))
+        token = s.sign({"jti": str(uuid.uuid4()), "sub": claims["sub"], "nbf": now, "iat": now, "exp": now + s.access_lifetime,
+                        "iss": "Azure Container Registry", "aud": s.service, "version": "1.0", "grant_type": "access_token",
+                        "access": access}, sdk_safe=True)
+        return 200, {"access_token": token}
+
+    # ---- data plane -------------------------------------------------------------------
+    def _challenge(self, name, action, error=None):
+        s = self.state
+        scope = f'repository:{name}:{action}' if name else None
+        value = f'Bearer realm="{s.base}/oauth2/token",service="{s.service}"'
+        if scope:
+            value += f',scope="{scope}"'
+        if error:
+            value += f',error="{error}"'
+        detail = [{"Type": "repository", "Name": name, "Action": action}] if name else []
+        raise Reply(401, {"errors": [{"code": "UNAUTHORIZED", "message": "authentication required, visit https://aka.ms/acr/authorization for more information.", "detail": detail}]},
+                    [("WWW-Authenticate", value)])
+
+    def _authorize(self, name, action):
+        auth = self.headers.get("Authorization", "")
+        if not auth.startswith("Bearer "):
+            self._challenge(name, action)
+        claims = self.state.verify(auth[7:])
+        if claims is None or claims.get("grant_type") != "access_token" or claims.get("aud") != self.state.service:
+            self._challenge(name, action, "invalid_token")
+        if name is None:
+            return
+        for entry in claims.get("access", []):
+            if entry["type"] == "repository" and entry["name"] == name and (action in entry["actions"] or "*" in entry["actions"]):
+                return
+        self._challenge(name, action, "insufficient_scope")
+
+    def _acr_v1(self, method, name):
+        s = self.state
+        action = {"GET": "metadata_read", "DELETE": "delete"}.get(method)
+        if action is None:
+            return 405, {"errors": [{"code": "UNSUPPORTED", "message": "method not allowed"}]}
+        self._authorize(name, action)
+        repo = s.repositories.get(name)
+        if repo is None:
+            return 404, {"errors": [{"code": "NAME_UNKNOWN", "message": "repository name not known to registry", "detail": {"name": name}}]}
+        if method == "GET":
+            return 200, {"registry": s.service, "imageName": name, "createdTime": repo["createdTime"], "lastUpdateTime": repo["lastUpdateTime"],
+                         "manifestCount": len(repo["manifests"]), "tagCount": len(repo["tags"]),
+                         "changeableAttributes": {"deleteEnabled": True, "writeEnabled": True, "readEnabled": True, "listEnabled": True}}
+        del s.repositories[name]
+        return 202, {"manifestsDeleted": sorted(repo["manifests"]), "tagsDeleted": sorted(repo["tags"])}
+
+    def _v2(self, method, rest, query, body):
+        s = self.state
+        for kind in ("/manifests/", "/blobs/uploads/", "/blobs/"):
+            if kind in rest:
+                name, _, ref = rest.partition(kind)
+                break
+        else:
+            return 404, {"errors": [{"code": "NAME_INVALID", "message": "invalid path"}]}
+        write = method in ("PUT", "POST", "PATCH", "DELETE")
+        self._authorize(name, "push" if write else "pull")
+        repo = self._repo(name, create=write)
+        if kind == "/manifests/":
+            if method in ("GET", "HEAD"):
+                digest = repo and (repo["tags"].get(ref) or (ref if ref in repo["manifests"] else None))
+                if not digest:
+                    return 404, {"errors": [{"code": "MANIFEST_UNKNOWN", "message": "manifest unknown"}]}
+                return 200, repo["manifests"][digest], [("Docker-Content-Digest", digest)], "application/vnd.oci.image.manifest.v1+json"
+            if method == "PUT":
+                digest = "sha256:" + hashlib.sha256(body).hexdigest()
+                repo["manifests"][digest] = body
+                if not ref.startswith("sha256:"):
+                    repo["tags"][ref] = digest
+                repo["lastUpdateTime"] = rfc3339(time.time())
+                return 201, None, [("Docker-Content-Digest", digest), ("Location", f"/v2/{name}/manifests/{digest}")]
+        if kind == "/blobs/uploads/":
+            if method == "POST":
+                upload = str(uuid.uuid4())
+                s.uploads[upload] = b""
+                return 202, None, [("Location", f"/v2/{name}/blobs/uploads/{upload}"), ("Range", "0-0")]
+            if ref not in s.uploads:
+                return 404, {"errors": [{"code": "BLOB_UPLOAD_UNKNOWN", "message": "upload unknown"}]}
+            s.uploads[ref] += body
+            if method == "PATCH":
+                return 202, None, [("Location", f"/v2/{name}/blobs/uploads/{ref}"), ("Range", f"0-{len(s.uploads[ref]) - 1}")]
+            data = s.uploads.pop(ref)
+            digest = (query.get("digest") or [""])[0]
+            if digest != "sha256:" + hashlib.sha256(data).hexdigest():
+                return 400, {"errors": [{"code": "DIGEST_INVALID", "message": "digest does not match"}]}
+            repo["blobs"][digest] = data
+            return 201, None, [("Docker-Content-Digest", digest), ("Location", f"/v2/{name}/blobs/{digest}")]
+        if kind == "/blobs/":
+            if method in ("GET", "HEAD"):
+                if not repo or ref not in repo["blobs"]:
+                    return 404, {"errors": [{"code": "BLOB_UNKNOWN", "message": "blob unknown"}]}
+                return 200, repo["blobs"][ref], [("Docker-Content-Digest", ref)], "application/octet-stream"
+        return 405, {"errors": [{"code": "UNSUPPORTED", "message": "unsupported"}]}
+
+    # ---- ARM --------------------------------------------------------------------------
+    def _arm_error(self, status, code, message):
+        raise Reply(status, {"error": {"code": code, "message": message}})
+
+    def _arm(self, method, path, query, body):
+        s = self.state
+        auth = self.headers.get("Authorization", "")
+        claims = self._aad_claims(auth[7:] if auth.startswith("Bearer ") else "", ARM_AUDIENCES)
+        if claims is None:
+            raise Reply(401, {"error": {"code": "InvalidAuthenticationToken", "message": "The access token is invalid or not for Azure Resource Manager."}},
+                        [("WWW-Authenticate", f'Bearer authorization_uri="{s.base}/{TENANT}", error="invalid_token"')])
+        version = (query.get("api-version") or [""])[0]
+        if version not in API_VERSIONS:
+            self._arm_error(400, "MissingApiVersionParameter" if not version else "InvalidApiVersionParameter", f"The api-version '{version}' is invalid.")
+        registry_id = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{RESOURCE_GROUP}/providers/Microsoft.ContainerRegistry/registries/{REGISTRY}"
+        if path.lower().startswith("/subscriptions/") and not path.startswith(registry_id):
+            self._arm_error(404, "ResourceNotFound", f"The Resource '{path}' was not found.")
+        rest = path[len(registry_id):]
+        data = json.loads(body or b"{}") if body else {}
+        if rest == "" and method == "GET":
+            return 200, {"id": registry_id, "name": REGISTRY, "type": "Microsoft.ContainerRegistry/registries", "location": "westeurope",
+                         "sku": {"name": "Premium", "tier": "Premium"}, "properties": {"loginServer": f"{REGISTRY}.azurecr.io", "provisioningState": "Succeeded"}}
+        parts = rest.strip("/").split("/")
+        if len(parts) == 2 and parts[0] in ("scopeMaps", "tokens"):
+            kind, name = parts
+            store = s.scope_maps if kind == "scopeMaps" else s.tokens
+            if not (5 <= len(name) <= 50) or not all(c.isalnum() or c in "-_" for c in name):
+                self._arm_error(400, "InvalidParameter", f"The {kind} name '{name}' must be 5 to 50 letters, digits, '-' or '_'.")
+            resource_id = f"{registry_id}/{kind}/{name}"
+            if method == "GET":
+                if name not in store:
+                    self._arm_error(404, "ResourceNotFound", f"The Resource '{resource_id}' was not found.")
+                return 200, store[name]
+            if method == "PUT":
+                props = data.get("properties") or {}
+                if kind == "scopeMaps":
+                    actions = props.get("actions") or []
+                    for a in actions:
+                        parts_a = a.split("/")
+                        if parts_a[0] != "repositories" or "/".join(parts_a[-2:]) not in SCOPE_ACTIONS or len(parts_a) < 4:
+                            self._arm_error(400, "InvalidScopeMapAction", f"'{a}' is not a valid scope map action.")
+                    resource = {"id": resource_id, "name": name, "type": "Microsoft.ContainerRegistry/registries/scopeMaps",
+                                "properties": {"description": props.get("description", ""), "type": "UserDefined", "actions": actions,
+                                               "creationDate": rfc3339(time.time(), 6), "provisioningState": "Succeeded"}}
+                else:
+                    scope_map_id = props.get("scopeMapId", "")
+                    if scope_map_id.rsplit("/", 1)[-1] not in s.scope_maps or not scope_map_id.startswith(registry_id + "/scopeMaps/"):
+                        self._arm_error(400, "InvalidScopeMapId", f"The scope map '{scope_map_id}' does not exist.")
+                    resource = {"id": resource_id, "name": name, "type": "Microsoft.ContainerRegistry/registries/tokens",
+                                "properties": {"scopeMapId": scope_map_id, "status": props.get("status", "enabled"),
+                                               "creationDate": rfc3339(time.time(), 6), "provisioningState": "Succeeded", "credentials": {}}}
+                created = name not in store
+                store[name] = resource
+                return (201 if created else 200), resource
+        if rest == "/generateCredentials" and method == "POST":
+            token_id = data.get("tokenId", "")
+            token = token_id.rsplit("/", 1)[-1]
+            if token not in s.tokens or token_id != f"{registry_id}/tokens/{token}":
+                self._arm_error(400, "InvalidTokenId", f"The token '{token_id}' does not exist.")
+            password_name = data.get("name", "password1")
+            if password_name not in ("password1", "password2"):
+                self._arm_error(400, "InvalidParameter", "name must be password1 or password2")
+            try:
+                expiry = datetime.fromisoformat(data["expiry"].replace("Z", "+00:00")).timestamp()
+            except Exception:
+                self._arm_error(400, "InvalidParameter", "expiry must be an RFC 3339 time")
+            if expiry <= time.time():
+                self._arm_error(400, "InvalidParameter", "expiry must be in the future")
+            value = secrets.token_urlsafe(32)
+            s.passwords[token] = (value, expiry)
+            result = {"username": token, "passwords": [{"name": password_name, "value": value, "creationTime": rfc3339(time.time(), 6), "expiry": rfc3339(expiry, 0)}]}
+            op = secrets.token_hex(8)
+            s.operations[op] = {"polls_left": s.lro_polls, "result": result}
+            if s.lro_polls == 0:
+                return 200, result
+            location = f"{s.base}{registry_id}/operationResults/{op}?api-version={version}"
+            return 202, None, [("Location", location), ("Retry-After", "0")]
+        if len(parts) == 2 and parts[0] == "operationResults" and method == "GET":
+            op = s.operations.get(parts[1])
+            if op is None:
+                self._arm_error(404, "ResourceNotFound", "no such operation")
+            if op["polls_left"] > 1:
+                op["polls_left"] -= 1
+                return 202, None, [("Location", f"{s.base}{path}?api-version={version}"), ("Retry-After", "0")]
+            return 200, op["result"]
+        self._arm_error(404, "ResourceNotFound", f"The Resource '{path}' was not found.")
+
+
+class Reply(Exception):
+    pass
+
+
+def main():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    port = server.server_address[1]
+    Handler.state = State(port)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    s = Handler.state
+    print(json.dumps({"port": port, "tenantId": TENANT, "subscriptionId": SUBSCRIPTION, "clientId": CLIENT_ID, "clientSecret": s.client_secret,
+                      "registryName": REGISTRY, "resourceGroup": RESOURCE_GROUP, "service": s.service}), flush=True)
+    sys.stdin.read()
+    server.shutdown()
+
+
+if __name__ == "__main__":
+    main()

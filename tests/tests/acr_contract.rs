@@ -1,0 +1,149 @@
+//! The ACR provider end to end against the contract server
+//! (`tests/servers/acr_server.py`, itself checked by Azure's own SDKs in
+//! `tests/contract/`), through the native driver; the credentials it generates are
+//! used with the core's OCI client, as a registry client would.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use artifact_registry_core::oci::{self, OciAuth, OciClient};
+use artifact_registry_core::{
+    ArtifactRegistry, AuthMethod, Credentials, CrossAccountAccess, ErrorCode, Permissions, Timestamp,
+};
+use artifact_registry_native::{NativeRegistry, connect};
+use artifact_registry_tests::acr_server::AcrServer;
+use serde_json::json;
+
+async fn push(
+    registry: &NativeRegistry,
+    endpoint: &str,
+    repo: &str,
+    creds: &Credentials,
+) -> artifact_registry_core::Result<String> {
+    let client = OciClient::new(endpoint, OciAuth::from_credentials(creds))?;
+    let config = br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#.to_vec();
+    let digest = registry.run(client.push_blob(repo, config.clone())).await?;
+    let manifest = oci::image_manifest((oci::OCI_CONFIG, &digest, config.len()), &[], &[]);
+    registry.run(client.push_manifest(repo, "v1", oci::OCI_MANIFEST, manifest)).await
+}
+
+async fn pull(
+    registry: &NativeRegistry,
+    endpoint: &str,
+    repo: &str,
+    creds: &Credentials,
+) -> artifact_registry_core::Result<String> {
+    let client = OciClient::new(endpoint, OciAuth::from_credentials(creds))?;
+    Ok(registry.run(client.get_manifest(repo, "v1")).await?.digest)
+}
+
+fn now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lifecycle_with_repository_scoped_tokens() {
+    let server = AcrServer::start();
+    let registry = connect(&server.config(json!({})).to_string()).unwrap();
+    let host = server.endpoint.trim_start_matches("http://");
+    assert_eq!(registry.registry_endpoint(), server.endpoint);
+    assert_eq!(registry.upstream_repository_prefix(), "team-a");
+
+    // Create makes no call; get answers for a repository that exists only by name.
+    let repo = registry.create_repository("web").await.unwrap();
+    assert_eq!(
+        (repo.name.as_str(), repo.uri.as_deref(), repo.created_at.as_deref()),
+        ("team-a/web", Some(format!("{host}/team-a/web").as_str()), None)
+    );
+    assert!(server.state()["requests"].as_array().unwrap().is_empty(), "create made a request");
+    assert_eq!(registry.get_repository(&repo.name).await.unwrap().created_at, None);
+
+    // Cross-account access: not-supported, before any request.
+    let before = server.state()["requests"].as_array().unwrap().len();
+    let e = registry
+        .add_cross_account_access(
+            &repo.name,
+            &CrossAccountAccess::from_json(&json!({ "platform": "aws", "accountIds": ["111111111111"] })).unwrap(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::NotSupported);
+    assert_eq!(registry.get_cross_account_access(&repo.name).await.unwrap_err().code(), ErrorCode::NotSupported);
+    assert_eq!(server.state()["requests"].as_array().unwrap().len(), before);
+
+    // Push-pull credentials push; pull credentials pull and cannot push.
+    let push_creds = registry.generate_credentials(&repo.name, Permissions::PushPull, None).await.unwrap();
+    assert_eq!(
+        (push_creds.auth_method, push_creds.username.as_str()),
+        (AuthMethod::Bearer, "00000000-0000-0000-0000-000000000000")
+    );
+    let expires = Timestamp::parse_rfc3339(push_creds.expires_at.as_deref().unwrap()).unwrap().unix_seconds();
+    assert!((expires - now() - 4500).abs() < 30, "the expiry is the token's own (the server issues 4500 s)");
+    let digest = push(&registry, &server.endpoint, &repo.name, &push_creds).await.unwrap();
+    let pull_creds = registry.generate_credentials(&repo.name, Permissions::Pull, Some(900)).await.unwrap();
+    assert_eq!(pull(&registry, &server.endpoint, &repo.name, &pull_creds).await.unwrap(), digest);
+    let refused = push(&registry, &server.endpoint, &repo.name, &pull_creds).await.unwrap_err();
+    assert_eq!(refused.code(), ErrorCode::AccessDenied, "{refused}");
+    // Another repository is out of reach of these credentials.
+    assert!(pull(&registry, &server.endpoint, "team-a/other", &push_creds).await.is_err());
+
+    // Now it has images: createdAt from ACR.
+    assert!(registry.get_repository(&repo.name).await.unwrap().created_at.is_some());
+
+    // One exchange served every call so far.
+    assert_eq!(server.count("/oauth2/exchange"), 1);
+    assert_eq!(server.count(&format!("/{}/oauth2/v2.0/token", server.ready["tenantId"].as_str().unwrap())), 1);
+
+    // Refresh tokens expire: the next new scope's token request gets 401, and a new
+    // exchange follows (tokens already cached for their scope are still served).
+    server.control("/_contract/configure", Some(json!({ "expireRefreshTokens": true })));
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    registry.generate_credentials("team-a/fresh", Permissions::Pull, Some(600)).await.unwrap();
+    assert_eq!(server.count("/oauth2/exchange"), 2);
+
+    // Delete is real; gone is success.
+    registry.delete_repository(&repo.name).await.unwrap();
+    assert!(server.state()["repositories"].get("team-a/web").is_none());
+    registry.delete_repository(&repo.name).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scope_map_tokens_give_ttl_exact_basic_credentials() {
+    let server = AcrServer::start();
+    server.control("/_contract/configure", Some(json!({ "lroPolls": 2 })));
+    let registry = connect(&server.config(json!({ "scopeMapTokens": true })).to_string()).unwrap();
+    let repo = registry.create_repository("api").await.unwrap();
+
+    let start = now();
+    let push_creds = registry.generate_credentials(&repo.name, Permissions::PushPull, Some(1800)).await.unwrap();
+    assert_eq!(push_creds.auth_method, AuthMethod::Basic);
+    assert!(push_creds.username.starts_with("ar-push-"), "{}", push_creds.username);
+    let expires = Timestamp::parse_rfc3339(push_creds.expires_at.as_deref().unwrap()).unwrap().unix_seconds();
+    assert!((expires - (start + 1800)).abs() <= 2, "TTL-exact: {expires} vs {}", start + 1800);
+    let digest = push(&registry, &server.endpoint, &repo.name, &push_creds).await.unwrap();
+
+    let pull_creds = registry.generate_credentials(&repo.name, Permissions::Pull, Some(900)).await.unwrap();
+    assert!(pull_creds.username.starts_with("ar-pull-"));
+    assert_eq!(pull(&registry, &server.endpoint, &repo.name, &pull_creds).await.unwrap(), digest);
+    assert_eq!(
+        push(&registry, &server.endpoint, &repo.name, &pull_creds).await.unwrap_err().code(),
+        ErrorCode::AccessDenied
+    );
+
+    // The scope map allows this repository only.
+    let state = server.state();
+    let actions = &state["scopeMaps"][&pull_creds.username]["properties"]["actions"];
+    assert_eq!(actions, &json!(["repositories/team-a/api/content/read", "repositories/team-a/api/metadata/read"]));
+
+    // Reused, not recreated: a second call regenerates only a password, and the
+    // previous credentials keep working (the other password slot).
+    let again = registry.generate_credentials(&repo.name, Permissions::Pull, Some(900)).await.unwrap();
+    assert_eq!(again.username, pull_creds.username);
+    assert_eq!(pull(&registry, &server.endpoint, &repo.name, &again).await.unwrap(), digest);
+    let puts = server.state()["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["method"] == "PUT" && r["path"].as_str().unwrap().contains("/scopeMaps/"))
+        .count();
+    assert_eq!(puts, 2, "one scope map per repository and permission, created once");
+}
