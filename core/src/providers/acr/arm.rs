@@ -86,11 +86,7 @@ impl Arm {
             }
             let async_op = response.header_value("Azure-AsyncOperation").map(str::to_owned);
             let location = response.header_value("Location").map(str::to_owned);
-            let pending = match (&async_op, response.status) {
-                (Some(_), _) => true,
-                (None, 202) => true,
-                _ => false,
-            };
+            let pending = async_op.is_some() || response.status == 202;
             if !pending {
                 return parse(&response, what);
             }
