@@ -118,7 +118,13 @@ export type Config = Record<string, unknown>
  * repository exists, `deleteRepository` really deletes the image (package, versions,
  * tags), grants live in the Artifact Registry repository's IAM policy and so cover
  * every image of the binding, and credentials impersonate the pull or push service
- * account (username `oauth2accesstoken`). Local registries: `{name}/{logical}`, no grants.
+ * account (username `oauth2accesstoken`). Azure Container Registry: an image path in the
+ * registry (`{prefix}/{logical}`); `createRepository` makes no call, `getRepository`
+ * answers `createdAt: null` until something is pushed, `deleteRepository` really
+ * deletes, grants are not supported, and credentials are a repository-scoped ACR token
+ * (bearer, with its real expiry) or, with `scopeMapTokens: true`, TTL-exact Basic
+ * credentials of a repository-scoped scope-map token. Local registries:
+ * `{name}/{logical}`, no grants.
  */
 export declare class ArtifactRegistry {
   /** @param config the configuration document, as an object or JSON text */

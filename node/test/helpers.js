@@ -72,6 +72,29 @@ async function startGar (t) {
   return { endpoint, config, control }
 }
 
+/** The ACR contract server (tests/servers/acr_server.py), a config for it, and its control API. */
+async function startAcr (t) {
+  const ready = await readyChild(t, PYTHON, [path.join(REPO, 'tests', 'servers', 'acr_server.py')])
+  const endpoint = `http://127.0.0.1:${ready.port}`
+  const config = (binding = {}) => ({
+    name: 'artifacts',
+    binding: { service: 'acr', registryName: ready.registryName, resourceGroupName: ready.resourceGroup, repositoryPrefix: 'team-a', ...binding },
+    azure: {
+      tenantId: ready.tenantId,
+      subscriptionId: ready.subscriptionId,
+      credentials: { clientId: ready.clientId, clientSecret: ready.clientSecret },
+      endpoints: { activeDirectory: endpoint, resourceManager: endpoint, containerRegistry: endpoint }
+    }
+  })
+  const control = async (p, body) => {
+    const r = await fetch(endpoint + p, body === undefined
+      ? {}
+      : { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) })
+    return r.json()
+  }
+  return { endpoint, host: endpoint.slice('http://'.length), config, control }
+}
+
 async function startStub (t, delayMs = 0) {
   const bin = process.env.ARTIFACT_REGISTRY_STUB || path.join(TARGET, 'release', 'ecr-stub-server')
   const ready = await readyChild(t, bin, ['--delay-ms', String(delayMs)])
@@ -128,4 +151,4 @@ async function startDockerRegistry (t) {
   }
 }
 
-module.exports = { REPO, PYTHON, vectors, startMoto, startGar, startStub, stubConfig, startDockerRegistry }
+module.exports = { REPO, PYTHON, vectors, startMoto, startGar, startAcr, startStub, stubConfig, startDockerRegistry }

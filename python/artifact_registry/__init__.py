@@ -20,6 +20,13 @@ What a repository is depends on the provider:
   Registry repository's IAM policy, so they cover every image of the binding.
   Credentials impersonate the pull or push service account (username
   ``oauth2accesstoken``).
+- Azure Container Registry: an image path in the registry (``{prefix}/{logical}``).
+  ``create_repository`` makes no call (ACR creates repositories on first push);
+  ``get_repository`` answers ``created_at=None`` until something is pushed;
+  ``delete_repository`` really deletes. Grants are not supported. Credentials are a
+  repository-scoped ACR token (bearer; ACR fixes its lifetime, the real expiry is
+  returned), or with ``"scopeMapTokens": true`` Basic credentials of a
+  repository-scoped scope-map token that expire exactly at the TTL.
 - Local registries: an image path ``{name}/{logical}``; no grants.
 """
 

@@ -99,6 +99,41 @@ def gar_server():
         }
 
 
+@pytest.fixture
+def acr_server():
+    """The ACR contract server (tests/servers/acr_server.py) and a config for it."""
+    import urllib.request
+
+    script = REPO / "tests" / "servers" / "acr_server.py"
+    with _child([sys.executable, str(script)]) as proc:
+        ready = _read_ready_line(proc)
+        endpoint = f"http://127.0.0.1:{ready['port']}"
+
+        def control(path, body=None):
+            data = None if body is None else json.dumps(body).encode()
+            req = urllib.request.Request(endpoint + path, data=data, method="POST" if data else "GET",
+                                         headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(req) as r:
+                return json.loads(r.read())
+
+        yield {
+            "endpoint": endpoint,
+            "host": endpoint[len("http://"):],
+            "control": control,
+            "config": lambda **binding: {
+                "name": "artifacts",
+                "binding": {"service": "acr", "registryName": ready["registryName"], "resourceGroupName": ready["resourceGroup"],
+                            "repositoryPrefix": "team-a", **binding},
+                "azure": {
+                    "tenantId": ready["tenantId"],
+                    "subscriptionId": ready["subscriptionId"],
+                    "credentials": {"clientId": ready["clientId"], "clientSecret": ready["clientSecret"]},
+                    "endpoints": {"activeDirectory": endpoint, "resourceManager": endpoint, "containerRegistry": endpoint},
+                },
+            },
+        }
+
+
 def stub_server_path() -> Path:
     target = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
     return Path(os.environ.get("ARTIFACT_REGISTRY_STUB", target / "release" / "ecr-stub-server"))

@@ -248,3 +248,38 @@ async fn gar_lifecycle_against_the_contract_server() {
     let state = server.state();
     assert_eq!(state["requests"].as_array().unwrap().iter().filter(|q| q["path"] == "/token").count(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acr_lifecycle_against_the_contract_server() {
+    use artifact_registry_tests::acr_server::AcrServer;
+    let server = AcrServer::start();
+    server.control("/_contract/image", Some(json!({ "repository": "team-a/wasm-app", "tag": "v1" })));
+    let authority = server.endpoint.trim_start_matches("http://").to_owned();
+    let mut instance = host().instantiate(Network::Allow(Some(vec![authority.clone()])), None).await.unwrap();
+    let r = instance.open(&server.config(json!({})).to_string()).await.unwrap().unwrap();
+
+    let created = instance.call(r, "create-repository", &json!({ "name": "wasm-app" })).await.unwrap();
+    assert_eq!(created["result"]["uri"], format!("{authority}/team-a/wasm-app"), "{created}");
+    let got = instance.call(r, "get-repository", &json!({ "repository": "team-a/wasm-app" })).await.unwrap();
+    assert!(got["result"]["createdAt"].is_string(), "{got}");
+    let creds = instance
+        .call(
+            r,
+            "generate-credentials",
+            &json!({ "repository": "team-a/wasm-app", "permissions": "pull", "ttlSeconds": 900 }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(creds["result"]["authMethod"], "bearer", "{creds}");
+    let denied = instance
+        .call(r, "add-cross-account-access", &json!({ "repository": "team-a/wasm-app", "access": { "platform": "aws", "accountIds": ["111111111111"] } }))
+        .await
+        .unwrap();
+    assert_eq!(denied["error"]["code"], "not-supported", "{denied}");
+    assert_eq!(
+        instance.call(r, "delete-repository", &json!({ "repository": "team-a/wasm-app" })).await.unwrap(),
+        json!({ "result": null })
+    );
+    assert!(server.state()["repositories"].get("team-a/wasm-app").is_none());
+    assert_eq!(server.count("/oauth2/exchange"), 1, "one refresh token served the instance");
+}
