@@ -58,6 +58,19 @@ impl ErrorCode {
         }
     }
 
+    /// The code an HTTP status means when a provider's body says nothing more
+    /// specific.
+    pub(crate) fn for_http_status(status: u16) -> ErrorCode {
+        match status {
+            400 => ErrorCode::InvalidInput,
+            401 | 403 => ErrorCode::AccessDenied,
+            404 => ErrorCode::NotFound,
+            409 => ErrorCode::Conflict,
+            429 => ErrorCode::Throttled,
+            _ => ErrorCode::Provider,
+        }
+    }
+
     /// Parses the kebab-case form.
     pub fn parse(s: &str) -> Option<ErrorCode> {
         ErrorCode::ALL.into_iter().find(|c| c.as_str() == s)

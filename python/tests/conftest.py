@@ -66,13 +66,12 @@ def moto():
         }
 
 
-@pytest.fixture
-def gar_server():
-    """The GAR contract server (tests/servers/gar_server.py) and a config for it."""
+@contextlib.contextmanager
+def _contract_server(script: str):
+    """A contract server under tests/servers/: its ready line, endpoint and control API."""
     import urllib.request
 
-    script = REPO / "tests" / "servers" / "gar_server.py"
-    with _child([sys.executable, str(script)]) as proc:
+    with _child([sys.executable, str(REPO / "tests" / "servers" / script)]) as proc:
         ready = _read_ready_line(proc)
         endpoint = f"http://127.0.0.1:{ready['port']}"
 
@@ -83,6 +82,13 @@ def gar_server():
             with urllib.request.urlopen(req) as r:
                 return json.loads(r.read())
 
+        yield ready, endpoint, control
+
+
+@pytest.fixture
+def gar_server():
+    """The GAR contract server (tests/servers/gar_server.py) and a config for it."""
+    with _contract_server("gar_server.py") as (ready, endpoint, control):
         yield {
             "endpoint": endpoint,
             "control": control,
@@ -102,20 +108,7 @@ def gar_server():
 @pytest.fixture
 def acr_server():
     """The ACR contract server (tests/servers/acr_server.py) and a config for it."""
-    import urllib.request
-
-    script = REPO / "tests" / "servers" / "acr_server.py"
-    with _child([sys.executable, str(script)]) as proc:
-        ready = _read_ready_line(proc)
-        endpoint = f"http://127.0.0.1:{ready['port']}"
-
-        def control(path, body=None):
-            data = None if body is None else json.dumps(body).encode()
-            req = urllib.request.Request(endpoint + path, data=data, method="POST" if data else "GET",
-                                         headers={"Content-Type": "application/json"})
-            with urllib.request.urlopen(req) as r:
-                return json.loads(r.read())
-
+    with _contract_server("acr_server.py") as (ready, endpoint, control):
         yield {
             "endpoint": endpoint,
             "host": endpoint[len("http://"):],

@@ -13,12 +13,9 @@ would use it (Basic at `/oauth2/token`), pulls, and cannot push.
 import base64
 import datetime
 import json
-import subprocess
-import sys
 import urllib.error
 import urllib.parse
 import urllib.request
-from pathlib import Path
 
 import pytest
 from azure.containerregistry import ContainerRegistryClient
@@ -27,17 +24,11 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.mgmt.containerregistry import ContainerRegistryManagementClient
 from azure.mgmt.containerregistry import models
 
-SERVER = Path(__file__).resolve().parents[1] / "servers" / "acr_server.py"
 
 
 @pytest.fixture()
-def server():
-    proc = subprocess.Popen([sys.executable, str(SERVER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    info = json.loads(proc.stdout.readline())
-    info["base"] = f"http://127.0.0.1:{info['port']}"
-    yield info
-    proc.stdin.close()
-    proc.wait(timeout=10)
+def server(start_server):
+    return start_server("acr_server.py")
 
 
 def http(method, url, data=None, headers=None):

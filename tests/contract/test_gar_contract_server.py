@@ -7,10 +7,7 @@ service-account and impersonated credentials: create (LRO), get, a second create
 conditional bindings read as v1, delete (LRO), and impersonation granted and refused.
 """
 import json
-import subprocess
-import sys
 import urllib.request
-from pathlib import Path
 
 import pytest
 import google.auth.transport.requests
@@ -21,20 +18,14 @@ from google.auth import impersonated_credentials
 from google.cloud import artifactregistry_v1
 from google.oauth2 import service_account
 
-SERVER = Path(__file__).resolve().parents[1] / "servers" / "gar_server.py"
 CLOUD_PLATFORM = "https://www.googleapis.com/auth/cloud-platform"
 IAM_SCOPE = "https://www.googleapis.com/auth/iam"
 READER = "roles/artifactregistry.reader"
 
 
 @pytest.fixture()
-def server():
-    proc = subprocess.Popen([sys.executable, str(SERVER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    info = json.loads(proc.stdout.readline())
-    info["base"] = f"http://127.0.0.1:{info['port']}"
-    yield info
-    proc.stdin.close()
-    proc.wait(timeout=10)
+def server(start_server):
+    return start_server("gar_server.py")
 
 
 def control(server, path, body=None):

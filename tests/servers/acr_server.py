@@ -41,7 +41,8 @@ import time
 import urllib.parse
 import uuid
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from contract_http import ContractHandler, Reply, serve
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 SUBSCRIPTION = "0b1f6471-1bf0-4dda-aec3-cb9272f09590"
@@ -119,74 +120,11 @@ class State:
         return claims
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    state: State = None
+class Handler(ContractHandler):
+    content_type = "application/json; charset=utf-8"
 
-    def log_message(self, *args):
-        pass
-
-    # ---- plumbing -------------------------------------------------------------------
-    def _body(self):
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            out = b""
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return out
-                out += self.rfile.read(size)
-                self.rfile.readline()
-        n = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(n) if n else b""
-
-    def _send(self, status, payload=None, headers=(), content_type="application/json; charset=utf-8", head=False):
-        body = payload if isinstance(payload, bytes) else (b"" if payload is None else json.dumps(payload).encode())
-        self.send_response(status)
-        if body or payload is not None:
-            self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Docker-Distribution-Api-Version", "registry/2.0")
-        for k, v in headers:
-            self.send_header(k, v)
-        self.end_headers()
-        if not head:
-            self.wfile.write(body)
-
-    def _dispatch(self, method):
-        url = urllib.parse.urlsplit(self.path)
-        query = urllib.parse.parse_qs(url.query, keep_blank_values=True)
-        body = self._body()
-        with self.state.lock:
-            if not url.path.startswith("/_contract/"):
-                self.state.requests.append({"method": method, "path": url.path, "query": url.query})
-            try:
-                result = self._route(method, url.path, query, body)
-            except Reply as r:
-                result = r.args
-        status, payload, *rest = result
-        headers = rest[0] if rest else ()
-        content_type = rest[1] if len(rest) > 1 else "application/json; charset=utf-8"
-        self._send(status, payload, headers, content_type, head=(method == "HEAD"))
-
-    def do_GET(self):
-        self._dispatch("GET")
-
-    def do_HEAD(self):
-        self._dispatch("HEAD")
-
-    def do_POST(self):
-        self._dispatch("POST")
-
-    def do_PUT(self):
-        self._dispatch("PUT")
-
-    def do_PATCH(self):
-        self._dispatch("PATCH")
-
-    def do_DELETE(self):
-        self._dispatch("DELETE")
+    def extra_headers(self):
+        return [("Docker-Distribution-Api-Version", "registry/2.0")]
 
     def _form(self, body):
         if "application/x-www-form-urlencoded" not in (self.headers.get("Content-Type") or ""):
@@ -194,7 +132,7 @@ class Handler(BaseHTTPRequestHandler):
         return urllib.parse.parse_qs(body.decode(), keep_blank_values=True)
 
     # ---- routes -------------------------------------------------------------------
-    def _route(self, method, path, query, body):
+    def route(self, method, path, query, body):
         s = self.state
         if path.startswith("/_contract/"):
             return self._control(path, body)
@@ -531,20 +469,9 @@ class Handler(BaseHTTPRequestHandler):
         self._arm_error(404, "ResourceNotFound", f"The Resource '{path}' was not found.")
 
 
-class Reply(Exception):
-    pass
-
-
 def main():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    port = server.server_address[1]
-    Handler.state = State(port)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    s = Handler.state
-    print(json.dumps({"port": port, "tenantId": TENANT, "subscriptionId": SUBSCRIPTION, "clientId": CLIENT_ID, "clientSecret": s.client_secret,
-                      "registryName": REGISTRY, "resourceGroup": RESOURCE_GROUP, "service": s.service}), flush=True)
-    sys.stdin.read()
-    server.shutdown()
+    serve(Handler, State, lambda s: {"tenantId": TENANT, "subscriptionId": SUBSCRIPTION, "clientId": CLIENT_ID, "clientSecret": s.client_secret,
+                                     "registryName": REGISTRY, "resourceGroup": RESOURCE_GROUP, "service": s.service})
 
 
 if __name__ == "__main__":

@@ -42,7 +42,8 @@ import threading
 import time
 import urllib.parse
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from contract_http import ContractHandler, Reply, serve
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -64,10 +65,9 @@ def b64url_decode(s):
     return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
 
 
-class ApiError(Exception):
-    def __init__(self, http, status, message):
-        super().__init__(message)
-        self.http, self.status, self.message = http, status, message
+def ApiError(http, status, message):  # noqa: N802 (raised like an exception class)
+    """Google's REST error envelope, as a Reply to raise."""
+    return Reply(http, {"error": {"code": http, "message": message, "status": status}})
 
 
 class State:
@@ -94,41 +94,8 @@ class State:
         return token
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    state: State = None
+class Handler(ContractHandler):
     base = ""
-
-    def log_message(self, *args):
-        pass
-
-    # ---- plumbing ---------------------------------------------------------------
-    def _body(self):
-        # HTTP/1.1 bodies come with a Content-Length or chunked (wasi:http sends
-        # bodies chunked).
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            out = b""
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return out
-                out += self.rfile.read(size)
-                self.rfile.readline()
-        n = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(n) if n else b""
-
-    def _send(self, status, payload, content_type="application/json; charset=UTF-8"):
-        body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _error(self, e):
-        self._send(e.http, {"error": {"code": e.http, "message": e.message, "status": e.status}})
 
     def _caller(self, scope=CLOUD_PLATFORM):
         auth = self.headers.get("Authorization", "")
@@ -144,32 +111,8 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(403, "PERMISSION_DENIED", "Request had insufficient authentication scopes.")
         return info["email"]
 
-    def _dispatch(self, method):
-        url = urllib.parse.urlsplit(self.path)
-        query = urllib.parse.parse_qs(url.query, keep_blank_values=True)
-        body = self._body()
-        with self.state.lock:
-            if not url.path.startswith("/_contract/"):
-                self.state.requests.append({"method": method, "path": url.path, "query": url.query, "auth": (self.headers.get("Authorization") or "")[:7]})
-            try:
-                status, payload = self._route(method, url.path, query, body)
-            except ApiError as e:
-                return self._error(e)
-        if isinstance(payload, tuple):
-            return self._send(status, payload[0], payload[1])
-        self._send(status, payload)
-
-    def do_GET(self):
-        self._dispatch("GET")
-
-    def do_POST(self):
-        self._dispatch("POST")
-
-    def do_DELETE(self):
-        self._dispatch("DELETE")
-
     # ---- routes -------------------------------------------------------------------
-    def _route(self, method, path, query, body):
+    def route(self, method, path, query, body):
         s = self.state
         if path.startswith("/_contract/"):
             return self._control(method, path, body)
@@ -475,21 +418,20 @@ def main():
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     key_id = secrets.token_hex(20)
     email = f"deployer@{PROJECT}.iam.gserviceaccount.com"
-    state = State(email, key_id, key.public_key())
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    port = server.server_address[1]
-    Handler.state = state
-    Handler.base = f"http://127.0.0.1:{port}"
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
-    service_account_key = {
-        "type": "service_account", "project_id": PROJECT, "private_key_id": key_id, "private_key": pem,
-        "client_email": email, "client_id": "100000000000000000001", "auth_uri": "https://accounts.google.com/o/oauth2/auth",
-        "token_uri": f"{Handler.base}/token", "universe_domain": "googleapis.com",
-    }
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    print(json.dumps({"port": port, "serviceAccountKey": service_account_key, "projectId": PROJECT, "location": LOCATION}), flush=True)
-    sys.stdin.read()
-    server.shutdown()
+
+    def make_state(port):
+        Handler.base = f"http://127.0.0.1:{port}"
+        return State(email, key_id, key.public_key())
+
+    def ready(_state):
+        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+        return {"serviceAccountKey": {
+            "type": "service_account", "project_id": PROJECT, "private_key_id": key_id, "private_key": pem,
+            "client_email": email, "client_id": "100000000000000000001", "auth_uri": "https://accounts.google.com/o/oauth2/auth",
+            "token_uri": f"{Handler.base}/token", "universe_domain": "googleapis.com",
+        }, "projectId": PROJECT, "location": LOCATION}
+
+    serve(Handler, make_state, ready)
 
 
 if __name__ == "__main__":

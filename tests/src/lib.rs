@@ -2,6 +2,7 @@
 //! record or replay, and servers the tests start themselves.
 
 pub mod acr_server;
+pub mod contract_server;
 pub mod gar_server;
 pub mod moto;
 pub mod oci_registry;

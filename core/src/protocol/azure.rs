@@ -57,14 +57,7 @@ pub(crate) fn error_from_response(response: &HttpResponse, what: &str) -> Error 
         Some("invalid_scope" | "invalid_request" | "InvalidParameter" | "NAME_INVALID" | "TAG_INVALID") => {
             ErrorCode::InvalidInput
         }
-        _ => match response.status {
-            401 | 403 => ErrorCode::AccessDenied,
-            404 => ErrorCode::NotFound,
-            409 => ErrorCode::Conflict,
-            429 => ErrorCode::Throttled,
-            400 => ErrorCode::InvalidInput,
-            _ => ErrorCode::Provider,
-        },
+        _ => ErrorCode::for_http_status(response.status),
     };
     let mut error = Error::new(kind, format!("{what} failed: {message}.")).with_http_status(response.status);
     if let Some(code) = code {

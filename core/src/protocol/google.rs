@@ -84,14 +84,7 @@ pub(crate) fn error_from_response(response: &HttpResponse, what: &str) -> Error 
             }
             _ => None,
         })
-        .unwrap_or(match response.status {
-            401 | 403 => ErrorCode::AccessDenied,
-            404 => ErrorCode::NotFound,
-            409 => ErrorCode::Conflict,
-            429 => ErrorCode::Throttled,
-            400 => ErrorCode::InvalidInput,
-            _ => ErrorCode::Provider,
-        });
+        .unwrap_or(ErrorCode::for_http_status(response.status));
     let mut error = Error::new(code, format!("{what} failed: {message}.")).with_http_status(response.status);
     if let Some(status) = status {
         error = error.with_provider_code(status);
