@@ -124,7 +124,8 @@ export type Config = Record<string, unknown>
  * deletes, grants are not supported, and credentials are a repository-scoped ACR token
  * (bearer, with its real expiry) or, with `scopeMapTokens: true`, TTL-exact Basic
  * credentials of a repository-scoped scope-map token. Local registries:
- * `{name}/{logical}`, no grants.
+ * `{name}/{logical}`, no grants; `deleteRepository` rejects with `not-supported` when the
+ * registry refuses deletes (the images stay).
  */
 export declare class ArtifactRegistry {
   /** @param config the configuration document, as an object or JSON text */

@@ -19,6 +19,7 @@ use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
 
 const CONFIG_ENV: &str = "ARTIFACT_REGISTRY_CONFIG";
+const PASSWORD_ENV: &str = "ARTIFACT_REGISTRY_PASSWORD";
 
 #[derive(Parser)]
 #[command(
@@ -49,23 +50,31 @@ enum Command {
         #[arg(long)]
         keep: bool,
     },
-    /// Serve the embedded OCI registry in the foreground until Ctrl-C.
+    /// Serve the embedded OCI registry (OCI distribution spec v1.1) in the foreground
+    /// until Ctrl-C. Tags and manifests survive a restart with the same --data-dir.
     #[command(
-        after_help = "Example:\n  artifact-registry serve --addr 127.0.0.1:5000 --data-dir ./registry-data\n  artifact-registry serve --user ci --password \"$PASSWORD\""
+        after_help = "Example:\n  artifact-registry serve --data-dir ./registry-data\n  ARTIFACT_REGISTRY_PASSWORD=s3cret artifact-registry serve --user ci\n  artifact-registry serve --user ci --password-file ./pw --auth token\n\nWithout --user anyone may push and pull, so only a loopback address is accepted\nunless --insecure-public is given. The password never goes on the command line\n(it would show in `ps`): it comes from ARTIFACT_REGISTRY_PASSWORD or --password-file."
     )]
     Serve {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:5000")]
         addr: SocketAddr,
-        /// Where to store blobs and manifests (default: a temporary directory, removed on exit).
+        /// Where to store blobs and metadata (default: a temporary directory, removed on exit).
         #[arg(long)]
         data_dir: Option<PathBuf>,
-        /// Require this user name (HTTP Basic); needs --password.
-        #[arg(long, requires = "password")]
+        /// Require this user. The password comes from ARTIFACT_REGISTRY_PASSWORD or --password-file.
+        #[arg(long)]
         user: Option<String>,
-        /// The password for --user.
+        /// A file holding the password for --user (its first line).
         #[arg(long, requires = "user")]
-        password: Option<String>,
+        password_file: Option<PathBuf>,
+        /// With --user: `basic` (HTTP Basic on every request) or `token` (repository-scoped
+        /// tokens from /token, so pull credentials cannot push).
+        #[arg(long, value_parser = ["basic", "token"], default_value = "basic", requires = "user")]
+        auth: String,
+        /// Allow listening on a non-loopback address without a user.
+        #[arg(long)]
+        insecure_public: bool,
     },
     /// Create the repository for a logical name (idempotent). Prints the Repository.
     #[command(after_help = "Example:\n  artifact-registry --config ecr.json create-repository my-app")]
@@ -194,21 +203,63 @@ fn error_json(e: &Error) -> Value {
     out
 }
 
+/// The password for `serve --user`: `--password-file`'s first line, else
+/// ARTIFACT_REGISTRY_PASSWORD.
+fn serve_password(file: Option<&PathBuf>) -> Result<String, String> {
+    let password = match file {
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read --password-file {}: {e}", path.display()))?
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_owned(),
+        None => std::env::var(PASSWORD_ENV)
+            .map_err(|_| format!("--user needs a password: set {PASSWORD_ENV} or pass --password-file"))?,
+    };
+    if password.is_empty() {
+        return Err("the password for --user is empty".into());
+    }
+    Ok(password)
+}
+
 async fn serve(
     addr: SocketAddr,
     data_dir: Option<PathBuf>,
     user: Option<String>,
-    password: Option<String>,
+    password_file: Option<PathBuf>,
+    auth: &str,
+    insecure_public: bool,
 ) -> Result<(), String> {
-    let credentials = user.as_deref().zip(password.as_deref());
-    let server = embedded::EmbeddedRegistry::start(addr, data_dir.as_deref(), credentials)
+    let auth = match user {
+        None => embedded::Auth::None,
+        Some(user) => {
+            let password = serve_password(password_file.as_ref())?;
+            if auth == "token" {
+                embedded::Auth::Token { user, password }
+            } else {
+                embedded::Auth::Basic { user, password }
+            }
+        }
+    };
+    let open = matches!(auth, embedded::Auth::None);
+    if open && !addr.ip().is_loopback() && !insecure_public {
+        return Err(format!(
+            "refusing to serve an open registry (no --user) on {addr}, which is not a loopback address: anyone who can reach it could push and pull. Pass --user, or --insecure-public if that is what you want"
+        ));
+    }
+    if !addr.ip().is_loopback() {
+        eprintln!(
+            "warning: {addr} is not a loopback address and this registry speaks plain HTTP (no TLS): passwords and tokens cross the network in the clear"
+        );
+    }
+    let mode = embedded::describe(&auth);
+    let server = embedded::EmbeddedRegistry::start(addr, data_dir.as_deref(), auth)
         .await
         .map_err(|e| format!("cannot start the registry on {addr}: {e}"))?;
     eprintln!(
-        "serving an OCI registry at http://{} (data in {}{}); Ctrl-C stops it",
+        "serving an OCI registry at http://{} (data in {}, {mode}); Ctrl-C stops it",
         server.addr,
-        server.data_dir.display(),
-        if credentials.is_some() { ", Basic auth required" } else { ", no auth" }
+        server.data_dir.display()
     );
     server.run_until(embedded::ctrl_c()).await.map_err(|e| e.to_string())
 }
@@ -224,13 +275,15 @@ async fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         },
-        Command::Serve { addr, data_dir, user, password } => match serve(addr, data_dir, user, password).await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("{e}");
-                ExitCode::from(1)
+        Command::Serve { addr, data_dir, user, password_file, auth, insecure_public } => {
+            match serve(addr, data_dir, user, password_file, &auth, insecure_public).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("{e}");
+                    ExitCode::from(1)
+                }
             }
-        },
+        }
         command => match run_operation(cli.config.as_deref(), command).await {
             Ok(value) => {
                 println!("{value}");

@@ -7,7 +7,7 @@ use artifact_registry_core::{ArtifactRegistry, Permissions};
 use artifact_registry_native::NativeRegistry;
 use serde_json::json;
 
-use crate::embedded::{EmbeddedRegistry, ctrl_c, random_password};
+use crate::embedded::{Auth, EmbeddedRegistry, ctrl_c, random_password};
 
 const USER: &str = "quickstart";
 const REPOSITORY: &str = "hello-world";
@@ -31,7 +31,8 @@ pub async fn run(keep: bool) -> Result<(), String> {
     println!("artifact-registry quickstart: the local provider against an embedded OCI registry\n");
 
     let password = random_password();
-    let server = EmbeddedRegistry::start(([127, 0, 0, 1], 0).into(), None, Some((USER, &password)))
+    let auth = Auth::Basic { user: USER.to_owned(), password: password.clone() };
+    let server = EmbeddedRegistry::start(([127, 0, 0, 1], 0).into(), None, auth)
         .await
         .map_err(|e| format!("cannot start the embedded registry: {e}"))?;
     steps.done(&format!("started the embedded registry at http://{} (user {USER:?})", server.addr));

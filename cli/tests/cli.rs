@@ -61,10 +61,12 @@ fn serve(user: Option<(&str, &str)>) -> (Served, String) {
     let addr = format!("127.0.0.1:{}", free_port());
     let data = dir.join("data");
     let mut args = vec!["serve", "--addr", &addr, "--data-dir", data.to_str().unwrap()];
+    let mut command = Command::new(BIN);
     if let Some((user, password)) = user {
-        args.extend(["--user", user, "--password", password]);
+        args.extend(["--user", user]);
+        command.env("ARTIFACT_REGISTRY_PASSWORD", password);
     }
-    let child = Command::new(BIN).args(&args).stderr(Stdio::null()).spawn().unwrap();
+    let child = command.args(&args).stderr(Stdio::null()).spawn().unwrap();
     let served = Served(child, dir);
     for _ in 0..200 {
         if std::net::TcpStream::connect(&addr).is_ok() {
@@ -104,7 +106,7 @@ fn every_operation_against_the_served_registry() {
         json!({ "authMethod": "basic", "username": "ci", "password": "s3cret-password", "expiresAt": null })
     );
     assert_eq!(stdout_json(&run(&["--config", cfg, "registry-endpoint"])), json!(format!("http://{addr}")));
-    assert_eq!(stdout_json(&run(&["--config", cfg, "upstream-repository-prefix"])), json!("artifacts/default"));
+    assert_eq!(stdout_json(&run(&["--config", cfg, "upstream-repository-prefix"])), json!("artifacts"));
     assert_eq!(stdout_json(&run(&["--config", cfg, "delete-repository", "artifacts/web"])), Value::Null);
 
     // Typed failures: exit 1 for operation failures, 2 for invalid input.

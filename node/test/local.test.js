@@ -9,7 +9,7 @@ test('local lifecycle', async (t) => {
   const server = await startDockerRegistry(t)
   const registry = new ArtifactRegistry(server.config)
   assert.equal(registry.registryEndpoint(), `http://${server.addr}`)
-  assert.equal(registry.upstreamRepositoryPrefix(), 'artifacts/default')
+  assert.equal(registry.upstreamRepositoryPrefix(), 'artifacts')
   const repo = await registry.createRepository('node-local')
   assert.equal(repo.name, 'artifacts/node-local')
   assert.ok(repo.createdAt)

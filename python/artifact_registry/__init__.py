@@ -28,6 +28,8 @@ What a repository is depends on the provider:
   returned), or with ``"scopeMapTokens": true`` Basic credentials of a
   repository-scoped scope-map token that expire exactly at the TTL.
 - Local registries: an image path ``{name}/{logical}``; no grants.
+  ``delete_repository`` raises ``NotSupportedError`` when the registry refuses
+  deletes (the images stay).
 """
 
 from ._errors import (

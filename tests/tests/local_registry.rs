@@ -35,7 +35,7 @@ async fn lifecycle(auth: RegistryAuth) {
     let registry = connect(&server.config("artifacts").to_string()).unwrap();
     let endpoint = registry.registry_endpoint();
     assert_eq!(endpoint, format!("http://{}", server.addr));
-    assert_eq!(registry.upstream_repository_prefix(), "artifacts/default");
+    assert_eq!(registry.upstream_repository_prefix(), "artifacts");
 
     let created = registry.create_repository("hello").await.unwrap_or_else(|e| panic!("{auth:?}: create: {e}"));
     assert_eq!(created.name, "artifacts/hello");
@@ -100,11 +100,13 @@ async fn lifecycle_with_token_auth() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn delete_disabled_keeps_the_images_and_succeeds() {
+async fn delete_disabled_is_not_supported_and_keeps_the_images() {
     let server = DockerRegistry::start(RegistryAuth::None, false);
     let registry = connect(&server.config("artifacts").to_string()).unwrap();
     let created = registry.create_repository("kept").await.unwrap();
-    registry.delete_repository(&created.name).await.expect("delete succeeds when the registry refuses deletes");
+    let refused = registry.delete_repository(&created.name).await.unwrap_err();
+    assert_eq!(refused.code(), ErrorCode::NotSupported, "a delete that did not happen is not a success: {refused}");
+    assert!(refused.message().contains("storage.delete.enabled"), "{refused}");
     assert_eq!(registry.get_repository(&created.name).await.unwrap(), created, "the images stay");
 }
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::engine::http::{HttpRequest, HttpResponse, percent_encode};
+use crate::engine::http::{HttpRequest, HttpResponse, UrlParts, percent_encode};
 use crate::engine::operation::{Exchange, Operation};
 use crate::engine::retry::RetryPolicy;
 use crate::engine::time::Timestamp;
@@ -116,7 +116,10 @@ impl<'a> Session<'a> {
     }
 
     async fn send_once(&self, method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> Result<HttpResponse> {
+        // Credentials go to the registry itself only: never to another scheme, host or
+        // port (an upload `Location` or a redirect to blob storage).
         let auth = match &self.bearer {
+            _ if !same_origin(url, self.base) => None,
             Some(t) => Some(format!("Bearer {}", t.token.expose())),
             None => self.auth.header(),
         };
@@ -149,8 +152,12 @@ impl<'a> Session<'a> {
             sep = '&';
         }
         url.push_str(&format!("{sep}scope={}", percent_encode(&self.scope, false)));
+        // The password goes to the realm over HTTPS, or over plain HTTP only to the
+        // registry's own host (a local token server beside it); never in the clear to
+        // another host.
+        let realm_is_safe = realm.starts_with("https://") || same_host(realm, self.base);
         let auth = match self.auth {
-            OciAuth::Basic { .. } => self.auth.header(),
+            OciAuth::Basic { .. } if realm_is_safe => self.auth.header(),
             _ => None,
         };
         let response = self
@@ -318,6 +325,34 @@ impl<'a> Session<'a> {
     }
 }
 
+/// Whether two absolute URLs have the same scheme, host and port.
+pub(crate) fn same_origin(a: &str, b: &str) -> bool {
+    let origin = |u: &str| {
+        UrlParts::parse(u).map(|p| {
+            let default = if p.scheme.eq_ignore_ascii_case("https") { "443" } else { "80" };
+            let (host, port) = match p.authority.rsplit_once(':') {
+                Some((h, port)) if !h.ends_with(']') || port.bytes().all(|b| b.is_ascii_digit()) => {
+                    (h.to_ascii_lowercase(), port.to_owned())
+                }
+                _ => (p.authority.to_ascii_lowercase(), default.to_owned()),
+            };
+            (p.scheme.to_ascii_lowercase(), host, port)
+        })
+    };
+    matches!((origin(a), origin(b)), (Some(x), Some(y)) if x == y)
+}
+
+/// Whether two absolute URLs name the same host (any port or scheme).
+fn same_host(a: &str, b: &str) -> bool {
+    let host = |u: &str| {
+        UrlParts::parse(u).map(|p| match p.authority.rsplit_once(':') {
+            Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h.to_ascii_lowercase(),
+            _ => p.authority.to_ascii_lowercase(),
+        })
+    };
+    matches!((host(a), host(b)), (Some(x), Some(y)) if x == y)
+}
+
 fn check_digest(response: &HttpResponse, expected: &str) -> Result<()> {
     match response.header_value("docker-content-digest") {
         Some(got) if got != expected => Err(Error::provider(format!(
@@ -448,6 +483,17 @@ mod tests {
         );
         assert_eq!(parse_challenge("Bearer service=\"x\""), None);
         assert_eq!(parse_challenge("Negotiate"), None);
+    }
+
+    #[test]
+    fn origins() {
+        assert!(super::same_origin("http://r:5000/v2/a", "http://r:5000"));
+        assert!(super::same_origin("https://R/v2/", "https://r:443"));
+        assert!(!super::same_origin("http://r:5001/x", "http://r:5000"));
+        assert!(!super::same_origin("https://r:5000/x", "http://r:5000"));
+        assert!(!super::same_origin("http://blobs.example/x", "http://r:5000"));
+        assert!(super::same_host("http://r:5001/token", "http://r:5000"));
+        assert!(!super::same_host("http://other/token", "http://r:5000"));
     }
 
     #[test]

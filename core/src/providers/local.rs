@@ -64,8 +64,11 @@ impl Local {
     }
 
     fn repository(&self, name: &str, manifest: Option<&oci::Manifest>) -> Repository {
+        // Only our own marker says when the repository was created: another image's
+        // `created` annotation is about that image.
         let created_at = manifest
             .and_then(|m| serde_json::from_slice::<Value>(&m.bytes).ok())
+            .filter(|m| m["annotations"][MARKER].is_string())
             .and_then(|m| m["annotations"][CREATED].as_str().map(str::to_owned));
         Repository { name: name.to_owned(), uri: Some(format!("{}/{name}", self.host)), created_at }
     }
@@ -120,8 +123,11 @@ impl Local {
         }
         for digest in &digests {
             if !session.delete_manifest(name, digest).await? {
-                // The registry does not delete: the images stay, and that is fine.
-                return Ok(());
+                return Err(Error::not_supported(format!(
+                    "the registry at {} refuses deletes (405 or UNSUPPORTED), so {name:?} and its images stay; enable deletes on the registry (Debian's docker-registry: storage.delete.enabled: true)",
+                    self.host
+                ))
+                .with_http_status(405));
             }
         }
         Ok(())
@@ -183,8 +189,9 @@ impl Provider for Local {
     fn registry_endpoint(&self) -> String {
         self.base.clone()
     }
+    /// The binding name: every routable name starts with `{name}/`.
     fn upstream_repository_prefix(&self) -> String {
-        "artifacts/default".to_owned()
+        self.binding_name.clone()
     }
     fn create_repository(self: Arc<Self>, ex: Exchange, name: String) -> BoxFuture<Repository> {
         Box::pin(async move { self.create(&ex, &name).await })
