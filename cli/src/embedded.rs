@@ -66,6 +66,8 @@ struct Gate {
     auth: Auth,
     /// Signs tokens (token mode).
     key: [u8; 32],
+    /// The blobs, content-addressed and shared by every repository (for mounts).
+    blobs: Arc<FsBlobStore>,
 }
 
 /// A running embedded registry. Stop it with [`EmbeddedRegistry::stop`]; a temporary
@@ -94,10 +96,11 @@ impl EmbeddedRegistry {
         let blobs = FsBlobStore::new(data_dir.join("blobs"))
             .map_err(|e| std::io::Error::other(format!("cannot use {} for blobs: {e}", data_dir.display())))?;
         let meta = InMemoryRegistryMeta::with_persistence(&data_dir);
-        let state = AppState::new(Arc::new(blobs), Arc::new(meta));
+        let blobs = Arc::new(blobs);
+        let state = AppState::new(blobs.clone(), Arc::new(meta));
         let mut key = [0u8; 32];
         getrandom::fill(&mut key).map_err(|e| std::io::Error::other(e.to_string()))?;
-        let gate = Arc::new(Gate { auth, key });
+        let gate = Arc::new(Gate { auth, key, blobs });
         let app = Router::new()
             .route("/token", get(token))
             .with_state(gate.clone())
@@ -303,13 +306,45 @@ fn denied(message: &str) -> Response {
     (StatusCode::FORBIDDEN, axum::Json(body)).into_response()
 }
 
+/// Cross-repository mount (distribution spec 4.6), which ferro leaves to its
+/// fallback: blobs are content-addressed and shared, so a blob the registry holds is
+/// mounted by answering `201 Created` (the caller was allowed to pull `from` by
+/// [`check`]). Anything else goes on to ferro.
+async fn mount(gate: &Gate, request: Request<Body>, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
+    let query = request.uri().query().unwrap_or("").to_owned();
+    let param = |key: &str| query.split('&').find_map(|kv| kv.strip_prefix(key)).and_then(decode_path);
+    let (Some(rest), Some(digest), Some(_from)) =
+        (path.strip_prefix("/v2/").and_then(|r| r.strip_suffix("/blobs/uploads/")), param("mount="), param("from="))
+    else {
+        return next.run(request).await;
+    };
+    let (Some(name), Ok(parsed)) = (decode_path(rest), digest.parse::<ferro_blob_store::Digest>()) else {
+        return next.run(request).await;
+    };
+    if request.method() != Method::POST || ferro_oci_server::reference::validate_name(&name).is_err() {
+        return next.run(request).await;
+    }
+    match ferro_blob_store::BlobStore::contains(gate.blobs.as_ref(), &parsed).await {
+        Ok(true) => (
+            StatusCode::CREATED,
+            [
+                (header::LOCATION, format!("/v2/{name}/blobs/{digest}")),
+                (header::HeaderName::from_static("docker-content-digest"), digest),
+            ],
+        )
+            .into_response(),
+        _ => next.run(request).await,
+    }
+}
+
 /// The authentication layer in front of the registry.
 async fn check(State(gate): State<Arc<Gate>>, request: Request<Body>, next: Next) -> Response {
     match &gate.auth {
-        Auth::None => next.run(request).await,
+        Auth::None => mount(&gate, request, next).await,
         Auth::Basic { user, password } => {
             if basic_ok(request.headers(), user, password) {
-                next.run(request).await
+                mount(&gate, request, next).await
             } else {
                 unauthorized(r#"Basic realm="artifact-registry""#.to_owned(), "authentication required")
             }
@@ -347,7 +382,9 @@ async fn check(State(gate): State<Arc<Gate>>, request: Request<Body>, next: Next
             };
             match grants {
                 None => unauthorized(challenge(scope, None), "authentication required"),
-                Some(grants) if required.iter().all(|(r, a)| allows(&grants, r, a)) => next.run(request).await,
+                Some(grants) if required.iter().all(|(r, a)| allows(&grants, r, a)) => {
+                    mount(&gate, request, next).await
+                }
                 Some(_) => unauthorized(challenge(scope, Some("insufficient_scope")), "the token does not allow this"),
             }
         }

@@ -43,11 +43,17 @@ pub async fn run(keep: bool) -> Result<(), String> {
         "local": { "credentials": { "username": USER, "password": password } }
     });
     let registry = artifact_registry_native::connect(&config.to_string()).map_err(|e| e.to_string())?;
-    let outcome = steps_against(&registry, &mut steps).await;
+    let outcome = steps_against(&registry, &mut steps, !keep).await;
     match (outcome, keep) {
         (Ok(pull), true) => {
-            println!("\nThe registry keeps serving at http://{} until Ctrl-C. Try:", server.addr);
-            println!("  docker login {} -u {USER} -p {password}\n  docker pull {pull}", server.addr);
+            println!(
+                "\nThe registry keeps serving at http://{} until Ctrl-C. Pull the image with a real client:",
+                server.addr
+            );
+            println!(
+                "  skopeo copy --src-tls-verify=false --src-creds {USER}:{password} docker://{pull} dir:./hello-world"
+            );
+            println!("  docker login {} -u {USER} --password-stdin <<< {password} && docker pull {pull}", server.addr);
             server.run_until(ctrl_c()).await.map_err(|e| e.to_string())?;
         }
         (Ok(pull), false) => {
@@ -64,7 +70,7 @@ pub async fn run(keep: bool) -> Result<(), String> {
     Ok(())
 }
 
-async fn steps_against(registry: &NativeRegistry, steps: &mut Steps) -> Result<String, String> {
+async fn steps_against(registry: &NativeRegistry, steps: &mut Steps, delete: bool) -> Result<String, String> {
     let repo = registry.create_repository(REPOSITORY).await.map_err(|e| e.to_string())?;
     steps.done(&format!("created repository {} ({})", repo.name, repo.uri.as_deref().unwrap_or("")));
 
@@ -77,8 +83,17 @@ async fn steps_against(registry: &NativeRegistry, steps: &mut Steps) -> Result<S
 
     let endpoint = registry.registry_endpoint();
     let client = OciClient::new(&endpoint, OciAuth::from_credentials(&creds)).map_err(|e| e.to_string())?;
-    let layer = b"Hello from the artifact-registry quickstart!\n".to_vec();
-    let config = br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#.to_vec();
+    let layer = tar_with_one_file("hello.txt", b"Hello from the artifact-registry quickstart!\n");
+    // An uncompressed layer's diff_id is its own digest: the config names it, so real
+    // clients (skopeo, docker) accept the image.
+    let diff_id = oci::digest(&layer);
+    let config = serde_json::to_vec(&json!({
+        "architecture": "amd64",
+        "os": "linux",
+        "config": { "Cmd": ["/bin/cat", "/hello.txt"] },
+        "rootfs": { "type": "layers", "diff_ids": [diff_id] },
+    }))
+    .map_err(|e| e.to_string())?;
     let layer_digest = registry.run(client.push_blob(&repo.name, layer.clone())).await.map_err(|e| e.to_string())?;
     let config_digest = registry.run(client.push_blob(&repo.name, config.clone())).await.map_err(|e| e.to_string())?;
     let manifest = oci::image_manifest(
@@ -99,12 +114,49 @@ async fn steps_against(registry: &NativeRegistry, steps: &mut Steps) -> Result<S
     steps.done(&format!("pulled the manifest back: {digest}"));
 
     let pull = format!("{}:v1", repo.uri.clone().unwrap_or_else(|| repo.name.clone()));
-    registry.delete_repository(&repo.name).await.map_err(|e| e.to_string())?;
-    let kept = registry.get_repository(&repo.name).await.is_ok();
-    steps.done(if kept {
-        "deleted the repository (this registry refuses deletes: its images stay)"
-    } else {
-        "deleted the repository"
-    });
+    if delete {
+        registry.delete_repository(&repo.name).await.map_err(|e| e.to_string())?;
+        steps.done("deleted the repository");
+    }
     Ok(pull)
+}
+
+/// A POSIX tar archive holding one regular file (what an image layer is).
+fn tar_with_one_file(name: &str, contents: &[u8]) -> Vec<u8> {
+    let mut header = [0u8; 512];
+    let field = |header: &mut [u8; 512], at: usize, value: &[u8]| header[at..at + value.len()].copy_from_slice(value);
+    field(&mut header, 0, name.as_bytes());
+    field(&mut header, 100, b"0000644\0");
+    field(&mut header, 108, b"0000000\0");
+    field(&mut header, 116, b"0000000\0");
+    field(&mut header, 124, format!("{:011o}\0", contents.len()).as_bytes());
+    field(&mut header, 136, b"00000000000\0");
+    field(&mut header, 156, b"0");
+    field(&mut header, 257, b"ustar\0");
+    field(&mut header, 263, b"00");
+    // The checksum is computed with its own field as spaces.
+    field(&mut header, 148, b"        ");
+    let sum: u32 = header.iter().map(|b| u32::from(*b)).sum();
+    field(&mut header, 148, format!("{sum:06o}\0 ").as_bytes());
+    let mut out = header.to_vec();
+    out.extend_from_slice(contents);
+    out.resize(out.len().div_ceil(512) * 512, 0);
+    out.extend_from_slice(&[0u8; 1024]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_layer_is_a_tar_that_tar_reads() {
+        let tar = super::tar_with_one_file("hello.txt", b"Hello\n");
+        assert_eq!(tar.len() % 512, 0);
+        let path = std::env::temp_dir().join(format!("quickstart-layer-{}.tar", std::process::id()));
+        std::fs::write(&path, &tar).unwrap();
+        let out =
+            std::process::Command::new("tar").args(["-xOf", path.to_str().unwrap(), "hello.txt"]).output().unwrap();
+        let _ = std::fs::remove_file(&path);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.stdout, b"Hello\n");
+    }
 }
