@@ -8,6 +8,7 @@
 
 mod embedded;
 mod quickstart;
+mod trace;
 
 use std::io::Read;
 use std::net::SocketAddr;
@@ -33,6 +34,10 @@ struct Cli {
     /// ARTIFACT_REGISTRY_CONFIG variable, which holds the JSON itself.
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<String>,
+    /// Print one JSON line per HTTP exchange on stderr (method, URL, status, duration,
+    /// header names; never a header value, a body or a secret).
+    #[arg(long, global = true)]
+    trace: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -165,8 +170,19 @@ fn read_config(flag: Option<&str>) -> Result<String, Error> {
     }
 }
 
-async fn run_operation(config: Option<&str>, command: Command) -> Result<Value, Error> {
-    let registry = artifact_registry_native::connect(&read_config(config)?)?;
+async fn run_operation(config: Option<&str>, trace: bool, command: Command) -> Result<Value, Error> {
+    let text = read_config(config)?;
+    if trace {
+        let client = artifact_registry_core::Client::from_json_str(&text)?
+            .with_jitter_seed(artifact_registry_native::jitter_seed());
+        let transport = trace::Tracing(artifact_registry_native::ReqwestTransport::default());
+        let registry = artifact_registry_core::Registry::new(client, transport, artifact_registry_native::SystemClock);
+        return operation(&registry, command).await;
+    }
+    operation(&artifact_registry_native::connect(&text)?, command).await
+}
+
+async fn operation(registry: &impl ArtifactRegistry, command: Command) -> Result<Value, Error> {
     Ok(match command {
         Command::CreateRepository { name } => json!(registry.create_repository(&name).await?),
         Command::GetRepository { id } => json!(registry.get_repository(&id).await?),
@@ -284,7 +300,7 @@ async fn main() -> ExitCode {
                 }
             }
         }
-        command => match run_operation(cli.config.as_deref(), command).await {
+        command => match run_operation(cli.config.as_deref(), cli.trace, command).await {
             Ok(value) => {
                 println!("{value}");
                 ExitCode::SUCCESS

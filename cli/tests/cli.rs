@@ -224,3 +224,28 @@ fn every_command_has_help_with_an_example() {
     }
     assert_eq!(run(&["no-such-command"]).status.code(), Some(2));
 }
+
+#[test]
+fn trace_prints_one_line_per_exchange_without_secrets() {
+    let (_served, addr) = serve(Some(("ci", "tr4ce-password-value")));
+    let config = json!({ "name": "artifacts", "binding": { "service": "local", "registryUrl": addr },
+                         "local": { "credentials": { "username": "ci", "password": "tr4ce-password-value" } } });
+    let out = Command::new(BIN)
+        .args(["--trace", "create-repository", "traced"])
+        .env("ARTIFACT_REGISTRY_CONFIG", config.to_string())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<Value> = stderr.lines().map(|l| serde_json::from_str(l).expect("each trace line is JSON")).collect();
+    let exchanges: Vec<&Value> = lines.iter().filter(|l| l["method"].is_string()).collect();
+    assert!(exchanges.len() >= 3, "{stderr}");
+    for e in &exchanges {
+        assert!(e["url"].as_str().unwrap().starts_with(&format!("http://{addr}/v2/")), "{e}");
+        assert!(e["status"].is_u64() && e["durationMs"].is_number(), "{e}");
+    }
+    assert!(exchanges.iter().any(|e| e["method"] == "PUT" && e["status"] == 201), "{stderr}");
+    assert!(exchanges[0]["requestHeaders"].as_array().unwrap().iter().any(|h| h == "Authorization"));
+    assert!(!stderr.contains("tr4ce-password-value") && !stderr.contains("dHI0Y2U"), "a secret in the trace: {stderr}");
+    assert!(!stderr.contains("Basic "), "a header value in the trace: {stderr}");
+}

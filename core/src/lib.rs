@@ -54,6 +54,7 @@ pub mod naming;
 mod parser_properties;
 mod protocol;
 mod providers;
+pub mod registry_host;
 mod secret;
 mod types;
 
