@@ -285,3 +285,29 @@ fn a_pull_storm_makes_one_provider_call() {
     assert_eq!(impersonations, 1, "8 concurrent helpers made {impersonations} provider calls");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn the_quickstart_keep_hint_works_with_skopeo() {
+    use std::io::{BufRead, BufReader};
+    let mut child =
+        Command::new(BIN).args(["quickstart", "--keep"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut hint = None;
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        if line.trim_start().starts_with("skopeo copy") {
+            hint = Some(line.trim().to_owned());
+            break;
+        }
+    }
+    let served = Served(child);
+    let hint = hint.expect("quickstart --keep prints a skopeo command");
+    let dir = scratch_dir("quickstart-hint");
+    // The printed command, as a user would paste it (run in a scratch directory).
+    let args: Vec<&str> = hint.split_whitespace().skip(1).collect();
+    let out = Command::new("skopeo").arg("--insecure-policy").args(&args).current_dir(&dir).output().unwrap();
+    assert!(out.status.success(), "{hint}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(dir.join("hello-world/manifest.json").exists(), "{hint}");
+    drop(served);
+    let _ = std::fs::remove_dir_all(dir);
+}
