@@ -43,6 +43,21 @@ fn is_region(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
+/// An ECR host, when the account and region are well formed.
+fn ecr_host(account: &str, region: &str, china: bool, fips: bool, dual_stack: bool) -> Option<RegistryHost> {
+    if !is_account(account) || !is_region(region) {
+        return None;
+    }
+    let partition = if china {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    };
+    Some(RegistryHost::Ecr { account: account.to_owned(), region: region.to_owned(), partition, fips, dual_stack })
+}
+
 /// Classifies a host (`host` or `host:port`, any case; a scheme and path are ignored).
 pub fn classify(host: &str) -> RegistryHost {
     let host = host.split_once("://").map_or(host, |(_, h)| h);
@@ -52,45 +67,17 @@ pub fn classify(host: &str) -> RegistryHost {
     let labels: Vec<&str> = host.split('.').collect();
     // {account}.dkr.ecr[-fips].{region}.amazonaws.com[.cn]
     if let [account, "dkr", ecr @ ("ecr" | "ecr-fips"), region, "amazonaws", "com", rest @ ..] = labels.as_slice()
-        && is_account(account)
-        && is_region(region)
         && (rest.is_empty() || rest == ["cn"])
+        && let Some(host) = ecr_host(account, region, !rest.is_empty(), *ecr == "ecr-fips", false)
     {
-        let partition = if !rest.is_empty() {
-            "aws-cn"
-        } else if region.starts_with("us-gov-") {
-            "aws-us-gov"
-        } else {
-            "aws"
-        };
-        return RegistryHost::Ecr {
-            account: (*account).to_owned(),
-            region: (*region).to_owned(),
-            partition,
-            fips: *ecr == "ecr-fips",
-            dual_stack: false,
-        };
+        return host;
     }
-    // {account}.dkr-ecr[-fips].{region}.on.aws (dual-stack; .api.aws in China)
+    // {account}.dkr-ecr[-fips].{region}.on.aws (dual-stack; on.amazonwebservices.com.cn in China)
     if let [account, ecr @ ("dkr-ecr" | "dkr-ecr-fips"), region, tail @ ..] = labels.as_slice()
-        && is_account(account)
-        && is_region(region)
         && (tail == ["on", "aws"] || tail == ["on", "amazonwebservices", "com", "cn"])
+        && let Some(host) = ecr_host(account, region, tail.len() == 4, *ecr == "dkr-ecr-fips", true)
     {
-        let partition = if tail.len() == 4 {
-            "aws-cn"
-        } else if region.starts_with("us-gov-") {
-            "aws-us-gov"
-        } else {
-            "aws"
-        };
-        return RegistryHost::Ecr {
-            account: (*account).to_owned(),
-            region: (*region).to_owned(),
-            partition,
-            fips: *ecr == "dkr-ecr-fips",
-            dual_stack: true,
-        };
+        return host;
     }
     if let [first, "pkg", "dev"] = labels.as_slice()
         && let Some(location) = first.strip_suffix("-docker")
