@@ -13,7 +13,7 @@
 mod convert;
 mod transport;
 
-use artifact_registry_core::{Client, Operation, Step, Timestamp};
+use artifact_registry_core::{Client, HostAnswer, HostQuery, Operation, Step, Timestamp};
 use std::time::Duration;
 
 wit_bindgen::generate!({
@@ -49,8 +49,22 @@ fn drive<T: Send + 'static>(mut op: Operation<T>) -> Result<T, wit::Error> {
                 Err(e) => op.fail(e),
             },
             Step::Sleep(d) => wasip2::clocks::monotonic_clock::subscribe_duration(d.as_nanos() as u64).block(),
+            Step::Ask(q) => op.answer(ask(&q)),
             Step::Done(result) => return result.map_err(convert::error),
         }
+    }
+}
+
+/// Answers host questions: environment variables through `wasi:cli/environment`
+/// (whatever the host chose to grant); no files or commands, which a component does
+/// not have: a plugin host passes credentials in the configuration instead.
+fn ask(query: &HostQuery) -> HostAnswer {
+    match query {
+        HostQuery::Env(name) => wasip2::cli::environment::get_environment()
+            .into_iter()
+            .find(|(k, _)| k == name)
+            .map_or(HostAnswer::Missing, |(_, v)| HostAnswer::Value(v)),
+        other => HostAnswer::Refused(format!("a component has no files or commands ({other:?})")),
     }
 }
 

@@ -42,9 +42,10 @@ pub fn send(request: HttpRequest) -> Result<HttpResponse, TransportError> {
 
     let options = RequestOptions::new();
     // Hosts may not support setting timeouts; their defaults then apply.
-    let _ = options.set_connect_timeout(Some(TIMEOUT_NS));
-    let _ = options.set_first_byte_timeout(Some(TIMEOUT_NS));
-    let _ = options.set_between_bytes_timeout(Some(TIMEOUT_NS));
+    let timeout = request.timeout.map_or(TIMEOUT_NS, |t| t.as_nanos().min(u64::MAX as u128) as u64);
+    let _ = options.set_connect_timeout(Some(timeout));
+    let _ = options.set_first_byte_timeout(Some(timeout));
+    let _ = options.set_between_bytes_timeout(Some(timeout));
 
     let body = outgoing.body().map_err(|_| TransportError::other("the request body was already taken"))?;
     let pending = outgoing_handler::handle(outgoing, Some(options)).map_err(transport_error)?;

@@ -159,6 +159,13 @@ impl Client {
         self.start(checked, move |p, ex, (name, ttl)| p.generate_credentials(ex, name, permissions, ttl))
     }
 
+    /// Where the binding's own credentials come from (`{source, method, accessKeyId,
+    /// expiresAt}` on ECR), resolving them if they come from the environment. Never a
+    /// secret.
+    pub fn describe_credentials(&self) -> Operation<serde_json::Value> {
+        self.start(Ok(()), |p, ex, ()| p.describe_credentials(ex))
+    }
+
     /// The registry images are pushed to and pulled from.
     pub fn registry_endpoint(&self) -> String {
         self.provider.registry_endpoint()

@@ -127,7 +127,9 @@ pub struct AwsPlatform {
     /// 12-digit account id of the registry.
     pub account_id: String,
     /// Base credentials.
-    pub credentials: AwsCredentials,
+    /// Base credentials; `None` resolves them from the environment, in the order of
+    /// the AWS SDKs (`credentials` absent or `"default"`).
+    pub credentials: Option<AwsCredentials>,
     /// Endpoint overrides.
     pub endpoints: AwsEndpoints,
     /// Use FIPS endpoints (an extension of the contract: `"useFips": true`).
@@ -289,7 +291,8 @@ struct RawDocument {
 struct RawAws {
     region: String,
     account_id: String,
-    credentials: RawAwsCredentials,
+    #[serde(default)]
+    credentials: Option<Value>,
     #[serde(default)]
     endpoints: Option<AwsEndpoints>,
     #[serde(default)]
@@ -486,11 +489,13 @@ impl Config {
                         naming::validate_role_arn(arn, partition).map_err(|e| at(path, e))?;
                     }
                 }
-                if p.credentials.access_key_id.trim().is_empty() {
-                    return Err(at("aws.credentials.accessKeyId", Error::invalid_input("must not be empty")));
-                }
-                if p.credentials.secret_access_key.expose().is_empty() {
-                    return Err(at("aws.credentials.secretAccessKey", Error::invalid_input("must not be empty")));
+                if let Some(c) = &p.credentials {
+                    if c.access_key_id.trim().is_empty() {
+                        return Err(at("aws.credentials.accessKeyId", Error::invalid_input("must not be empty")));
+                    }
+                    if c.secret_access_key.expose().is_empty() {
+                        return Err(at("aws.credentials.secretAccessKey", Error::invalid_input("must not be empty")));
+                    }
                 }
                 for (path, url) in [("aws.endpoints.ecr", &p.endpoints.ecr), ("aws.endpoints.sts", &p.endpoints.sts)] {
                     if let Some(url) = url {
@@ -553,9 +558,11 @@ impl Config {
         let mut out = Vec::new();
         match &self.platform {
             Platform::Aws(p) => {
-                out.push(p.credentials.secret_access_key.expose().to_owned());
-                if let Some(t) = &p.credentials.session_token {
-                    out.push(t.expose().to_owned());
+                if let Some(c) = &p.credentials {
+                    out.push(c.secret_access_key.expose().to_owned());
+                    if let Some(t) = &c.session_token {
+                        out.push(t.expose().to_owned());
+                    }
                 }
             }
             Platform::Gcp(p) => match &p.credentials {
@@ -586,10 +593,22 @@ fn parse_aws(value: Value) -> Result<AwsPlatform> {
     Ok(AwsPlatform {
         region: raw.region,
         account_id: raw.account_id,
-        credentials: AwsCredentials {
-            access_key_id: raw.credentials.access_key_id,
-            secret_access_key: Secret::new(raw.credentials.secret_access_key),
-            session_token: raw.credentials.session_token.map(Secret::new),
+        credentials: match raw.credentials {
+            None => None,
+            Some(Value::String(s)) if s == "default" => None,
+            Some(Value::String(_)) => {
+                return Err(Error::invalid_input(
+                    "invalid configuration at `aws.credentials`: the only string form is \"default\" (resolve from the environment)",
+                ));
+            }
+            Some(value) => {
+                let c: RawAwsCredentials = parse_at(value, "aws.credentials")?;
+                Some(AwsCredentials {
+                    access_key_id: c.access_key_id,
+                    secret_access_key: Secret::new(c.secret_access_key),
+                    session_token: c.session_token.map(Secret::new),
+                })
+            }
         },
         endpoints: raw.endpoints.unwrap_or_default(),
         use_fips: raw.use_fips,

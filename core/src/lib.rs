@@ -70,6 +70,7 @@ pub use protocol::oci;
 pub use client::Client;
 pub use config::Config;
 pub use engine::driver::{ArtifactRegistry, Clock, FixedClock, Registry, Transport};
+pub use engine::host::{HostAnswer, HostQuery};
 pub use engine::http::{HttpRequest, HttpResponse, TransportError};
 pub use engine::operation::{Operation, Step};
 pub use engine::retry::RetryPolicy;

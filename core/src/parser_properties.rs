@@ -247,6 +247,7 @@ proptest! {
                         operation.receive(r);
                     }
                     Step::Sleep(d) => prop_assert!(d <= Duration::from_secs(60)),
+                    Step::Ask(_) => operation.answer(crate::HostAnswer::Missing),
                     Step::Done(_) => break,
                 }
             }

@@ -4,7 +4,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use artifact_registry_core::{
-    Client, Clock, HttpRequest, HttpResponse, Registry, Timestamp, Transport, TransportError,
+    Client, Clock, HostAnswer, HostQuery, HttpRequest, HttpResponse, Registry, Timestamp, Transport, TransportError,
 };
 use async_trait::async_trait;
 
@@ -38,6 +38,9 @@ impl Transport for ReqwestTransport {
         let method = reqwest::Method::from_bytes(request.method.as_bytes())
             .map_err(|_| TransportError::other(format!("invalid HTTP method {:?}", request.method)))?;
         let mut builder = self.client.request(method, &request.url);
+        if let Some(timeout) = request.timeout {
+            builder = builder.timeout(timeout);
+        }
         for (name, value) in &request.headers {
             builder = builder.header(name, value);
         }
@@ -54,6 +57,48 @@ impl Transport for ReqwestTransport {
 
     async fn sleep(&self, duration: Duration) {
         tokio::time::sleep(duration).await;
+    }
+
+    fn ask(&self, query: &HostQuery) -> HostAnswer {
+        answer(query)
+    }
+}
+
+/// Answers a host query from this process: its environment, its files, its commands.
+pub fn answer(query: &HostQuery) -> HostAnswer {
+    match query {
+        HostQuery::Env(name) => match std::env::var(name) {
+            Ok(v) => HostAnswer::Value(v),
+            Err(std::env::VarError::NotPresent) => HostAnswer::Missing,
+            Err(e) => HostAnswer::Refused(format!("{name} is not Unicode: {e}")),
+        },
+        HostQuery::File(path) => {
+            let path = match path.strip_prefix("~/") {
+                Some(rest) => match std::env::var_os("HOME") {
+                    Some(home) => std::path::PathBuf::from(home).join(rest),
+                    None => return HostAnswer::Missing,
+                },
+                None => std::path::PathBuf::from(path),
+            };
+            match std::fs::read_to_string(&path) {
+                Ok(text) => HostAnswer::Value(text),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => HostAnswer::Missing,
+                Err(e) => HostAnswer::Refused(format!("cannot read {}: {e}", path.display())),
+            }
+        }
+        HostQuery::Command { program, args } => match std::process::Command::new(program)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::inherit())
+            .output()
+        {
+            Ok(out) if out.status.success() => match String::from_utf8(out.stdout) {
+                Ok(text) => HostAnswer::Value(text),
+                Err(_) => HostAnswer::Refused(format!("{program} printed something that is not UTF-8")),
+            },
+            Ok(out) => HostAnswer::Refused(format!("{program} exited with {}", out.status)),
+            Err(e) => HostAnswer::Refused(format!("cannot run {program}: {e}")),
+        },
     }
 }
 

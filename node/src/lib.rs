@@ -97,7 +97,15 @@ impl Operation {
             return json!({ "error": { "code": "provider", "message": "operation stepped after it finished", "httpStatus": null, "providerCode": null } }).to_string();
         };
         let now = Timestamp::from_unix_f64(now_ms / 1000.0).unwrap_or(Timestamp::from_unix(0));
-        match op.step(now) {
+        // Host questions (environment, files) are answered here, from this process:
+        // the JS side only sends and sleeps.
+        let step = loop {
+            match op.step(now) {
+                Step::Ask(q) => op.answer(artifact_registry_native::answer(&q)),
+                other => break other,
+            }
+        };
+        match step {
             Step::Send(r) => json!({ "send": {
                 "method": r.method, "url": r.url,
                 "headers": r.headers.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),
@@ -105,6 +113,7 @@ impl Operation {
             } })
             .to_string(),
             Step::Sleep(d) => json!({ "sleepMs": d.as_secs_f64() * 1000.0 }).to_string(),
+            Step::Ask(_) => json!({ "error": { "code": "provider", "message": "a host question was left unanswered", "httpStatus": null, "providerCode": null } }).to_string(),
             Step::Done(result) => {
                 self.op = None;
                 match result {
@@ -166,7 +175,8 @@ pub fn sign_aws_request(input: SignInput) -> napi::Result<Vec<Vec<String>>> {
                 .map_err(|_| invalid("a header must be a [name, value] pair".into()))
         })
         .collect::<napi::Result<Vec<_>>>()?;
-    let request = HttpRequest { method: input.method, url: input.url, headers, body: input.body.to_vec() };
+    let request =
+        HttpRequest { method: input.method, url: input.url, headers, body: input.body.to_vec(), timeout: None };
     let creds = AwsCredentials {
         access_key_id: input.access_key_id,
         secret_access_key: Secret::new(input.secret_access_key),

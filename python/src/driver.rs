@@ -79,6 +79,7 @@ impl Backend {
                     }
                 }
                 Step::Sleep(d) => py.detach(|| std::thread::sleep(d)),
+                Step::Ask(q) => op.answer(py.detach(|| artifact_registry_native::answer(&q))),
                 Step::Done(result) => return result.map_err(|e| convert::error(py, e)),
             }
         }
@@ -105,6 +106,7 @@ impl Backend {
                     }
                 }
                 Step::Sleep(d) => tokio::time::sleep(d).await,
+                Step::Ask(q) => op.answer(artifact_registry_native::answer(&q)),
                 Step::Done(result) => return result,
             }
         }

@@ -327,7 +327,8 @@ fn sign_aws_request<'py>(
     } else {
         body.extract()?
     };
-    let request = HttpRequest { method: method.to_owned(), url: url.to_owned(), headers: header_pairs, body };
+    let request =
+        HttpRequest { method: method.to_owned(), url: url.to_owned(), headers: header_pairs, body, timeout: None };
     let creds = AwsCredentials {
         access_key_id: access_key_id.to_owned(),
         secret_access_key: Secret::new(secret_access_key),

@@ -50,6 +50,7 @@ fn parse_request(text: &str) -> HttpRequest {
         url: format!("https://{host}{target}"),
         headers,
         body: body.as_bytes().to_vec(),
+        timeout: None,
     }
 }
 

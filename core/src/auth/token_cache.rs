@@ -115,6 +115,14 @@ impl TokenCache {
         fetched
     }
 
+    /// The token held for `key` now, fresh or not, without fetching.
+    pub(crate) fn peek(&self, key: &str) -> Option<CachedToken> {
+        match self.lock().get(key) {
+            Some(Slot::Ready(t)) => Some(t.clone()),
+            _ => None,
+        }
+    }
+
     /// Drops `token` for `key` (the server refused it), unless it was replaced already.
     pub(crate) fn invalidate(&self, key: &str, token: &Secret) {
         let mut slots = self.lock();
@@ -161,6 +169,7 @@ mod tests {
                 match o.step(Timestamp::from_unix(now)) {
                     Step::Send(_) => o.receive(crate::HttpResponse::new(200, "")),
                     Step::Sleep(_) => {}
+                    Step::Ask(_) => o.answer(crate::HostAnswer::Missing),
                     Step::Done(r) => return r.unwrap(),
                 }
             }

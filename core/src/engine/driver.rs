@@ -7,6 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::client::Client;
+use crate::engine::host::{HostAnswer, HostQuery};
 use crate::engine::http::{HttpRequest, HttpResponse, TransportError};
 use crate::engine::operation::{Operation, Step};
 use crate::engine::time::Timestamp;
@@ -20,6 +21,11 @@ pub trait Transport: Send + Sync {
     async fn send(&self, request: HttpRequest) -> std::result::Result<HttpResponse, TransportError>;
     /// Waits (retry backoff, replica polling).
     async fn sleep(&self, duration: Duration);
+    /// Answers a question only the host can (environment, files, commands). The
+    /// default refuses: a transport that stands for a real process overrides it.
+    fn ask(&self, query: &HostQuery) -> HostAnswer {
+        HostAnswer::Refused(format!("this driver has no host to ask ({query:?})"))
+    }
 }
 
 /// Tells the time.
@@ -99,6 +105,7 @@ impl<T: Transport, C: Clock> Registry<T, C> {
                     Err(e) => op.fail(e),
                 },
                 Step::Sleep(d) => self.transport.sleep(d).await,
+                Step::Ask(q) => op.answer(self.transport.ask(&q)),
                 Step::Done(result) => return result,
             }
         }

@@ -16,6 +16,10 @@ pub struct HttpRequest {
     pub headers: Vec<(String, String)>,
     /// The body (empty for none).
     pub body: Vec<u8>,
+    /// How long the transport may wait for this request (instance metadata is asked
+    /// with a short one, as the SDKs do, so a laptop does not hang); `None` is the
+    /// transport's own.
+    pub timeout: Option<std::time::Duration>,
 }
 
 /// The response to one [`HttpRequest`].
@@ -58,12 +62,18 @@ fn find<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
 impl HttpRequest {
     /// A request with no headers and no body.
     pub fn new(method: &str, url: impl Into<String>) -> HttpRequest {
-        HttpRequest { method: method.to_owned(), url: url.into(), headers: Vec::new(), body: Vec::new() }
+        HttpRequest { method: method.to_owned(), url: url.into(), headers: Vec::new(), body: Vec::new(), timeout: None }
     }
 
     /// Adds a header.
     pub fn header(mut self, name: &str, value: impl Into<String>) -> HttpRequest {
         self.headers.push((name.to_owned(), value.into()));
+        self
+    }
+
+    /// Sets a timeout for this request alone.
+    pub fn timeout(mut self, timeout: std::time::Duration) -> HttpRequest {
+        self.timeout = Some(timeout);
         self
     }
 

@@ -4,6 +4,7 @@
 //! operations exchange ([`http`]) and points in time ([`time`]).
 
 pub mod driver;
+pub mod host;
 pub mod http;
 pub mod operation;
 pub mod retry;

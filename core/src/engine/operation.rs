@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
+use crate::engine::host::{HostAnswer, HostQuery};
 use crate::engine::http::{HttpRequest, HttpResponse, TransportError};
 use crate::engine::retry::{Jitter, RetryPolicy, is_retryable};
 use crate::engine::time::Timestamp;
@@ -27,6 +28,9 @@ pub enum Step<T> {
     Send(HttpRequest),
     /// Wait this long (retry backoff, polling for a replica), then call `step` again.
     Sleep(Duration),
+    /// Ask the host (an environment variable, a file, a command), hand the answer
+    /// to [`Operation::answer`] and call `step` again.
+    Ask(HostQuery),
     /// The operation is over.
     Done(Result<T>),
 }
@@ -51,6 +55,7 @@ struct Slot {
     now: Option<Timestamp>,
     outgoing: Option<Step<()>>,
     incoming: Option<std::result::Result<HttpResponse, TransportError>>,
+    answer: Option<HostAnswer>,
     secrets: Vec<String>,
 }
 
@@ -100,6 +105,7 @@ impl<T: Send + 'static> Operation<T> {
             Poll::Pending => match self.exchange.lock().outgoing.take() {
                 Some(Step::Send(r)) => Step::Send(r),
                 Some(Step::Sleep(d)) => Step::Sleep(d),
+                Some(Step::Ask(q)) => Step::Ask(q),
                 _ => {
                     self.future = None;
                     Step::Done(Err(Error::provider(
@@ -128,6 +134,11 @@ impl<T: Send + 'static> Operation<T> {
     /// Hands the response to the request of the last [`Step::Send`] to the operation.
     pub fn receive(&mut self, response: HttpResponse) {
         self.exchange.lock().incoming = Some(Ok(response));
+    }
+
+    /// Hands the host's answer to the question of the last [`Step::Ask`] over.
+    pub fn answer(&mut self, answer: HostAnswer) {
+        self.exchange.lock().answer = Some(answer);
     }
 
     /// Tells the operation the request of the last [`Step::Send`] got no response.
@@ -167,6 +178,23 @@ impl Exchange {
             }
             match slot.incoming.take() {
                 Some(result) => Poll::Ready(result),
+                None => Poll::Pending,
+            }
+        })
+    }
+
+    /// Asks the host, through the driver.
+    pub(crate) fn ask(&self, query: HostQuery) -> impl Future<Output = HostAnswer> + Send + '_ {
+        let mut query = Some(query);
+        std::future::poll_fn(move |_| {
+            let mut slot = self.lock();
+            if let Some(q) = query.take() {
+                slot.answer = None;
+                slot.outgoing = Some(Step::Ask(q));
+                return Poll::Pending;
+            }
+            match slot.answer.take() {
+                Some(answer) => Poll::Ready(answer),
                 None => Poll::Pending,
             }
         })
@@ -323,6 +351,7 @@ mod tests {
                     None => o.fail(TransportError::other("no more")),
                 },
                 Step::Sleep(d) => sleeps.push(d),
+                Step::Ask(_) => o.answer(HostAnswer::Missing),
                 Step::Done(_) => return sleeps,
             }
         }

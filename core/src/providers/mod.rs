@@ -51,6 +51,10 @@ pub(crate) trait Provider: Send + Sync + std::fmt::Debug {
         permissions: Permissions,
         ttl: u64,
     ) -> BoxFuture<Credentials>;
+    /// Where the binding's own credentials come from (never a secret).
+    fn describe_credentials(self: Arc<Self>, _ex: Exchange) -> BoxFuture<serde_json::Value> {
+        Box::pin(async { Err(Error::not_supported("this provider does not describe its credentials yet")) })
+    }
 }
 
 /// Makes a routable name from a logical one.

@@ -1,7 +1,9 @@
 //! AWS authentication and addressing: where and as whom to call AWS (partitions,
 //! endpoints, base credentials), SigV4 signing and STS.
 
+pub(crate) mod chain;
 mod partition;
+mod profile;
 pub mod sigv4;
 pub(crate) mod sts;
 
@@ -10,7 +12,11 @@ use std::sync::Arc;
 pub use partition::Partition;
 pub use sigv4::{AwsCredentials, Signer};
 
+use crate::auth::token_cache::{CachedToken, TokenCache};
 use crate::config::{AwsEndpoints, AwsPlatform};
+use crate::engine::operation::Exchange;
+use crate::error::{Error, Result};
+use crate::secret::Secret;
 
 /// Where and as whom to call AWS, from the `aws` configuration section.
 #[derive(Debug)]
@@ -18,7 +24,10 @@ pub(crate) struct AwsContext {
     pub region: String,
     pub account_id: String,
     pub partition: Partition,
-    pub credentials: AwsCredentials,
+    /// The configured credentials; `None`: resolve them from the environment.
+    configured: Option<AwsCredentials>,
+    /// Resolved credentials (serialised) until shortly before they expire.
+    resolved: TokenCache,
     endpoints: AwsEndpoints,
     use_fips: bool,
     pub signer: Arc<Signer>,
@@ -30,11 +39,60 @@ impl AwsContext {
             region: platform.region.clone(),
             account_id: platform.account_id.clone(),
             partition: Partition::of_region(&platform.region),
-            credentials: platform.credentials.clone(),
+            configured: platform.credentials.clone(),
+            resolved: TokenCache::default(),
             endpoints: platform.endpoints.clone(),
             use_fips: platform.use_fips,
             signer: Arc::new(Signer::new()),
         }
+    }
+
+    /// The base credentials: the configured ones, or those the environment gives
+    /// (resolved once, shared by the client's operations, refreshed before expiry).
+    pub async fn credentials(&self, ex: &Exchange) -> Result<AwsCredentials> {
+        if let Some(c) = &self.configured {
+            return Ok(c.clone());
+        }
+        let cached = self
+            .resolved
+            .get(ex, "aws-default-chain", || async {
+                let found = chain::resolve(self, ex).await?;
+                let text = serde_json::json!({
+                    "key": found.credentials.access_key_id,
+                    "secret": found.credentials.secret_access_key.expose(),
+                    "token": found.credentials.session_token.as_ref().map(|t| t.expose().to_owned()),
+                    "source": found.source,
+                    "method": found.method,
+                })
+                .to_string();
+                Ok(CachedToken { token: Secret::new(text), expires_at: found.expiration })
+            })
+            .await?;
+        let v: serde_json::Value = serde_json::from_str(cached.token.expose())
+            .map_err(|_| Error::provider("the resolved credentials could not be read back"))?;
+        let s = |k: &str| v[k].as_str().map(str::to_owned);
+        Ok(AwsCredentials {
+            access_key_id: s("key").unwrap_or_default(),
+            secret_access_key: Secret::new(s("secret").unwrap_or_default()),
+            session_token: s("token").map(Secret::new),
+        })
+    }
+
+    /// Where the base credentials come from: `{source, method, accessKeyId,
+    /// expiresAt}` (`method` is botocore's name for the source). Never a secret.
+    pub async fn describe_credentials(&self, ex: &Exchange) -> Result<serde_json::Value> {
+        if let Some(c) = &self.configured {
+            return Ok(serde_json::json!({ "source": "configuration", "method": "configuration",
+                                          "accessKeyId": c.access_key_id, "expiresAt": null }));
+        }
+        let key = self.credentials(ex).await?.access_key_id;
+        let cached = self.resolved.peek("aws-default-chain");
+        let v: serde_json::Value =
+            cached.as_ref().and_then(|c| serde_json::from_str(c.token.expose()).ok()).unwrap_or_default();
+        Ok(serde_json::json!({
+            "source": v["source"], "method": v["method"], "accessKeyId": key,
+            "expiresAt": cached.and_then(|c| c.expires_at).map(|t| t.to_rfc3339()),
+        }))
     }
 
     /// The ECR API base URL for a region.

@@ -22,8 +22,15 @@ pub(crate) struct Assumed {
     pub expiration: Option<Timestamp>,
 }
 
-/// Assumes `role_arn` for `duration` seconds with the base credentials. A session
-/// policy (`Policy`) narrows the session to what both it and the role allow.
+/// Options of `AssumeRole` from a profile.
+pub(crate) struct AssumeOptions {
+    pub session_name: Option<String>,
+    pub external_id: Option<String>,
+    pub duration: u64,
+}
+
+/// Assumes `role_arn` for `duration` seconds with the binding's base credentials. A
+/// session policy (`Policy`) narrows the session to what both it and the role allow.
 pub(crate) async fn assume_role(
     ctx: &AwsContext,
     ex: &Exchange,
@@ -32,13 +39,57 @@ pub(crate) async fn assume_role(
     session_policy: Option<&str>,
 ) -> Result<Assumed> {
     naming::validate_ttl(duration, MIN_DURATION, MAX_DURATION)?;
-    let session = format!("artifact-registry-{}", ex.now().unix_seconds());
+    let base = ctx.credentials(ex).await?;
     let duration = duration.to_string();
-    let mut fields = vec![("Action", "AssumeRole"), ("DurationSeconds", duration.as_str())];
+    let mut fields = vec![("DurationSeconds", duration.as_str())];
     if let Some(policy) = session_policy {
         fields.push(("Policy", policy));
     }
-    fields.extend([("RoleArn", role_arn), ("RoleSessionName", &session), ("Version", "2011-06-15")]);
+    assume(ctx, ex, Some(&base), "AssumeRole", role_arn, None, &fields).await
+}
+
+/// Assumes a profile's `role_arn` with `base` credentials.
+pub(crate) async fn assume_role_as(
+    ctx: &AwsContext,
+    ex: &Exchange,
+    base: &sigv4::AwsCredentials,
+    role_arn: &str,
+    options: &AssumeOptions,
+) -> Result<Assumed> {
+    let duration = options.duration.to_string();
+    let mut fields = vec![("DurationSeconds", duration.as_str())];
+    if let Some(id) = &options.external_id {
+        fields.push(("ExternalId", id));
+    }
+    assume(ctx, ex, Some(base), "AssumeRole", role_arn, options.session_name.as_deref(), &fields).await
+}
+
+/// `AssumeRoleWithWebIdentity`: unsigned, the token is the proof.
+pub(crate) async fn assume_role_with_web_identity(
+    ctx: &AwsContext,
+    ex: &Exchange,
+    role_arn: &str,
+    token: &str,
+    session_name: Option<&str>,
+) -> Result<Assumed> {
+    ex.add_secret(token);
+    assume(ctx, ex, None, "AssumeRoleWithWebIdentity", role_arn, session_name, &[("WebIdentityToken", token)]).await
+}
+
+async fn assume(
+    ctx: &AwsContext,
+    ex: &Exchange,
+    signer_creds: Option<&sigv4::AwsCredentials>,
+    action: &str,
+    role_arn: &str,
+    session_name: Option<&str>,
+    extra: &[(&str, &str)],
+) -> Result<Assumed> {
+    let session = session_name.map_or_else(|| format!("artifact-registry-{}", ex.now().unix_seconds()), str::to_owned);
+    let mut fields: Vec<(&str, &str)> = vec![("Action", action)];
+    fields.extend_from_slice(extra);
+    fields.extend([("RoleArn", role_arn), ("RoleSessionName", session.as_str()), ("Version", "2011-06-15")]);
+    fields.sort_by_key(|(k, _)| *k);
     let body = form_encode(&fields);
     let url = format!("{}/", ctx.sts_url());
     let response = ex
@@ -47,23 +98,25 @@ pub(crate) async fn assume_role(
                 let mut request = HttpRequest::new("POST", url.clone())
                     .header("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
                     .body(body.clone());
-                ctx.signer.sign(
-                    &mut request,
-                    &ctx.credentials,
-                    sigv4::Scope { region: &ctx.region, service: "sts", time: now },
-                )?;
+                if let Some(creds) = signer_creds {
+                    ctx.signer.sign(
+                        &mut request,
+                        creds,
+                        sigv4::Scope { region: &ctx.region, service: "sts", time: now },
+                    )?;
+                }
                 Ok(request)
             },
             is_throttled,
         )
         .await?;
     if !response.is_success() {
-        return Err(error_from_response(&response, &format!("STS AssumeRole of {role_arn}")));
+        return Err(error_from_response(&response, &format!("STS {action} of {role_arn}")));
     }
     let text = response.text();
     let field = |name: &str| {
         xml::first(&text, name).ok_or_else(|| {
-            Error::provider(format!("STS AssumeRole answer has no <{name}>")).with_http_status(response.status)
+            Error::provider(format!("STS {action} answer has no <{name}>")).with_http_status(response.status)
         })
     };
     let secret = field("SecretAccessKey")?;

@@ -89,7 +89,8 @@ impl Ecr {
     // ---- operations -------------------------------------------------------------
 
     async fn call(&self, ex: &Exchange, region: &str, action: &str, body: Value) -> Result<Value> {
-        self.aws.ecr_call(ex, &self.aws.credentials, region, action, body).await
+        let creds = self.aws.credentials(ex).await?;
+        self.aws.ecr_call(ex, &creds, region, action, body).await
     }
 
     pub async fn create_repository(&self, ex: &Exchange, name: &str) -> Result<Repository> {
@@ -109,8 +110,10 @@ impl Ecr {
 
     pub async fn delete_repository(&self, ex: &Exchange, name: &str) -> Result<()> {
         let body = json!({ "repositoryName": name, "force": true });
-        let (answer, attempts) =
-            self.aws.ecr_call_counted(ex, &self.aws.credentials, &self.aws.region, "DeleteRepository", body).await?;
+        let (answer, attempts) = self
+            .aws
+            .ecr_call_counted(ex, &self.aws.credentials(ex).await?, &self.aws.region, "DeleteRepository", body)
+            .await?;
         match answer {
             Ok(_) => Ok(()),
             // An earlier attempt may have deleted it and lost its response: gone is
@@ -188,7 +191,15 @@ impl Ecr {
             }
             None => None,
         };
-        let creds: &AwsCredentials = assumed.as_ref().map_or(&self.aws.credentials, |a| &a.credentials);
+        let base = match &assumed {
+            Some(_) => None,
+            None => Some(self.aws.credentials(ex).await?),
+        };
+        let creds: &AwsCredentials = match (&assumed, &base) {
+            (Some(a), _) => &a.credentials,
+            (None, Some(b)) => b,
+            (None, None) => return Err(Error::provider("no credentials to ask ECR for a token with")),
+        };
         let answer = self.aws.ecr_call(ex, creds, &self.aws.region, "GetAuthorizationToken", json!({})).await?;
         let data = answer["authorizationData"]
             .get(0)
@@ -475,6 +486,9 @@ impl Provider for Ecr {
     }
     fn get_cross_account_access(self: Arc<Self>, ex: Exchange, name: String) -> BoxFuture<CrossAccountPermissions> {
         Box::pin(async move { Ecr::get_cross_account_access(&self, &ex, &name).await })
+    }
+    fn describe_credentials(self: Arc<Self>, ex: Exchange) -> BoxFuture<Value> {
+        Box::pin(async move { self.aws.describe_credentials(&ex).await })
     }
     fn generate_credentials(
         self: Arc<Self>,

@@ -1,0 +1,99 @@
+"""Fake AWS credential endpoints for the credential-chain tests, on one loopback port:
+
+- EC2 instance metadata, IMDSv2: `PUT /latest/api/token` (with
+  `X-aws-ec2-metadata-token-ttl-seconds`) gives a token that the `GET`s under
+  `/latest/meta-data/iam/security-credentials/` require (`"imdsV1": true` lets them
+  through without one). `"hopLimitExceeded": true` makes the token PUT never answer
+  in time, as a hop limit of 1 does in a container: clients must fall back to IMDSv1.
+- The ECS/EKS container endpoint: `GET /container/creds`, checking `Authorization`
+  against `"containerToken"` when one is set.
+- STS `AssumeRoleWithWebIdentity` (`POST /sts/`, unsigned as real STS takes it; moto
+  with signature checks on cannot answer it), for the token `web-identity-token`.
+
+Prints `{"port"}`; serves until stdin closes. `POST /_contract/configure` sets the
+modes; `GET /_contract/state` lists the requests."""
+import json
+import secrets
+import threading
+import time
+
+from contract_http import ContractHandler, serve
+
+
+class State:
+    def __init__(self, port):
+        self.lock = threading.Lock()
+        self.requests = []
+        self.tokens = set()
+        self.imds_v1 = False
+        self.hop_limit_exceeded = False
+        self.container_token = None
+
+
+def creds(prefix, token_key):
+    expires = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
+    return {"Code": "Success", "Type": "AWS-HMAC", "AccessKeyId": prefix, "SecretAccessKey": "metadata-secret-" + prefix.lower(),
+            token_key: "metadata-session-token", "Expiration": expires, "LastUpdated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+
+
+class Handler(ContractHandler):
+    def route(self, method, path, query, body):
+        s = self.state
+        if path == "/_contract/configure":
+            data = json.loads(body or b"{}")
+            s.imds_v1 = data.get("imdsV1", s.imds_v1)
+            s.hop_limit_exceeded = data.get("hopLimitExceeded", s.hop_limit_exceeded)
+            s.container_token = data.get("containerToken", s.container_token)
+            return 200, {}
+        if path == "/_contract/state":
+            return 200, {"requests": s.requests}
+        if path == "/latest/api/token" and method == "PUT":
+            if not self.headers.get("X-aws-ec2-metadata-token-ttl-seconds"):
+                return 400, None
+            if s.hop_limit_exceeded:
+                s.lock.release()
+                try:
+                    time.sleep(3)  # longer than any SDK waits for IMDS
+                finally:
+                    s.lock.acquire()
+                return 504, None
+            token = secrets.token_urlsafe(16)
+            s.tokens.add(token)
+            return 200, token.encode(), [], "text/plain"
+        if path.startswith("/latest/meta-data/iam/security-credentials/"):
+            token = self.headers.get("X-aws-ec2-metadata-token")
+            if token not in s.tokens and not (s.imds_v1 or s.hop_limit_exceeded):
+                return 401, None
+            role = path[len("/latest/meta-data/iam/security-credentials/"):]
+            if not role:
+                return 200, b"test-instance-role", [], "text/plain"
+            if role != "test-instance-role":
+                return 404, None
+            return 200, creds("ASIAIMDSINSTANCEROLE", "Token")
+        if path == "/sts/" and method == "POST":
+            import urllib.parse
+            form = urllib.parse.parse_qs(body.decode())
+            one = lambda k: (form.get(k) or [""])[0]
+            if one("Action") != "AssumeRoleWithWebIdentity" or not one("RoleArn") or not one("RoleSessionName"):
+                return 400, b"<ErrorResponse><Error><Code>InvalidParameterValue</Code></Error></ErrorResponse>", [], "text/xml"
+            if one("WebIdentityToken") != "web-identity-token":
+                return 400, b"<ErrorResponse><Error><Code>InvalidIdentityToken</Code><Message>bad token</Message></Error></ErrorResponse>", [], "text/xml"
+            c = creds("ASIAWEBIDENTITYROLE1", "Token")
+            xml = ("<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult><Credentials>"
+                   f"<AccessKeyId>{c['AccessKeyId']}</AccessKeyId><SecretAccessKey>{c['SecretAccessKey']}</SecretAccessKey>"
+                   f"<SessionToken>{c['Token']}</SessionToken><Expiration>{c['Expiration']}</Expiration>"
+                   "</Credentials></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>")
+            return 200, xml.encode(), [], "text/xml"
+        if path == "/container/creds":
+            if s.container_token and self.headers.get("Authorization") != s.container_token:
+                return 403, {"message": "bad token"}
+            return 200, creds("ASIACONTAINERROLE000", "Token")
+        return 404, None
+
+
+def main():
+    serve(Handler, State, lambda s: {})
+
+
+if __name__ == "__main__":
+    main()
