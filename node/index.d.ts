@@ -140,6 +140,12 @@ export declare class ArtifactRegistry {
   addCrossAccountAccess(repository: string, access: CrossAccountAccess): Promise<void>
   /** Revokes cross-account access, keeping every other grant. */
   removeCrossAccountAccess(repository: string, access: CrossAccountAccess): Promise<void>
+  /**
+   * Where the binding's credentials come from and who they are (on ECR: `source`,
+   * `method`, `accessKeyId`, `expiresAt`, `account`, `arn`), resolving them from the
+   * environment when the configuration has none. Never a secret.
+   */
+  describeCredentials(): Promise<Record<string, unknown>>
   /** Reads the cross-account grants. */
   getCrossAccountAccess(repository: string): Promise<CrossAccountPermissions>
   /**

@@ -112,6 +112,7 @@ class ArtifactRegistry {
   async removeCrossAccountAccess (repository, access) { await this.#call('remove-cross-account-access', { repository, access }) }
   /** Reads the cross-account grants. */
   getCrossAccountAccess (repository) { return this.#call('get-cross-account-access', { repository }) }
+  describeCredentials () { return this.#call('describe-credentials', {}) }
   /** Generates `'pull'` or `'push-pull'` credentials valid for about `ttlSeconds`. */
   async generateCredentials (repository, permissions, ttlSeconds) {
     return credentials(await this.#call('generate-credentials', { repository, permissions, ttlSeconds: ttlSeconds ?? null }))

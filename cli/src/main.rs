@@ -144,6 +144,12 @@ enum Command {
         ttl: Option<u64>,
     },
     /// Print the registry endpoint.
+    /// Where the binding's credentials come from (the configuration, or which source in
+    /// the environment chain) and who they are; never a secret.
+    #[command(
+        after_help = "Example:\n  artifact-registry --config ecr.json whoami   # aws.credentials absent: resolved from the environment"
+    )]
+    Whoami,
     #[command(after_help = "Example:\n  artifact-registry --config ecr.json registry-endpoint")]
     RegistryEndpoint,
     /// Print the upstream repository prefix.
@@ -182,7 +188,10 @@ async fn run_operation(config: Option<&str>, trace: bool, command: Command) -> R
     operation(&artifact_registry_native::connect(&text)?, command).await
 }
 
-async fn operation(registry: &impl ArtifactRegistry, command: Command) -> Result<Value, Error> {
+async fn operation<T: artifact_registry_core::Transport, C: artifact_registry_core::Clock>(
+    registry: &artifact_registry_core::Registry<T, C>,
+    command: Command,
+) -> Result<Value, Error> {
     Ok(match command {
         Command::CreateRepository { name } => json!(registry.create_repository(&name).await?),
         Command::GetRepository { id } => json!(registry.get_repository(&id).await?),
@@ -202,6 +211,7 @@ async fn operation(registry: &impl ArtifactRegistry, command: Command) -> Result
         Command::GenerateCredentials { id, permissions, ttl } => {
             json!(registry.generate_credentials(&id, Permissions::parse(&permissions)?, ttl).await?)
         }
+        Command::Whoami => registry.describe_credentials().await?,
         Command::RegistryEndpoint => json!(registry.registry_endpoint()),
         Command::UpstreamRepositoryPrefix => json!(registry.upstream_repository_prefix()),
         Command::Quickstart { .. } | Command::Serve { .. } => unreachable!("handled in main"),

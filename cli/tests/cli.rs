@@ -249,3 +249,64 @@ fn trace_prints_one_line_per_exchange_without_secrets() {
     assert!(!stderr.contains("tr4ce-password-value") && !stderr.contains("dHI0Y2U"), "a secret in the trace: {stderr}");
     assert!(!stderr.contains("Basic "), "a header value in the trace: {stderr}");
 }
+
+#[test]
+fn ecr_with_credentials_from_the_environment_only() {
+    use artifact_registry_tests::moto::MotoServer;
+    let moto = MotoServer::start();
+    let home = scratch_dir("cli-ambient");
+    // No credentials in the configuration: they come from the environment.
+    let config = json!({ "name": "artifacts", "binding": { "service": "ecr", "repositoryPrefix": "amb" },
+        "aws": { "region": "us-east-1", "accountId": "123456789012", "endpoints": { "ecr": moto.endpoint, "sts": moto.endpoint } } });
+    let run_env = |args: &[&str], with_keys: bool| {
+        let mut c = Command::new(BIN);
+        c.args(args)
+            .env("ARTIFACT_REGISTRY_CONFIG", config.to_string())
+            .env("HOME", &home)
+            .env("AWS_EC2_METADATA_DISABLED", "true");
+        for k in [
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+            "AWS_PROFILE",
+            "AWS_CONFIG_FILE",
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "AWS_ROLE_ARN",
+            "AWS_WEB_IDENTITY_TOKEN_FILE",
+            "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        ] {
+            c.env_remove(k);
+        }
+        if with_keys {
+            c.env("AWS_ACCESS_KEY_ID", &moto.access_key_id).env("AWS_SECRET_ACCESS_KEY", &moto.secret_access_key);
+        }
+        c.output().unwrap()
+    };
+    let who = stdout_json(&run_env(&["whoami"], true));
+    assert_eq!((who["source"].as_str(), who["method"].as_str()), (Some("environment"), Some("env")), "{who}");
+    assert_eq!(who["account"], "123456789012", "{who}");
+    assert!(who["arn"].as_str().unwrap().ends_with(":user/artifact-registry-tests"), "{who}");
+    assert!(!who.to_string().contains(&moto.secret_access_key), "whoami shows the secret");
+
+    let created = stdout_json(&run_env(&["create-repository", "web"], true));
+    assert_eq!(created["name"], "amb-web");
+    stdout_json(&run_env(&["get-repository", "amb-web"], true));
+    let grant = r#"{"platform":"aws","accountIds":["111111111111"]}"#;
+    stdout_json(&run_env(&["add-cross-account-access", "amb-web", "--access", grant], true));
+    let creds = stdout_json(&run_env(&["generate-credentials", "amb-web", "--permissions", "pull"], true));
+    assert_eq!(creds["username"], "AWS");
+    stdout_json(&run_env(&["delete-repository", "amb-web"], true));
+
+    // Nothing in the environment: a clear error that lists every source tried.
+    let none = run_env(&["whoami"], false);
+    assert_eq!(none.status.code(), Some(1));
+    let err: Value = serde_json::from_slice(&none.stderr).unwrap();
+    assert_eq!(err["code"], "access-denied");
+    let message = err["message"].as_str().unwrap();
+    for source in ["environment", "web identity", "credentials", "credential_process", "container", "instance metadata"]
+    {
+        assert!(message.contains(source), "{source} missing from: {message}");
+    }
+    let _ = std::fs::remove_dir_all(home);
+}

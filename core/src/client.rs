@@ -159,9 +159,10 @@ impl Client {
         self.start(checked, move |p, ex, (name, ttl)| p.generate_credentials(ex, name, permissions, ttl))
     }
 
-    /// Where the binding's own credentials come from (`{source, method, accessKeyId,
-    /// expiresAt}` on ECR), resolving them if they come from the environment. Never a
-    /// secret.
+    /// Where the binding's own credentials come from and who they are (on ECR
+    /// `{source, method, accessKeyId, expiresAt, account, arn}`, the identity from STS
+    /// `GetCallerIdentity`), resolving them if they come from the environment. Never
+    /// a secret.
     pub fn describe_credentials(&self) -> Operation<serde_json::Value> {
         self.start(Ok(()), |p, ex, ()| p.describe_credentials(ex))
     }

@@ -60,6 +60,7 @@ impl Client {
                 };
                 self.generate_credentials(repository()?, permissions, ttl).map(to_json)
             }
+            "describe-credentials" => self.describe_credentials(),
             "registry-endpoint" => Operation::ready(Ok(json!(self.registry_endpoint()))),
             "upstream-repository-prefix" => Operation::ready(Ok(json!(self.upstream_repository_prefix()))),
             other => return Err(Error::invalid_input(format!("unknown operation {other:?}"))),

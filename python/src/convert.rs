@@ -426,3 +426,16 @@ impl CrossAccountPermissions {
         )
     }
 }
+
+/// A JSON value handed to Python as the plain objects `json.loads` would give.
+pub struct Json(pub Value);
+
+impl<'py> IntoPyObject<'py> for Json {
+    type Target = PyAny;
+    type Output = Bound<'py, PyAny>;
+    type Error = PyErr;
+
+    fn into_pyobject(self, py: Python<'py>) -> Result<Self::Output, Self::Error> {
+        to_py(py, &self.0)
+    }
+}

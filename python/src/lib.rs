@@ -128,6 +128,15 @@ impl ArtifactRegistry {
             .map(Credentials::from)
     }
 
+    /// Where the binding's credentials come from and who they are, as a dict (on
+    /// ECR: ``source``, ``method``, ``accessKeyId``, ``expiresAt``, ``account``,
+    /// ``arn``). Resolves credentials from the environment when the configuration
+    /// has none. Never a secret.
+    fn describe_credentials<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let v = self.backend.run_sync(py, self.backend.client.describe_credentials())?;
+        convert::to_py(py, &v)
+    }
+
     /// The registry endpoint.
     fn registry_endpoint(&self) -> String {
         self.backend.client.registry_endpoint()
@@ -276,6 +285,12 @@ impl AsyncArtifactRegistry {
     ) -> PyResult<Bound<'py, PyAny>> {
         let p = self::permissions(py, permissions)?;
         self.spawn(py, self.backend.client.generate_credentials(repository, p, ttl_seconds), Credentials::from)
+    }
+
+    /// Where the binding's credentials come from and who they are, as a dict (see
+    /// ``ArtifactRegistry.describe_credentials``). Never a secret.
+    fn describe_credentials<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.spawn(py, self.backend.client.describe_credentials(), convert::Json)
     }
 
     /// The registry endpoint.

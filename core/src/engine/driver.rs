@@ -96,6 +96,12 @@ impl<T: Transport, C: Clock> Registry<T, C> {
         &self.transport
     }
 
+    /// Where the binding's credentials come from and who they are (never a secret):
+    /// see [`Client::describe_credentials`].
+    pub async fn describe_credentials(&self) -> Result<serde_json::Value> {
+        self.run(self.client.describe_credentials()).await
+    }
+
     /// Drives an operation to its end.
     pub async fn run<O: Send + 'static>(&self, mut op: Operation<O>) -> Result<O> {
         loop {

@@ -288,8 +288,23 @@ impl ComponentHost {
 
     /// A fresh instance with its own store. `wall_clock` fixes the time (for vectors).
     pub async fn instantiate(&self, network: Network, wall_clock: Option<Duration>) -> Result<Instance> {
+        self.instantiate_with_env(network, wall_clock, &[]).await
+    }
+
+    /// [`ComponentHost::instantiate`], granting these environment variables through
+    /// `wasi:cli/environment` (as a plugin host may, for credentials from the
+    /// environment).
+    pub async fn instantiate_with_env(
+        &self,
+        network: Network,
+        wall_clock: Option<Duration>,
+        env: &[(&str, &str)],
+    ) -> Result<Instance> {
         let mut wasi = WasiCtxBuilder::new();
         wasi.inherit_stderr();
+        for (k, v) in env {
+            wasi.env(k, v);
+        }
         if let Some(t) = wall_clock {
             wasi.wall_clock(FixedWallClock(t));
         }

@@ -283,3 +283,36 @@ async fn acr_lifecycle_against_the_contract_server() {
     assert!(server.state()["repositories"].get("team-a/wasm-app").is_none());
     assert_eq!(server.count("/oauth2/exchange"), 1, "one refresh token served the instance");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ecr_with_credentials_from_the_granted_environment() {
+    let moto = MotoServer::start();
+    let authority = moto.endpoint.trim_start_matches("http://").to_owned();
+    let mut config = moto.ecr_config("wasm-amb", json!({}));
+    config["aws"].as_object_mut().unwrap().remove("credentials");
+
+    // Nothing granted: the chain finds nothing (no files or commands in a component)
+    // and says what it tried.
+    let mut bare = host().instantiate(Network::Allow(Some(vec![authority.clone()])), None).await.unwrap();
+    let r = bare.open(&config.to_string()).await.unwrap().unwrap();
+    let none = bare.call(r, "create-repository", &json!({ "name": "app" })).await.unwrap();
+    assert_eq!(none["error"]["code"], "access-denied", "{none}");
+
+    let env = [
+        ("AWS_ACCESS_KEY_ID", moto.access_key_id.as_str()),
+        ("AWS_SECRET_ACCESS_KEY", moto.secret_access_key.as_str()),
+    ];
+    let mut instance = host().instantiate_with_env(Network::Allow(Some(vec![authority])), None, &env).await.unwrap();
+    let r = instance.open(&config.to_string()).await.unwrap().unwrap();
+    let created = instance.call(r, "create-repository", &json!({ "name": "app" })).await.unwrap();
+    assert_eq!(created["result"]["name"], "wasm-amb-app", "{created}");
+    let creds = instance
+        .call(r, "generate-credentials", &json!({ "repository": "wasm-amb-app", "permissions": "pull" }))
+        .await
+        .unwrap();
+    assert_eq!(creds["result"]["username"], "AWS", "{creds}");
+    assert_eq!(
+        instance.call(r, "delete-repository", &json!({ "repository": "wasm-amb-app" })).await.unwrap(),
+        json!({ "result": null })
+    );
+}

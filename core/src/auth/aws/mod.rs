@@ -95,6 +95,27 @@ impl AwsContext {
         }))
     }
 
+    /// [`AwsContext::describe_credentials`] plus who they are (`account`, `arn`, from
+    /// STS `GetCallerIdentity`). When STS does not say (the keys are refused, STS is out
+    /// of reach), `account` and `arn` are null and `identityError` says why: where the
+    /// credentials came from is worth showing all the same.
+    pub async fn whoami(&self, ex: &Exchange) -> Result<serde_json::Value> {
+        let mut out = self.describe_credentials(ex).await?;
+        let creds = self.credentials(ex).await?;
+        match sts::caller_identity(self, ex, &creds).await {
+            Ok((account, arn)) => {
+                out["account"] = account.into();
+                out["arn"] = arn.into();
+            }
+            Err(e) => {
+                out["account"] = serde_json::Value::Null;
+                out["arn"] = serde_json::Value::Null;
+                out["identityError"] = e.to_string().into();
+            }
+        }
+        Ok(out)
+    }
+
     /// The ECR API base URL for a region.
     pub fn ecr_url(&self, region: &str) -> String {
         match &self.endpoints.ecr {

@@ -132,3 +132,37 @@ async fn assume(
         expiration: xml::first(&text, "Expiration").and_then(|e| Timestamp::parse_rfc3339(&e)),
     })
 }
+
+/// Who `creds` are: `(account, arn)` from `GetCallerIdentity`.
+pub(crate) async fn caller_identity(
+    ctx: &AwsContext,
+    ex: &Exchange,
+    creds: &sigv4::AwsCredentials,
+) -> Result<(String, String)> {
+    let body = form_encode(&[("Action", "GetCallerIdentity"), ("Version", "2011-06-15")]);
+    let url = format!("{}/", ctx.sts_url());
+    let response = ex
+        .call(
+            |now| {
+                let mut request = HttpRequest::new("POST", url.clone())
+                    .header("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+                    .body(body.clone());
+                ctx.signer.sign(
+                    &mut request,
+                    creds,
+                    sigv4::Scope { region: &ctx.region, service: "sts", time: now },
+                )?;
+                Ok(request)
+            },
+            is_throttled,
+        )
+        .await?;
+    if !response.is_success() {
+        return Err(error_from_response(&response, "STS GetCallerIdentity"));
+    }
+    let text = response.text();
+    match (xml::first(&text, "Account"), xml::first(&text, "Arn")) {
+        (Some(account), Some(arn)) => Ok((account, arn)),
+        _ => Err(Error::provider("STS GetCallerIdentity answered without Account and Arn")),
+    }
+}

@@ -488,7 +488,7 @@ impl Provider for Ecr {
         Box::pin(async move { Ecr::get_cross_account_access(&self, &ex, &name).await })
     }
     fn describe_credentials(self: Arc<Self>, ex: Exchange) -> BoxFuture<Value> {
-        Box::pin(async move { self.aws.describe_credentials(&ex).await })
+        Box::pin(async move { self.aws.whoami(&ex).await })
     }
     fn generate_credentials(
         self: Arc<Self>,
