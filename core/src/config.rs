@@ -177,6 +177,8 @@ pub enum GcpCredentials {
     },
     /// `{ "accessToken": "..." }`
     AccessToken(Secret),
+    /// Absent or `"default"`: application default credentials from the environment.
+    Default,
 }
 
 /// `gcp.endpoints`.
@@ -313,6 +315,7 @@ struct RawAwsCredentials {
 struct RawGcp {
     project_id: String,
     region: String,
+    #[serde(default)]
     credentials: Value,
     #[serde(default)]
     endpoints: Option<GcpEndpoints>,
@@ -568,6 +571,7 @@ impl Config {
             Platform::Gcp(p) => match &p.credentials {
                 GcpCredentials::ServiceAccountKey { private_key, .. } => out.push(private_key.expose().to_owned()),
                 GcpCredentials::AccessToken(t) => out.push(t.expose().to_owned()),
+                GcpCredentials::Default => {}
             },
             Platform::Azure(p) => match &p.credentials {
                 AzureCredentials::ClientSecret { client_secret, .. } => out.push(client_secret.expose().to_owned()),
@@ -618,6 +622,8 @@ fn parse_aws(value: Value) -> Result<AwsPlatform> {
 fn parse_gcp(value: Value) -> Result<GcpPlatform> {
     let raw: RawGcp = parse_at(value, "gcp")?;
     let credentials = match &raw.credentials {
+        Value::Null => GcpCredentials::Default,
+        Value::String(s) if s == "default" => GcpCredentials::Default,
         Value::Object(m) if m.contains_key("accessToken") => GcpCredentials::AccessToken(Secret::new(
             parse_at::<RawToken>(raw.credentials, "gcp.credentials")?.access_token,
         )),

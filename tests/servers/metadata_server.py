@@ -7,6 +7,9 @@
   in time, as a hop limit of 1 does in a container: clients must fall back to IMDSv1.
 - The ECS/EKS container endpoint: `GET /container/creds`, checking `Authorization`
   against `"containerToken"` when one is set.
+- The GCE metadata server: `GET /` answers with `Metadata-Flavor: Google` to a request
+  that carries it (the ping google-auth makes), and
+  `/computeMetadata/v1/instance/service-accounts/default/token` gives a token.
 - STS `AssumeRoleWithWebIdentity` (`POST /sts/`, unsigned as real STS takes it; moto
   with signature checks on cannot answer it), for the token `web-identity-token`.
 
@@ -70,6 +73,14 @@ class Handler(ContractHandler):
             if role != "test-instance-role":
                 return 404, None
             return 200, creds("ASIAIMDSINSTANCEROLE", "Token")
+        if path == "/" and method == "GET":
+            if self.headers.get("Metadata-Flavor") != "Google":
+                return 403, None
+            return 200, b"computeMetadata/", [("Metadata-Flavor", "Google")], "application/text"
+        if path == "/computeMetadata/v1/instance/service-accounts/default/token":
+            if self.headers.get("Metadata-Flavor") != "Google":
+                return 403, None
+            return 200, {"access_token": "ya29.metadata-server-token", "expires_in": 3599, "token_type": "Bearer"}, [("Metadata-Flavor", "Google")]
         if path == "/sts/" and method == "POST":
             import urllib.parse
             form = urllib.parse.parse_qs(body.decode())

@@ -58,3 +58,46 @@ impl Transport for ScriptedTransport {
         self.sleeps.lock().unwrap().push(duration);
     }
 }
+
+/// Answers host questions from one environment (variables; files with `~/` under its
+/// `HOME`; commands run with exactly that environment), as the native driver answers
+/// them from the process's, and sends requests with `inner`.
+pub struct EnvTransport<T> {
+    /// The transport for HTTP.
+    pub inner: T,
+    /// The environment.
+    pub env: std::collections::BTreeMap<String, String>,
+}
+
+#[async_trait]
+impl<T: Transport> Transport for EnvTransport<T> {
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        self.inner.send(request).await
+    }
+
+    async fn sleep(&self, duration: Duration) {
+        self.inner.sleep(duration).await
+    }
+
+    fn ask(&self, query: &artifact_registry_core::HostQuery) -> artifact_registry_core::HostAnswer {
+        use artifact_registry_core::{HostAnswer, HostQuery};
+        match query {
+            HostQuery::Env(name) => self.env.get(name).map_or(HostAnswer::Missing, |v| HostAnswer::Value(v.clone())),
+            HostQuery::File(path) => {
+                let path = match (path.strip_prefix("~/"), self.env.get("HOME")) {
+                    (Some(rest), Some(home)) => std::path::PathBuf::from(home).join(rest),
+                    (Some(_), None) => return HostAnswer::Missing,
+                    (None, _) => std::path::PathBuf::from(path),
+                };
+                std::fs::read_to_string(path).map_or(HostAnswer::Missing, HostAnswer::Value)
+            }
+            HostQuery::Command { program, args } => {
+                match std::process::Command::new(program).args(args).env_clear().envs(&self.env).output() {
+                    Ok(o) if o.status.success() => HostAnswer::Value(String::from_utf8_lossy(&o.stdout).into_owned()),
+                    Ok(o) => HostAnswer::Refused(format!("exit {}", o.status)),
+                    Err(e) => HostAnswer::Refused(e.to_string()),
+                }
+            }
+        }
+    }
+}

@@ -12,56 +12,16 @@
 //! keys, compared exactly.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
 
-use artifact_registry_core::{
-    Client, HostAnswer, HostQuery, HttpRequest, HttpResponse, Registry, Transport, TransportError,
-};
+use artifact_registry_core::{Client, Registry};
 use artifact_registry_native::{ReqwestTransport, SystemClock};
 use artifact_registry_tests::contract_server::ContractServer;
 use artifact_registry_tests::moto::MotoServer;
 use artifact_registry_tests::oci_registry::scratch_dir;
-use async_trait::async_trait;
+use artifact_registry_tests::transports::EnvTransport;
 use serde_json::{Value, json};
-
-/// A driver that answers host questions from one case's environment, as the native
-/// driver answers them from the process's.
-struct CaseTransport {
-    inner: ReqwestTransport,
-    env: BTreeMap<String, String>,
-}
-
-#[async_trait]
-impl Transport for CaseTransport {
-    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
-        self.inner.send(request).await
-    }
-    async fn sleep(&self, duration: Duration) {
-        self.inner.sleep(duration).await
-    }
-    fn ask(&self, query: &HostQuery) -> HostAnswer {
-        match query {
-            HostQuery::Env(name) => self.env.get(name).map_or(HostAnswer::Missing, |v| HostAnswer::Value(v.clone())),
-            HostQuery::File(path) => {
-                let path = match path.strip_prefix("~/") {
-                    Some(rest) => PathBuf::from(&self.env["HOME"]).join(rest),
-                    None => PathBuf::from(path),
-                };
-                std::fs::read_to_string(path).map_or(HostAnswer::Missing, HostAnswer::Value)
-            }
-            HostQuery::Command { program, args } => {
-                let out = Command::new(program).args(args).env_clear().envs(&self.env).output();
-                match out {
-                    Ok(o) if o.status.success() => HostAnswer::Value(String::from_utf8_lossy(&o.stdout).into_owned()),
-                    Ok(o) => HostAnswer::Refused(format!("exit {}", o.status)),
-                    Err(e) => HostAnswer::Refused(e.to_string()),
-                }
-            }
-        }
-    }
-}
 
 const BOTOCORE: &str = r#"
 import json, botocore.session, botocore.exceptions
@@ -95,7 +55,7 @@ async fn ours(env: &BTreeMap<String, String>, moto: &MotoServer) -> Value {
         "aws": { "region": "us-east-1", "accountId": "123456789012", "endpoints": { "ecr": moto.endpoint, "sts": sts } } });
     let client = Client::from_json_str(&config.to_string()).unwrap();
     let registry =
-        Registry::new(client, CaseTransport { inner: ReqwestTransport::default(), env: env.clone() }, SystemClock);
+        Registry::new(client, EnvTransport { inner: ReqwestTransport::default(), env: env.clone() }, SystemClock);
     match registry.run(registry.client().describe_credentials()).await {
         Ok(v) => json!({ "method": v["method"], "key": v["accessKeyId"] }),
         Err(e) => json!({ "error": e.code().as_str(), "message": e.message() }),

@@ -203,3 +203,34 @@ async fn sixteen_concurrent_grants_all_land() {
         sets - 16
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn application_default_credentials_from_the_environment() {
+    use artifact_registry_core::{Client, Registry};
+    use artifact_registry_native::{ReqwestTransport, SystemClock};
+    use artifact_registry_tests::transports::EnvTransport;
+    let server = GarServer::start();
+    server.control("/_contract/configure", Some(json!({ "lroPolls": 0 })));
+    let dir = artifact_registry_tests::oci_registry::scratch_dir("gar-adc");
+    let key_file = dir.join("key.json");
+    std::fs::write(&key_file, server.key.to_string()).unwrap();
+    // No credentials in the configuration.
+    let mut config = server.config("images", json!({}));
+    config["gcp"].as_object_mut().unwrap().remove("credentials");
+    let env = [("GOOGLE_APPLICATION_CREDENTIALS", key_file.to_str().unwrap()), ("HOME", dir.to_str().unwrap())]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    let client = Client::from_json_str(&config.to_string()).unwrap();
+    let registry = Registry::new(client, EnvTransport { inner: ReqwestTransport::default(), env }, SystemClock);
+    let who = registry.describe_credentials().await.unwrap();
+    assert_eq!(
+        (who["method"].as_str(), who["principal"].as_str()),
+        (Some("service_account"), Some("deployer@acme-p1.iam.gserviceaccount.com"))
+    );
+    let repo = registry.create_repository("adc").await.unwrap();
+    assert_eq!(repo.name, "acme-p1/images/adc");
+    let creds = registry.generate_credentials(&repo.name, Permissions::Pull, None).await.unwrap();
+    assert_eq!(tokeninfo(&server, creds.password.expose())["email"], "deployer@acme-p1.iam.gserviceaccount.com");
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -6,5 +6,6 @@
 pub mod aws;
 pub(crate) mod azure;
 pub(crate) mod gcp;
+pub(crate) mod gcp_adc;
 pub(crate) mod oci;
 pub(crate) mod token_cache;

@@ -29,6 +29,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::auth::gcp::{self, CLOUD_PLATFORM, ServiceAccount};
+use crate::auth::gcp_adc;
 use crate::auth::token_cache::{CachedToken, TokenCache};
 use crate::config::{GarBinding, GcpCredentials, GcpPlatform};
 use crate::engine::http::{HttpRequest, HttpResponse, percent_encode};
@@ -65,6 +66,8 @@ enum Identity {
     Key(Box<ServiceAccount>),
     /// A raw access token from the configuration (no refresh possible).
     Token(Secret),
+    /// Application default credentials, found in the environment on first use.
+    Ambient(std::sync::Mutex<Option<Arc<gcp_adc::Found>>>),
 }
 
 /// The GAR provider for one binding.
@@ -78,6 +81,8 @@ pub(crate) struct Gar {
     api: String,
     iam_credentials: String,
     token_endpoint: String,
+    /// `gcp.endpoints.oauth2`, which wins over a credentials file's `token_uri`.
+    oauth2_override: Option<String>,
     identity: Identity,
     tokens: TokenCache,
 }
@@ -96,12 +101,14 @@ impl Gar {
                 )?))
             }
             GcpCredentials::AccessToken(t) => Identity::Token(t.clone()),
+            GcpCredentials::Default => Identity::Ambient(Default::default()),
         };
         let token_endpoint = match (&platform.endpoints.oauth2, &identity) {
             (Some(url), _) => url.clone(),
             (None, Identity::Key(account)) => account.token_uri.clone(),
-            (None, Identity::Token(_)) => gcp::GOOGLE_TOKEN_URI.to_owned(),
+            (None, _) => gcp::GOOGLE_TOKEN_URI.to_owned(),
         };
+        let oauth2_override = platform.endpoints.oauth2.clone();
         Ok(Gar {
             project: platform.project_id.clone(),
             location: platform.region.clone(),
@@ -111,6 +118,7 @@ impl Gar {
             api: trim(&platform.endpoints.artifact_registry, DEFAULT_API),
             iam_credentials: trim(&platform.endpoints.iam_credentials, DEFAULT_IAM),
             token_endpoint,
+            oauth2_override,
             identity,
             tokens: TokenCache::default(),
         })
@@ -148,6 +156,7 @@ impl Gar {
         match &self.identity {
             Identity::Key(a) => format!("gcp:{}|{CLOUD_PLATFORM}", a.email),
             Identity::Token(_) => "gcp:configured-token".to_owned(),
+            Identity::Ambient(_) => format!("gcp:adc|{CLOUD_PLATFORM}"),
         }
     }
 
@@ -162,7 +171,39 @@ impl Gar {
                 let key = self.token_key();
                 self.tokens.get(ex, &key, || gcp::fetch_token(ex, account, &self.token_endpoint, CLOUD_PLATFORM)).await
             }
+            Identity::Ambient(_) => {
+                let found = self.adc(ex).await?;
+                let key = self.token_key();
+                self.tokens
+                    .get(ex, &key, || gcp_adc::token(ex, &found, self.oauth2_override.as_deref(), CLOUD_PLATFORM))
+                    .await
+            }
         }
+    }
+
+    /// The application default credentials, found once.
+    async fn adc(&self, ex: &Exchange) -> Result<Arc<gcp_adc::Found>> {
+        let Identity::Ambient(slot) = &self.identity else {
+            return Err(Error::provider("application default credentials asked of a configured identity"));
+        };
+        if let Some(found) = slot.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+            return Ok(found);
+        }
+        let found = Arc::new(gcp_adc::find(ex).await?);
+        *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(found.clone());
+        Ok(found)
+    }
+
+    /// Where the binding's credentials come from and who they are (never a secret).
+    pub async fn describe_credentials(&self, ex: &Exchange) -> Result<Value> {
+        Ok(match &self.identity {
+            Identity::Key(a) => json!({ "source": "configuration", "method": "service_account", "principal": a.email }),
+            Identity::Token(_) => json!({ "source": "configuration", "method": "access_token", "principal": null }),
+            Identity::Ambient(_) => {
+                let found = self.adc(ex).await?;
+                json!({ "source": found.source, "method": found.kind(), "principal": found.principal() })
+            }
+        })
     }
 
     /// Sends a request with the binding's token. A 401 drops the token and tries once
@@ -185,7 +226,7 @@ impl Gar {
                     google::is_throttled,
                 )
                 .await?;
-            if response.status == 401 && !refreshed && matches!(self.identity, Identity::Key(_)) {
+            if response.status == 401 && !refreshed && !matches!(self.identity, Identity::Token(_)) {
                 self.tokens.invalidate(&self.token_key(), &token.token);
                 refreshed = true;
                 continue;
@@ -396,7 +437,7 @@ impl Gar {
             let caller = self.token(ex).await?;
             let (response, _) =
                 gcp::generate_access_token(ex, &self.iam_credentials, &caller.token, email, ttl).await?;
-            if response.status == 401 && !refreshed && matches!(self.identity, Identity::Key(_)) {
+            if response.status == 401 && !refreshed && !matches!(self.identity, Identity::Token(_)) {
                 self.tokens.invalidate(&self.token_key(), &caller.token);
                 refreshed = true;
                 continue;
@@ -499,6 +540,9 @@ impl Provider for Gar {
     }
     fn get_cross_account_access(self: Arc<Self>, ex: Exchange, _name: String) -> BoxFuture<CrossAccountPermissions> {
         Box::pin(async move { Gar::get_cross_account_access(&self, &ex).await })
+    }
+    fn describe_credentials(self: Arc<Self>, ex: Exchange) -> BoxFuture<Value> {
+        Box::pin(async move { Gar::describe_credentials(&self, &ex).await })
     }
     fn generate_credentials(
         self: Arc<Self>,

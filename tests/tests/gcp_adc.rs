@@ -1,0 +1,189 @@
+//! Google application default credentials, differential against google-auth: for each
+//! environment (GOOGLE_APPLICATION_CREDENTIALS, gcloud's well-known file, the metadata
+//! server, and combinations that shadow each other), the kind of credentials and the
+//! principal our chain finds must equal what `google.auth.default()` finds from the
+//! same environment and files.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+use artifact_registry_core::{Client, Registry};
+use artifact_registry_native::{ReqwestTransport, SystemClock};
+use artifact_registry_tests::contract_server::ContractServer;
+use artifact_registry_tests::oci_registry::scratch_dir;
+use artifact_registry_tests::transports::EnvTransport;
+use serde_json::{Value, json};
+
+const GOOGLE_AUTH: &str = r#"
+import json
+try:
+    import google.auth
+    c, _ = google.auth.default()
+    kind = {"google.oauth2.service_account": "service_account", "google.oauth2.credentials": "authorized_user",
+            "google.auth.compute_engine.credentials": "compute_engine"}.get(type(c).__module__, type(c).__module__)
+    principal = getattr(c, "service_account_email", None) if kind == "service_account" else getattr(c, "client_id", None)
+    print(json.dumps({"method": kind, "principal": principal if kind != "compute_engine" else None}))
+except Exception as e:
+    print(json.dumps({"error": type(e).__name__, "message": str(e)}))
+"#;
+
+fn google_auth(env: &BTreeMap<String, String>) -> Value {
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    let out = Command::new(python)
+        .args(["-c", GOOGLE_AUTH])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(env)
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("google-auth: {}", String::from_utf8_lossy(&out.stderr)))
+}
+
+async fn ours(env: &BTreeMap<String, String>) -> Value {
+    let config = json!({ "name": "a", "binding": { "service": "gar", "repositoryName": "images" },
+                         "gcp": { "projectId": "acme-images", "region": "us-central1" } });
+    let client = Client::from_json_str(&config.to_string()).unwrap();
+    let registry =
+        Registry::new(client, EnvTransport { inner: ReqwestTransport::default(), env: env.clone() }, SystemClock);
+    match registry.describe_credentials().await {
+        Ok(v) => json!({ "method": v["method"], "principal": v["principal"] }),
+        Err(e) => json!({ "error": e.code().as_str(), "message": e.message() }),
+    }
+}
+
+fn write(dir: &Path, rel: &str, text: &str) -> String {
+    let path = dir.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+fn service_account(email: &str) -> String {
+    json!({ "type": "service_account", "project_id": "acme-images", "private_key_id": "k1", "client_email": email,
+            "private_key": include_str!("../../core/testdata/gcp-test-key.pem"), "client_id": "1",
+            "token_uri": "https://oauth2.googleapis.com/token" })
+    .to_string()
+}
+
+fn authorized_user(client_id: &str) -> String {
+    json!({ "type": "authorized_user", "client_id": client_id, "client_secret": "user-client-secret",
+            "refresh_token": "1//user-refresh-token" })
+    .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn application_default_credentials_match_google_auth() {
+    let metadata = ContractServer::start("metadata_server.py");
+    let host = metadata.endpoint.trim_start_matches("http://").to_owned();
+    let root = scratch_dir("gcp-adc");
+    type Setup = Box<dyn Fn(&Path, &mut BTreeMap<String, String>)>;
+    let cases: Vec<(&str, Setup, bool)> = vec![
+        (
+            "env-service-account",
+            Box::new(|h, e| {
+                e.insert(
+                    "GOOGLE_APPLICATION_CREDENTIALS".into(),
+                    write(h, "sa.json", &service_account("deployer@acme-images.iam.gserviceaccount.com")),
+                );
+            }),
+            true,
+        ),
+        (
+            "env-authorized-user",
+            Box::new(|h, e| {
+                e.insert(
+                    "GOOGLE_APPLICATION_CREDENTIALS".into(),
+                    write(h, "user.json", &authorized_user("764086051850-user.apps.googleusercontent.com")),
+                );
+            }),
+            true,
+        ),
+        (
+            "gcloud-well-known-file",
+            Box::new(|h, _| {
+                write(
+                    h,
+                    ".config/gcloud/application_default_credentials.json",
+                    &authorized_user("gcloud-login.apps.googleusercontent.com"),
+                );
+            }),
+            true,
+        ),
+        (
+            "cloudsdk-config-directory",
+            Box::new(|h, e| {
+                write(
+                    h,
+                    "sdk/application_default_credentials.json",
+                    &service_account("sdk@acme-images.iam.gserviceaccount.com"),
+                );
+                e.insert("CLOUDSDK_CONFIG".into(), h.join("sdk").to_str().unwrap().to_owned());
+            }),
+            true,
+        ),
+        (
+            "env-shadows-well-known-file",
+            Box::new(|h, e| {
+                write(
+                    h,
+                    ".config/gcloud/application_default_credentials.json",
+                    &authorized_user("shadowed.apps.googleusercontent.com"),
+                );
+                e.insert(
+                    "GOOGLE_APPLICATION_CREDENTIALS".into(),
+                    write(h, "sa.json", &service_account("winner@acme-images.iam.gserviceaccount.com")),
+                );
+            }),
+            true,
+        ),
+        (
+            "well-known-file-shadows-metadata",
+            Box::new(|h, _| {
+                write(
+                    h,
+                    ".config/gcloud/application_default_credentials.json",
+                    &authorized_user("file-wins.apps.googleusercontent.com"),
+                );
+            }),
+            true,
+        ),
+        ("metadata-server", Box::new(|_, _| {}), true),
+        (
+            "env-names-a-missing-file",
+            Box::new(|h, e| {
+                e.insert("GOOGLE_APPLICATION_CREDENTIALS".into(), h.join("missing.json").to_str().unwrap().to_owned());
+            }),
+            false,
+        ),
+        (
+            "nothing-and-no-metadata-check",
+            Box::new(|_, e| {
+                e.insert("NO_GCE_CHECK".into(), "true".into());
+            }),
+            false,
+        ),
+    ];
+    let mut table = Vec::new();
+    for (name, setup, found) in &cases {
+        let home = root.join(name);
+        std::fs::create_dir_all(&home).unwrap();
+        let mut env = BTreeMap::new();
+        env.insert("HOME".to_owned(), home.to_str().unwrap().to_owned());
+        env.insert("GCE_METADATA_IP".to_owned(), host.clone());
+        env.insert("GCE_METADATA_HOST".to_owned(), host.clone());
+        setup(&home, &mut env);
+        let (theirs, ours) = (google_auth(&env), ours(&env).await);
+        if *found {
+            assert!(theirs["method"].is_string(), "{name}: google-auth found nothing: {theirs}");
+            assert_eq!(ours, theirs, "{name}");
+        } else {
+            assert!(theirs["error"].is_string(), "{name}: google-auth found {theirs}");
+            assert!(ours["error"].is_string(), "{name}: google-auth found nothing but we found {ours}");
+        }
+        table.push(format!("{name:<36} google-auth {theirs:<70} ours {ours}"));
+    }
+    println!("{}", table.join("\n"));
+    let _ = std::fs::remove_dir_all(root);
+}
