@@ -237,6 +237,9 @@ pub enum AzureCredentials {
     },
     /// `{ "accessToken": "..." }`
     AccessToken(Secret),
+    /// Absent or `"default"`: resolved from the environment (`DefaultAzureCredential`'s
+    /// order, minus its interactive members).
+    Default,
 }
 
 /// `azure.endpoints`.
@@ -347,6 +350,7 @@ struct RawAzure {
     cloud: AzureCloud,
     tenant_id: String,
     subscription_id: String,
+    #[serde(default)]
     credentials: Value,
     #[serde(default)]
     endpoints: Option<AzureEndpoints>,
@@ -576,6 +580,7 @@ impl Config {
             Platform::Azure(p) => match &p.credentials {
                 AzureCredentials::ClientSecret { client_secret, .. } => out.push(client_secret.expose().to_owned()),
                 AzureCredentials::AccessToken(t) => out.push(t.expose().to_owned()),
+                AzureCredentials::Default => {}
             },
             Platform::Local(p) => {
                 if let Some(c) = &p.credentials {
@@ -665,6 +670,8 @@ fn parse_gcp(value: Value) -> Result<GcpPlatform> {
 fn parse_azure(value: Value) -> Result<AzurePlatform> {
     let raw: RawAzure = parse_at(value, "azure")?;
     let credentials = match &raw.credentials {
+        Value::Null => AzureCredentials::Default,
+        Value::String(s) if s == "default" => AzureCredentials::Default,
         Value::Object(m) if m.contains_key("accessToken") => AzureCredentials::AccessToken(Secret::new(
             parse_at::<RawToken>(raw.credentials, "azure.credentials")?.access_token,
         )),

@@ -10,6 +10,9 @@
 - The GCE metadata server: `GET /` answers with `Metadata-Flavor: Google` to a request
   that carries it (the ping google-auth makes), and
   `/computeMetadata/v1/instance/service-accounts/default/token` gives a token.
+- Azure managed identity: App Service / Container Apps (`GET /msi/token`, checking
+  `X-IDENTITY-HEADER` against `"identityHeader"`, api-version 2019-08-01) and IMDS
+  (`GET /metadata/identity/oauth2/token`, `Metadata: true`, api-version 2018-02-01).
 - STS `AssumeRoleWithWebIdentity` (`POST /sts/`, unsigned as real STS takes it; moto
   with signature checks on cannot answer it), for the token `web-identity-token`.
 
@@ -31,6 +34,7 @@ class State:
         self.imds_v1 = False
         self.hop_limit_exceeded = False
         self.container_token = None
+        self.identity_header = "app-service-identity-header"
 
 
 def creds(prefix, token_key):
@@ -81,6 +85,19 @@ class Handler(ContractHandler):
             if self.headers.get("Metadata-Flavor") != "Google":
                 return 403, None
             return 200, {"access_token": "ya29.metadata-server-token", "expires_in": 3599, "token_type": "Bearer"}, [("Metadata-Flavor", "Google")]
+        if path == "/msi/token" and method == "GET":
+            if self.headers.get("X-IDENTITY-HEADER") != s.identity_header or query.get("api-version") != ["2019-08-01"]:
+                return 400, {"error": "invalid_request", "error_description": "X-IDENTITY-HEADER or api-version"}
+            resource = (query.get("resource") or [""])[0]
+            return 200, {"access_token": "app-service-managed-identity-token", "expires_on": str(int(time.time()) + 3600),
+                         "resource": resource, "token_type": "Bearer", "client_id": (query.get("client_id") or ["system"])[0]}
+        if path == "/metadata/identity/oauth2/token" and method == "GET":
+            if self.headers.get("Metadata") != "true" or query.get("api-version") != ["2018-02-01"]:
+                return 400, {"error": "invalid_request", "error_description": "Metadata header or api-version"}
+            resource = (query.get("resource") or [""])[0]
+            now = int(time.time())
+            return 200, {"access_token": "imds-managed-identity-token", "expires_in": "3599", "expires_on": str(now + 3599),
+                         "ext_expires_in": "3599", "not_before": str(now), "resource": resource, "token_type": "Bearer"}
         if path == "/sts/" and method == "POST":
             import urllib.parse
             form = urllib.parse.parse_qs(body.decode())

@@ -147,3 +147,30 @@ async fn scope_map_tokens_give_ttl_exact_basic_credentials() {
         .count();
     assert_eq!(puts, 2, "one scope map per repository and permission, created once");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_from_the_environment() {
+    use artifact_registry_core::{Client, Registry};
+    use artifact_registry_native::{ReqwestTransport, SystemClock};
+    use artifact_registry_tests::transports::EnvTransport;
+    let server = AcrServer::start();
+    let mut config = server.config(json!({}));
+    config["azure"].as_object_mut().unwrap().remove("credentials");
+    let r = &server.ready;
+    let env = [
+        ("AZURE_TENANT_ID", r["tenantId"].as_str().unwrap()),
+        ("AZURE_CLIENT_ID", r["clientId"].as_str().unwrap()),
+        ("AZURE_CLIENT_SECRET", r["clientSecret"].as_str().unwrap()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let client = Client::from_json_str(&config.to_string()).unwrap();
+    let registry = Registry::new(client, EnvTransport { inner: ReqwestTransport::default(), env }, SystemClock);
+    let who = registry.describe_credentials().await.unwrap();
+    assert_eq!(who["method"], "EnvironmentCredential", "{who}");
+    assert_eq!(who["principal"], r["clientId"]);
+    assert!(!who.to_string().contains(r["clientSecret"].as_str().unwrap()));
+    let creds = registry.generate_credentials("team-a/web", Permissions::Pull, None).await.unwrap();
+    assert_eq!(creds.auth_method, AuthMethod::Bearer);
+}

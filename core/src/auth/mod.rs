@@ -5,6 +5,7 @@
 
 pub mod aws;
 pub(crate) mod azure;
+pub(crate) mod azure_default;
 pub(crate) mod gcp;
 pub(crate) mod gcp_adc;
 pub(crate) mod oci;

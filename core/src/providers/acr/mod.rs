@@ -26,6 +26,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::auth::azure::{self, ACR_SCOPE};
+use crate::auth::azure_default;
 use crate::auth::token_cache::{CachedToken, TokenCache};
 use crate::config::{AcrBinding, AzureCloud, AzureCredentials, AzurePlatform};
 use crate::engine::http::{HttpRequest, HttpResponse, percent_encode};
@@ -48,8 +49,13 @@ const DEFAULT_TTL: u64 = 3600;
 /// How this binding authenticates to Azure AD.
 #[derive(Debug)]
 enum Identity {
-    ClientSecret { client_id: String, secret: Secret },
+    ClientSecret {
+        client_id: String,
+        secret: Secret,
+    },
     Token(Secret),
+    /// Resolved from the environment on first use.
+    Ambient(std::sync::Mutex<Option<Arc<azure_default::Source>>>),
 }
 
 /// The ACR provider for one binding.
@@ -62,6 +68,8 @@ pub(crate) struct Acr {
     registry: String,
     tenant: String,
     authority: String,
+    /// `azure.endpoints.activeDirectory`, which wins over `AZURE_AUTHORITY_HOST`.
+    authority_override: Option<String>,
     identity: Identity,
     scope_map_tokens: bool,
     arm: arm::Arm,
@@ -88,6 +96,7 @@ impl Acr {
                 Identity::ClientSecret { client_id: client_id.clone(), secret: client_secret.clone() }
             }
             AzureCredentials::AccessToken(t) => Identity::Token(t.clone()),
+            AzureCredentials::Default => Identity::Ambient(Default::default()),
         };
         Acr {
             prefix: binding.repository_prefix.clone(),
@@ -95,6 +104,7 @@ impl Acr {
             registry,
             tenant: platform.tenant_id.clone(),
             authority: trim(platform.endpoints.active_directory.as_deref().unwrap_or(cloud.authority())),
+            authority_override: platform.endpoints.active_directory.as_deref().map(trim),
             identity,
             scope_map_tokens: binding.scope_map_tokens,
             arm: arm::Arm::new(
@@ -120,6 +130,7 @@ impl Acr {
         match &self.identity {
             Identity::ClientSecret { client_id, .. } => format!("{}:{client_id}", self.tenant),
             Identity::Token(_) => format!("{}:configured-token", self.tenant),
+            Identity::Ambient(_) => format!("{}:environment", self.tenant),
         }
     }
 
@@ -138,7 +149,46 @@ impl Acr {
                     .get(ex, &key, || azure::aad_token(ex, &self.authority, &self.tenant, client_id, secret, scope))
                     .await
             }
+            Identity::Ambient(_) => {
+                let source = self.ambient(ex).await?;
+                let key = format!("aad:{}|{scope}", self.identity_key());
+                self.tokens
+                    .get(ex, &key, || azure_default::token(ex, &source, self.authority_override.as_deref(), scope))
+                    .await
+            }
         }
+    }
+
+    /// The credentials the environment offers, found once.
+    async fn ambient(&self, ex: &Exchange) -> Result<Arc<azure_default::Source>> {
+        let Identity::Ambient(slot) = &self.identity else {
+            return Err(Error::provider("environment credentials asked of a configured identity"));
+        };
+        if let Some(found) = slot.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+            return Ok(found);
+        }
+        let found = Arc::new(azure_default::find(ex, &self.authority).await?);
+        *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(found.clone());
+        Ok(found)
+    }
+
+    /// Where the binding's credentials come from (never a secret), proven by getting
+    /// an Azure AD token for the registry.
+    pub async fn describe_credentials(&self, ex: &Exchange) -> Result<Value> {
+        let token = self.aad(ex, ACR_SCOPE).await?;
+        let expires = token.expires_at.map(Timestamp::to_rfc3339);
+        Ok(match &self.identity {
+            Identity::ClientSecret { client_id, .. } => {
+                serde_json::json!({ "source": "configuration", "method": "ClientSecretCredential", "principal": client_id, "expiresAt": expires })
+            }
+            Identity::Token(_) => {
+                serde_json::json!({ "source": "configuration", "method": "AccessToken", "principal": null, "expiresAt": expires })
+            }
+            Identity::Ambient(_) => {
+                let source = self.ambient(ex).await?;
+                serde_json::json!({ "source": source.describe(), "method": source.kind(), "principal": source.client_id(), "expiresAt": expires })
+            }
+        })
     }
 
     fn aad_key(&self, scope: &str) -> String {
@@ -163,7 +213,7 @@ impl Acr {
                     let aad = self.aad(ex, ACR_SCOPE).await?;
                     match azure::exchange(ex, &self.registry, &self.login_server, &self.tenant, &aad.token).await? {
                         Some(refresh) => return Ok(refresh),
-                        None if attempt == 0 && matches!(self.identity, Identity::ClientSecret { .. }) => {
+                        None if attempt == 0 && !matches!(self.identity, Identity::Token(_)) => {
                             self.tokens.invalidate(&self.aad_key(ACR_SCOPE), &aad.token);
                         }
                         None => break,
@@ -334,6 +384,9 @@ impl Provider for Acr {
         Box::pin(
             async move { Err(Error::not_supported("Azure Container Registry has no cross-account grants to read")) },
         )
+    }
+    fn describe_credentials(self: Arc<Self>, ex: Exchange) -> BoxFuture<Value> {
+        Box::pin(async move { Acr::describe_credentials(&self, &ex).await })
     }
     fn generate_credentials(
         self: Arc<Self>,
