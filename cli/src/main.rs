@@ -179,8 +179,7 @@ fn read_config(flag: Option<&str>) -> Result<String, Error> {
 async fn run_operation(config: Option<&str>, trace: bool, command: Command) -> Result<Value, Error> {
     let text = read_config(config)?;
     if trace {
-        let client = artifact_registry_core::Client::from_json_str(&text)?
-            .with_jitter_seed(artifact_registry_native::jitter_seed());
+        let client = artifact_registry_native::client(&text)?;
         let transport = trace::Tracing(artifact_registry_native::ReqwestTransport::default());
         let registry = artifact_registry_core::Registry::new(client, transport, artifact_registry_native::SystemClock);
         return operation(&registry, command).await;

@@ -257,7 +257,7 @@ fn ecr_with_credentials_from_the_environment_only() {
     let home = scratch_dir("cli-ambient");
     // No credentials in the configuration: they come from the environment.
     let config = json!({ "name": "artifacts", "binding": { "service": "ecr", "repositoryPrefix": "amb" },
-        "aws": { "region": "us-east-1", "accountId": "123456789012", "endpoints": { "ecr": moto.endpoint, "sts": moto.endpoint } } });
+        "aws": { "accountId": "123456789012", "endpoints": { "ecr": moto.endpoint, "sts": moto.endpoint } } });
     let run_env = |args: &[&str], with_keys: bool| {
         let mut c = Command::new(BIN);
         c.args(args)
@@ -275,9 +275,13 @@ fn ecr_with_credentials_from_the_environment_only() {
             "AWS_WEB_IDENTITY_TOKEN_FILE",
             "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
             "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+            "AWS_REGION",
+            "AWS_DEFAULT_REGION",
         ] {
             c.env_remove(k);
         }
+        // The region too comes from the environment (none in the configuration).
+        c.env("AWS_DEFAULT_REGION", "us-east-1");
         if with_keys {
             c.env("AWS_ACCESS_KEY_ID", &moto.access_key_id).env("AWS_SECRET_ACCESS_KEY", &moto.secret_access_key);
         }

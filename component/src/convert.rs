@@ -98,3 +98,16 @@ pub fn permissions_out(p: core::CrossAccountPermissions) -> wit::CrossAccountPer
     };
     wit::CrossAccountPermissions { access, last_updated: p.last_updated }
 }
+
+/// The core's description of a binding's credentials (JSON) as the WIT record.
+pub fn credential_source(v: &serde_json::Value) -> wit::CredentialSource {
+    let text = |k: &str| v[k].as_str().map(str::to_owned);
+    wit::CredentialSource {
+        source: text("source").unwrap_or_default(),
+        method: text("method").unwrap_or_default(),
+        principal: text("principal").or_else(|| text("accessKeyId")),
+        account: text("account"),
+        arn: text("arn"),
+        expires_at: text("expiresAt"),
+    }
+}

@@ -75,6 +75,8 @@ pub struct Registry {
 
 impl GuestRegistry for Registry {
     fn open(config: String) -> Result<RegistryHandle, wit::Error> {
+        let config =
+            artifact_registry_core::config::complete_from_environment(&config, &mut ask).map_err(convert::error)?;
         let client = Client::from_json_str(&config).map_err(convert::error)?;
         let client = client.with_jitter_seed(wasip2::random::random::get_random_u64());
         Ok(RegistryHandle::new(Registry { client }))
@@ -112,6 +114,10 @@ impl GuestRegistry for Registry {
     ) -> Result<wit::Credentials, wit::Error> {
         drive(self.client.generate_credentials(&name, convert::permissions_in(permissions), ttl_seconds))
             .map(convert::credentials)
+    }
+
+    fn describe_credentials(&self) -> Result<wit::CredentialSource, wit::Error> {
+        drive(self.client.describe_credentials()).map(|v| convert::credential_source(&v))
     }
 
     fn registry_endpoint(&self) -> String {

@@ -702,3 +702,77 @@ fn parse_local(value: Value) -> Result<LocalPlatform> {
             .map(|c| LocalCredentials { username: c.username, password: Secret::new(c.password) }),
     })
 }
+
+/// Completes a configuration document from the environment before it is parsed: an
+/// `aws` section without `region` takes `AWS_REGION`, else `AWS_DEFAULT_REGION`, else
+/// the `region` of the profile (`AWS_PROFILE` / `AWS_DEFAULT_PROFILE`, else `default`)
+/// in `AWS_CONFIG_FILE` (else `~/.aws/config`), as the AWS SDKs do (botocore reads
+/// `AWS_DEFAULT_REGION` and the profile only). `ask` answers for the environment; the
+/// core itself reads nothing. Other documents come back unchanged.
+pub fn complete_from_environment(
+    text: &str,
+    ask: &mut dyn FnMut(&crate::HostQuery) -> crate::HostAnswer,
+) -> Result<String> {
+    use crate::{HostAnswer, HostQuery};
+    let Ok(mut doc) = serde_json::from_str::<Value>(text) else { return Ok(text.to_owned()) };
+    let needs_region = doc.get("aws").and_then(Value::as_object).is_some_and(|aws| !aws.contains_key("region"));
+    if !needs_region {
+        return Ok(text.to_owned());
+    }
+    let mut var = |name: &str| match ask(&HostQuery::Env(name.to_owned())) {
+        HostAnswer::Value(v) if !v.is_empty() => Some(v),
+        _ => None,
+    };
+    let mut region = var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION"));
+    if region.is_none() {
+        let profile = var("AWS_PROFILE").or_else(|| var("AWS_DEFAULT_PROFILE")).unwrap_or_else(|| "default".into());
+        let path = var("AWS_CONFIG_FILE").unwrap_or_else(|| "~/.aws/config".into());
+        if let HostAnswer::Value(file) = ask(&HostQuery::File(path)) {
+            region = crate::auth::aws::profile_region(&file, &profile);
+        }
+    }
+    match region {
+        Some(region) => {
+            doc["aws"]["region"] = Value::from(region);
+            Ok(doc.to_string())
+        }
+        None => Err(Error::invalid_input(
+            "invalid configuration at `aws.region`: required, and neither AWS_REGION, AWS_DEFAULT_REGION nor the profile's region gives one",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod environment_tests {
+    use crate::{HostAnswer, HostQuery};
+
+    fn complete(doc: &str, env: &[(&str, &str)], file: Option<&str>) -> crate::Result<String> {
+        super::complete_from_environment(doc, &mut |q| match q {
+            HostQuery::Env(n) => {
+                env.iter().find(|(k, _)| k == n).map_or(HostAnswer::Missing, |(_, v)| HostAnswer::Value((*v).into()))
+            }
+            HostQuery::File(_) => file.map_or(HostAnswer::Missing, |f| HostAnswer::Value(f.into())),
+            HostQuery::Command { .. } => HostAnswer::Refused("no".into()),
+        })
+    }
+
+    #[test]
+    fn the_region_comes_from_the_environment_when_absent() {
+        let doc =
+            r#"{"name":"a","binding":{"service":"ecr","repositoryPrefix":"acme"},"aws":{"accountId":"123456789012"}}"#;
+        let region = |out: String| serde_json::from_str::<serde_json::Value>(&out).unwrap()["aws"]["region"].clone();
+        assert_eq!(
+            region(complete(doc, &[("AWS_REGION", "eu-west-1"), ("AWS_DEFAULT_REGION", "us-west-2")], None).unwrap()),
+            "eu-west-1"
+        );
+        assert_eq!(region(complete(doc, &[("AWS_DEFAULT_REGION", "us-west-2")], None).unwrap()), "us-west-2");
+        let file = "[default]\nregion = ap-south-1\n[profile deploy]\nregion = ca-central-1\n";
+        assert_eq!(region(complete(doc, &[], Some(file)).unwrap()), "ap-south-1");
+        assert_eq!(region(complete(doc, &[("AWS_PROFILE", "deploy")], Some(file)).unwrap()), "ca-central-1");
+        assert_eq!(complete(doc, &[], None).unwrap_err().code(), crate::ErrorCode::InvalidInput);
+        // A region in the document wins; other documents pass through.
+        let with = r#"{"aws":{"region":"us-east-1"}}"#;
+        assert_eq!(complete(with, &[("AWS_REGION", "eu-west-1")], None).unwrap(), with);
+        assert_eq!(complete("not json", &[], None).unwrap(), "not json");
+    }
+}

@@ -135,6 +135,13 @@ pub type NativeRegistry = Registry<ReqwestTransport, SystemClock>;
 /// A registry over reqwest and the system clock, from the configuration JSON text.
 /// Retry jitter is seeded from the clock.
 pub fn connect(config_json: &str) -> artifact_registry_core::Result<NativeRegistry> {
-    let client = Client::from_json_str(config_json)?.with_jitter_seed(jitter_seed());
-    Ok(Registry::new(client, ReqwestTransport::default(), SystemClock))
+    Ok(Registry::new(client(config_json)?, ReqwestTransport::default(), SystemClock))
+}
+
+/// A client from the configuration JSON text, completed from this process's
+/// environment as the cloud SDKs would (an AWS region from `AWS_REGION` and friends),
+/// with retry jitter seeded from the clock.
+pub fn client(config_json: &str) -> artifact_registry_core::Result<Client> {
+    let text = artifact_registry_core::config::complete_from_environment(config_json, &mut answer)?;
+    Ok(Client::from_json_str(&text)?.with_jitter_seed(jitter_seed()))
 }

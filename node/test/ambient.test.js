@@ -11,7 +11,8 @@ const { startMoto } = require('./helpers')
 
 const VARS = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_DEFAULT_PROFILE',
   'AWS_CONFIG_FILE', 'AWS_SHARED_CREDENTIALS_FILE', 'AWS_ROLE_ARN', 'AWS_WEB_IDENTITY_TOKEN_FILE',
-  'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI', 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_EC2_METADATA_DISABLED', 'HOME']
+  'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI', 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_EC2_METADATA_DISABLED', 'HOME',
+  'AWS_REGION', 'AWS_DEFAULT_REGION']
 
 test('ECR with credentials from the environment only', async (t) => {
   const moto = await startMoto(t)
@@ -29,6 +30,11 @@ test('ECR with credentials from the environment only', async (t) => {
 
   process.env.AWS_ACCESS_KEY_ID = accessKeyId
   process.env.AWS_SECRET_ACCESS_KEY = secretAccessKey
+  // The region too comes from the environment, as the AWS SDK for JavaScript reads it.
+  delete config.aws.region
+  assert.throws(() => new ArtifactRegistry(config), (e) =>
+    e instanceof ArtifactRegistryError && e.code === 'invalid-input' && /AWS_REGION/.test(e.message))
+  process.env.AWS_REGION = 'us-east-1'
   const registry = new ArtifactRegistry(config)
   const who = await registry.describeCredentials()
   assert.equal(who.source, 'environment')

@@ -9,7 +9,7 @@ mod driver;
 use std::sync::{Arc, LazyLock};
 
 use artifact_registry_core::aws::sigv4::{AwsCredentials, Scope, Signer, SigningSettings};
-use artifact_registry_core::{Client, HttpRequest, Permissions, Secret, Timestamp};
+use artifact_registry_core::{HttpRequest, Permissions, Secret, Timestamp};
 use artifact_registry_native::ReqwestTransport;
 use pyo3::IntoPyObjectExt;
 use pyo3::prelude::*;
@@ -25,7 +25,7 @@ fn backend(
     clock: Option<Py<PyAny>>,
 ) -> PyResult<Backend> {
     let text = convert::json_text(config).map_err(|e| convert::invalid(py, "config must be a dict or JSON text", e))?;
-    let client = Client::from_json_str(&text).map_err(|e| convert::error(py, e))?;
+    let client = artifact_registry_native::client(&text).map_err(|e| convert::error(py, e))?;
     let transport = match transport {
         Some(f) => Transport::Python(f),
         None => Transport::Native(
@@ -33,7 +33,7 @@ fn backend(
                 .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.message))?,
         ),
     };
-    Ok(Backend { client: client.with_jitter_seed(artifact_registry_native::jitter_seed()), transport, clock })
+    Ok(Backend { client, transport, clock })
 }
 
 fn describe(kind: &str, b: &Backend) -> String {

@@ -8,7 +8,8 @@ import artifact_registry as ar
 
 AWS_VARS = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE",
             "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE",
-            "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI"]
+            "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_REGION",
+            "AWS_DEFAULT_REGION"]
 
 
 @pytest.fixture
@@ -53,6 +54,14 @@ def test_credentials_from_a_profile_file(ambient, tmp_path):
     env.setenv("AWS_PROFILE", "deploy")
     who = ar.ArtifactRegistry(config).describe_credentials()
     assert (who["method"], who["source"]) == ("shared-credentials-file", f"profile:deploy (~/.aws/credentials)")
+    # The region, absent from the configuration, comes from the same profile, as boto3 finds it.
+    del config["aws"]["region"]
+    with pytest.raises(ar.InvalidInputError, match="AWS_REGION"):
+        ar.ArtifactRegistry(config)
+    (tmp_path / ".aws" / "config").write_text("[default]\nregion = eu-west-3\n[profile deploy]\nregion = us-east-1\n")
+    repo = ar.ArtifactRegistry(config).create_repository("profiled")
+    assert repo.name == "py-amb-profiled"
+    ar.ArtifactRegistry(config).delete_repository(repo.name)
 
 
 def test_nothing_found_is_a_clear_error(ambient):

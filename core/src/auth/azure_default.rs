@@ -130,7 +130,9 @@ pub(crate) async fn token(
             let assertion = match ex.ask(HostQuery::File(token_file.clone())).await {
                 HostAnswer::Value(t) => t.trim().to_owned(),
                 _ => {
-                    return Err(Error::invalid_input(format!("AZURE_FEDERATED_TOKEN_FILE {token_file} cannot be read")));
+                    return Err(Error::invalid_input(format!(
+                        "AZURE_FEDERATED_TOKEN_FILE {token_file} cannot be read"
+                    )));
                 }
             };
             ex.add_secret(&assertion);

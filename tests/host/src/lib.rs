@@ -367,6 +367,10 @@ impl Instance {
             "get-cross-account-access" => {
                 api.call_get_cross_account_access(&mut *store, r, &repo).await?.map(|x| permissions_json(&x))
             }
+            "describe-credentials" => api.call_describe_credentials(&mut *store, r).await?.map(|c| {
+                json!({ "source": c.source, "method": c.method, "principal": c.principal, "account": c.account,
+                        "arn": c.arn, "expiresAt": c.expires_at })
+            }),
             "generate-credentials" => {
                 let permissions = match args["permissions"].as_str() {
                     Some("pull") => wit::Permissions::Pull,

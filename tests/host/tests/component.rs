@@ -290,6 +290,13 @@ async fn ecr_with_credentials_from_the_granted_environment() {
     let authority = moto.endpoint.trim_start_matches("http://").to_owned();
     let mut config = moto.ecr_config("wasm-amb", json!({}));
     config["aws"].as_object_mut().unwrap().remove("credentials");
+    config["aws"].as_object_mut().unwrap().remove("region");
+
+    // Without a region in the configuration or the granted environment, `open` says so.
+    let mut bare = host().instantiate(Network::Allow(Some(vec![authority.clone()])), None).await.unwrap();
+    let Err(no_region) = bare.open(&config.to_string()).await.unwrap() else { panic!("opened without a region") };
+    assert_eq!(no_region["code"], "invalid-input", "{no_region}");
+    config["aws"]["region"] = json!("us-east-1");
 
     // Nothing granted: the chain finds nothing (no files or commands in a component)
     // and says what it tried.
@@ -301,9 +308,15 @@ async fn ecr_with_credentials_from_the_granted_environment() {
     let env = [
         ("AWS_ACCESS_KEY_ID", moto.access_key_id.as_str()),
         ("AWS_SECRET_ACCESS_KEY", moto.secret_access_key.as_str()),
+        ("AWS_REGION", "us-east-1"),
     ];
+    config["aws"].as_object_mut().unwrap().remove("region");
     let mut instance = host().instantiate_with_env(Network::Allow(Some(vec![authority])), None, &env).await.unwrap();
     let r = instance.open(&config.to_string()).await.unwrap().unwrap();
+    let who = instance.call(r, "describe-credentials", &json!({})).await.unwrap();
+    assert_eq!((&who["result"]["source"], &who["result"]["method"]), (&json!("environment"), &json!("env")), "{who}");
+    assert_eq!(who["result"]["account"], "123456789012", "{who}");
+    assert!(!who.to_string().contains(&moto.secret_access_key), "describe-credentials shows the secret");
     let created = instance.call(r, "create-repository", &json!({ "name": "app" })).await.unwrap();
     assert_eq!(created["result"]["name"], "wasm-amb-app", "{created}");
     let creds = instance

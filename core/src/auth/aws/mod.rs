@@ -13,6 +13,11 @@ pub use partition::Partition;
 pub use sigv4::{AwsCredentials, Signer};
 
 use crate::auth::token_cache::{CachedToken, TokenCache};
+
+/// The `region` of `profile` in config-file text.
+pub(crate) fn profile_region(config_file: &str, profile: &str) -> Option<String> {
+    profile::parse(config_file, true).get(profile).and_then(|p| p.get("region")).filter(|r| !r.is_empty()).cloned()
+}
 use crate::config::{AwsEndpoints, AwsPlatform};
 use crate::engine::operation::Exchange;
 use crate::error::{Error, Result};
@@ -83,14 +88,14 @@ impl AwsContext {
     pub async fn describe_credentials(&self, ex: &Exchange) -> Result<serde_json::Value> {
         if let Some(c) = &self.configured {
             return Ok(serde_json::json!({ "source": "configuration", "method": "configuration",
-                                          "accessKeyId": c.access_key_id, "expiresAt": null }));
+                                          "accessKeyId": c.access_key_id, "principal": c.access_key_id, "expiresAt": null }));
         }
         let key = self.credentials(ex).await?.access_key_id;
         let cached = self.resolved.peek("aws-default-chain");
         let v: serde_json::Value =
             cached.as_ref().and_then(|c| serde_json::from_str(c.token.expose()).ok()).unwrap_or_default();
         Ok(serde_json::json!({
-            "source": v["source"], "method": v["method"], "accessKeyId": key,
+            "source": v["source"], "method": v["method"], "accessKeyId": key, "principal": key,
             "expiresAt": cached.and_then(|c| c.expires_at).map(|t| t.to_rfc3339()),
         }))
     }
