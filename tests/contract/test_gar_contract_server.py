@@ -155,3 +155,44 @@ def test_impersonation_granted_and_refused(server):
                                                     target_scopes=[CLOUD_PLATFORM], lifetime=7200, iam_endpoint_override=url)
     with pytest.raises(auth_exceptions.RefreshError):
         too_long.refresh(google.auth.transport.requests.Request())
+
+
+AUDIENCE = "//iam.googleapis.com/projects/123456/locations/global/workloadIdentityPools/ci/providers/github"
+
+
+def test_workload_identity_federation_with_google_auth(server, tmp_path):
+    """google-auth's identity_pool credentials (file- and URL-sourced) against the STS
+    endpoint, with and without service-account impersonation."""
+    from google.auth import identity_pool
+
+    target = server["serviceAccountKey"]["client_email"]
+    principal = "principal://iam.googleapis.com/projects/123456/locations/global/workloadIdentityPools/ci/subject/repo:acme/app"
+    control(server, "/_contract/configure", {"workloadAudience": AUDIENCE, "federatedSubjects": {"oidc-subject-token": "repo:acme/app"},
+                                              "tokenCreators": {target: [principal]}, "urlSubjectToken": "oidc-subject-token"})
+    token_file = tmp_path / "token"
+    token_file.write_text("oidc-subject-token")
+    info = {"type": "external_account", "audience": AUDIENCE, "subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
+            "token_url": f"{server['base']}/v1/token", "credential_source": {"file": str(token_file)}}
+    request = google.auth.transport.requests.Request()
+
+    direct = identity_pool.Credentials.from_info(info, scopes=[CLOUD_PLATFORM])
+    direct.refresh(request)
+    with urllib.request.urlopen(f"{server['base']}/tokeninfo?access_token={direct.token}") as r:
+        assert json.loads(r.read())["email"] == principal
+
+    impersonating = dict(info, service_account_impersonation_url=f"{server['base']}/v1/projects/-/serviceAccounts/{target}:generateAccessToken",
+                         credential_source={"url": f"{server['base']}/_contract/subject-token", "headers": {"Metadata-Flavor": "Test"},
+                                            "format": {"type": "json", "subject_token_field_name": "id_token"}})
+    creds = identity_pool.Credentials.from_info(impersonating, scopes=[CLOUD_PLATFORM])
+    assert creds.service_account_email == target
+    creds.refresh(request)
+    with urllib.request.urlopen(f"{server['base']}/tokeninfo?access_token={creds.token}") as r:
+        assert json.loads(r.read())["email"] == target
+
+    token_file.write_text("a-token-the-pool-does-not-trust")
+    with pytest.raises(auth_exceptions.OAuthError, match="invalid_"):
+        identity_pool.Credentials.from_info(info, scopes=[CLOUD_PLATFORM]).refresh(request)
+    wrong_audience = dict(info, audience=AUDIENCE.replace("github", "gitlab"))
+    token_file.write_text("oidc-subject-token")
+    with pytest.raises(auth_exceptions.OAuthError, match="invalid_"):
+        identity_pool.Credentials.from_info(wrong_audience, scopes=[CLOUD_PLATFORM]).refresh(request)

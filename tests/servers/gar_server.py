@@ -25,10 +25,20 @@ Strictness, by section of the reference:
 - 1.8: generateAccessToken on `projects/-/serviceAccounts/{email}` only, for callers
   granted tokenCreator on that account, lifetime <= 3600 s unless the org policy
   extension is configured (then 43200 s); the token it returns is that account's.
+- Google STS (`POST /v1/token`, RFC 8693 as sts.googleapis.com takes it): form-encoded,
+  grant_type token-exchange, requested_token_type access_token, a `scope`, an
+  `audience` equal to the configured workload pool provider, a known
+  `subject_token_type` (jwt, id_token, saml2), and a `subject_token` the pool trusts.
+  The token is the federated principal's
+  (`principal://iam.googleapis.com/{pool}/subject/{subject}`), which may then be a
+  tokenCreator or a project member. `GET /_contract/subject-token` serves a configured
+  subject token as JSON `{"id_token": ...}` to callers sending `Metadata-Flavor: Test`
+  (a URL-sourced credential).
 
 Test control: `GET /_contract/state`, `POST /_contract/configure`
 ({"lroPolls", "lroErrors": [...], "tokenLifetime", "lifetimeExtension", "tokenCreators":
-{target: [callers]}, "projectMembers": [...], "staticTokens": {token: email}}),
+{target: [callers]}, "projectMembers": [...], "staticTokens": {token: email},
+"workloadAudience", "federatedSubjects": {subject_token: subject}, "urlSubjectToken"}),
 `POST /_contract/package` ({"repository", "package", "createTime"}),
 `POST /_contract/policy` ({"repository", "policy"}: set without etag checks).
 """
@@ -85,6 +95,9 @@ class State:
         self.token_lifetime = 3600
         self.lifetime_extension = False
         self.token_creators = {}  # target email -> [caller emails]
+        self.workload_audience = None  # //iam.googleapis.com/projects/N/locations/global/workloadIdentityPools/P/providers/X
+        self.federated_subjects = {}  # subject token -> subject
+        self.url_subject_token = None
         self.project_members = {key_email}
         self.requests = []
 
@@ -118,6 +131,8 @@ class Handler(ContractHandler):
             return self._control(method, path, body)
         if path == "/token" and method == "POST":
             return self._token(body)
+        if path == "/v1/token" and method == "POST":
+            return self._sts_exchange(body)
         if path == "/tokeninfo" and method == "GET":
             info = s.tokens.get((query.get("access_token") or [""])[0])
             if info is None or info["expires"] <= time.time():
@@ -178,6 +193,10 @@ class Handler(ContractHandler):
 
     def _control(self, method, path, body):
         s = self.state
+        if path == "/_contract/subject-token":
+            if self.headers.get("Metadata-Flavor") != "Test" or s.url_subject_token is None:
+                return 403, {"error": "forbidden"}
+            return 200, {"id_token": s.url_subject_token}
         data = json.loads(body or b"{}")
         if path == "/_contract/state":
             return 200, {
@@ -193,6 +212,9 @@ class Handler(ContractHandler):
             s.token_lifetime = data.get("tokenLifetime", s.token_lifetime)
             s.lifetime_extension = data.get("lifetimeExtension", s.lifetime_extension)
             s.token_creators.update(data.get("tokenCreators", {}))
+            s.workload_audience = data.get("workloadAudience", s.workload_audience)
+            s.federated_subjects.update(data.get("federatedSubjects", {}))
+            s.url_subject_token = data.get("urlSubjectToken", s.url_subject_token)
             s.project_members.update(data.get("projectMembers", []))
             for token, email in data.get("staticTokens", {}).items():
                 s.tokens[token] = {"email": email, "scopes": [CLOUD_PLATFORM], "expires": time.time() + 86400}
@@ -274,6 +296,30 @@ class Handler(ContractHandler):
         lifetime = min(s.token_lifetime, exp - int(now))
         token = s.issue(email, scopes, lifetime)
         return 200, {"access_token": token, "expires_in": lifetime - 1, "token_type": "Bearer"}
+
+    def _sts_exchange(self, body):
+        s = self.state
+        if "application/x-www-form-urlencoded" not in (self.headers.get("Content-Type") or ""):
+            return 400, {"error": "invalid_request", "error_description": "Content-Type must be application/x-www-form-urlencoded"}
+        form = {k: v[0] for k, v in urllib.parse.parse_qs(body.decode(), keep_blank_values=True).items()}
+        if form.get("grant_type") != "urn:ietf:params:oauth:grant-type:token-exchange":
+            return 400, {"error": "unsupported_grant_type", "error_description": "Invalid grant_type"}
+        if form.get("requested_token_type") != "urn:ietf:params:oauth:token-type:access_token":
+            return 400, {"error": "invalid_request", "error_description": "Invalid requested_token_type"}
+        if form.get("subject_token_type") not in ("urn:ietf:params:oauth:token-type:jwt", "urn:ietf:params:oauth:token-type:id_token",
+                                                  "urn:ietf:params:oauth:token-type:saml2"):
+            return 400, {"error": "invalid_request", "error_description": "Invalid subject_token_type"}
+        if not form.get("scope"):
+            return 400, {"error": "invalid_scope", "error_description": "Empty or missing scope not allowed."}
+        if s.workload_audience is None or form.get("audience") != s.workload_audience:
+            return 400, {"error": "invalid_target", "error_description": "The target service indicated by the \"audience\" parameters is invalid."}
+        subject = s.federated_subjects.get(form.get("subject_token", ""))
+        if subject is None:
+            return 400, {"error": "invalid_grant", "error_description": "The subject token is invalid or was not issued to this pool."}
+        pool = s.workload_audience[len("//iam.googleapis.com/"):].rsplit("/providers/", 1)[0]
+        token = s.issue(f"principal://iam.googleapis.com/{pool}/subject/{subject}", form["scope"].split(), 3600)
+        return 200, {"access_token": token, "issued_token_type": "urn:ietf:params:oauth:token-type:access_token",
+                     "token_type": "Bearer", "expires_in": 3599}
 
     def _generate_access_token(self, target, body):
         s = self.state

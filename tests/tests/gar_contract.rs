@@ -234,3 +234,73 @@ async fn application_default_credentials_from_the_environment() {
     assert_eq!(tokeninfo(&server, creds.password.expose())["email"], "deployer@acme-p1.iam.gserviceaccount.com");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workload_identity_federation_from_the_environment() {
+    use artifact_registry_core::{Client, Registry};
+    use artifact_registry_native::{ReqwestTransport, SystemClock};
+    use artifact_registry_tests::transports::EnvTransport;
+    const AUDIENCE: &str =
+        "//iam.googleapis.com/projects/123456/locations/global/workloadIdentityPools/ci/providers/github";
+    const PRINCIPAL: &str = "principal://iam.googleapis.com/projects/123456/locations/global/workloadIdentityPools/ci/subject/repo:acme/app";
+    let server = GarServer::start();
+    let deployer = server.key["client_email"].as_str().unwrap().to_owned();
+    let dir = artifact_registry_tests::oci_registry::scratch_dir("gar-wif");
+    let token_file = dir.join("oidc-token");
+    std::fs::write(&token_file, "oidc-subject-token").unwrap();
+    let mut config = server.config("images", json!({}));
+    config["gcp"].as_object_mut().unwrap().remove("credentials");
+    let registry_with = |file: Value| {
+        let path = dir.join("external.json");
+        std::fs::write(&path, file.to_string()).unwrap();
+        let env = [("GOOGLE_APPLICATION_CREDENTIALS", path.to_str().unwrap()), ("HOME", dir.to_str().unwrap())]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        let client = Client::from_json_str(&config.to_string()).unwrap();
+        Registry::new(client, EnvTransport { inner: ReqwestTransport::default(), env }, SystemClock)
+    };
+    let file_sourced = json!({ "type": "external_account", "audience": AUDIENCE,
+        "subject_token_type": "urn:ietf:params:oauth:token-type:jwt", "token_url": format!("{}/v1/token", server.endpoint),
+        "credential_source": { "file": token_file.to_str().unwrap() } });
+
+    // The pool exists but does not trust the token yet: STS's refusal, typed, and
+    // without the token in it.
+    server.control("/_contract/configure", Some(json!({ "workloadAudience": AUDIENCE })));
+    let refused = registry_with(file_sourced.clone()).create_repository("wif").await.unwrap_err();
+    assert_eq!(refused.code(), artifact_registry_core::ErrorCode::AccessDenied, "{refused}");
+    assert_eq!(refused.provider_code(), Some("invalid_grant"), "{refused}");
+    assert!(!refused.to_string().contains("oidc-subject-token"), "{refused}");
+
+    server.control(
+        "/_contract/configure",
+        Some(json!({ "lroPolls": 0, "workloadAudience": AUDIENCE,
+                     "federatedSubjects": { "oidc-subject-token": "repo:acme/app" },
+                     "projectMembers": [PRINCIPAL], "urlSubjectToken": "oidc-subject-token",
+                     "tokenCreators": { deployer.clone(): [PRINCIPAL] } })),
+    );
+    // File-sourced, acting as the federated principal itself.
+    let direct = registry_with(file_sourced.clone());
+    let who = direct.describe_credentials().await.unwrap();
+    assert_eq!(who["method"], "external_account", "{who}");
+    let repo = direct.create_repository("wif").await.unwrap();
+    let creds = direct.generate_credentials(&repo.name, Permissions::Pull, None).await.unwrap();
+    assert_eq!(tokeninfo(&server, creds.password.expose())["email"], PRINCIPAL);
+
+    // URL-sourced (JSON), impersonating the deployer service account.
+    let mut url_sourced = file_sourced;
+    url_sourced["credential_source"] = json!({ "url": format!("{}/_contract/subject-token", server.endpoint),
+        "headers": { "Metadata-Flavor": "Test" }, "format": { "type": "json", "subject_token_field_name": "id_token" } });
+    url_sourced["service_account_impersonation_url"] =
+        json!(format!("{}/v1/projects/-/serviceAccounts/{deployer}:generateAccessToken", server.endpoint));
+    let impersonating = registry_with(url_sourced);
+    let who = impersonating.describe_credentials().await.unwrap();
+    assert_eq!(
+        (who["method"].as_str(), who["principal"].as_str()),
+        (Some("external_account"), Some(deployer.as_str()))
+    );
+    let creds = impersonating.generate_credentials(&repo.name, Permissions::Pull, None).await.unwrap();
+    assert_eq!(tokeninfo(&server, creds.password.expose())["email"], deployer.as_str());
+    impersonating.delete_repository(&repo.name).await.unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+}

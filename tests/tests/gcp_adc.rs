@@ -21,8 +21,10 @@ try:
     import google.auth
     c, _ = google.auth.default()
     kind = {"google.oauth2.service_account": "service_account", "google.oauth2.credentials": "authorized_user",
-            "google.auth.compute_engine.credentials": "compute_engine"}.get(type(c).__module__, type(c).__module__)
-    principal = getattr(c, "service_account_email", None) if kind == "service_account" else getattr(c, "client_id", None)
+            "google.auth.compute_engine.credentials": "compute_engine",
+            "google.auth.identity_pool": "external_account"}.get(type(c).__module__, type(c).__module__)
+    principal = (getattr(c, "service_account_email", None) if kind in ("service_account", "external_account")
+                 else getattr(c, "client_id", None))
     print(json.dumps({"method": kind, "principal": principal if kind != "compute_engine" else None}))
 except Exception as e:
     print(json.dumps({"error": type(e).__name__, "message": str(e)}))
@@ -71,6 +73,19 @@ fn authorized_user(client_id: &str) -> String {
     json!({ "type": "authorized_user", "client_id": client_id, "client_secret": "user-client-secret",
             "refresh_token": "1//user-refresh-token" })
     .to_string()
+}
+
+fn external_account(source: Value, impersonate: Option<&str>) -> String {
+    let mut file = json!({ "type": "external_account",
+        "audience": "//iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/ci/providers/github",
+        "subject_token_type": "urn:ietf:params:oauth:token-type:jwt", "token_url": "https://sts.googleapis.com/v1/token",
+        "credential_source": source });
+    if let Some(email) = impersonate {
+        file["service_account_impersonation_url"] = json!(format!(
+            "https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/{email}:generateAccessToken"
+        ));
+    }
+    file.to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -150,6 +165,30 @@ async fn application_default_credentials_match_google_auth() {
             true,
         ),
         ("metadata-server", Box::new(|_, _| {}), true),
+        (
+            "external-account-file-source",
+            Box::new(|h, e| {
+                let token = write(h, "oidc-token", "subject");
+                e.insert(
+                    "GOOGLE_APPLICATION_CREDENTIALS".into(),
+                    write(h, "wif.json", &external_account(json!({ "file": token }), None)),
+                );
+            }),
+            true,
+        ),
+        (
+            "external-account-url-source-impersonating",
+            Box::new(|h, _| {
+                let source = json!({ "url": "http://127.0.0.1:1/token", "headers": { "Metadata-Flavor": "Test" },
+                                     "format": { "type": "json", "subject_token_field_name": "id_token" } });
+                write(
+                    h,
+                    ".config/gcloud/application_default_credentials.json",
+                    &external_account(source, Some("ci-deployer@acme-images.iam.gserviceaccount.com")),
+                );
+            }),
+            true,
+        ),
         (
             "env-names-a-missing-file",
             Box::new(|h, e| {

@@ -8,9 +8,12 @@
 //!    answers with `Metadata-Flavor: Google`; tokens then come from `GCE_METADATA_HOST`
 //!    (else `metadata.google.internal`). `NO_GCE_CHECK=true` skips it.
 //!
-//! A file may be a service-account key or an `authorized_user` (a refresh token, as
-//! `gcloud auth application-default login` writes it). `external_account` (workload
-//! identity federation) is not resolved yet and says so (a deliberate difference).
+//! A file may be a service-account key, an `authorized_user` (a refresh token, as
+//! `gcloud auth application-default login` writes it), or an `external_account`
+//! (workload identity federation) whose subject token comes from a file or a URL: the
+//! token is exchanged at Google's STS (`token_url`), and, when the file names a
+//! `service_account_impersonation_url`, the STS token buys that service account's token.
+//! AWS- and executable-sourced external accounts are `not-supported` (they say so).
 
 use std::time::Duration;
 
@@ -35,6 +38,186 @@ pub(crate) enum Adc {
     ServiceAccount(Box<ServiceAccount>),
     AuthorizedUser { client_id: String, client_secret: Secret, refresh_token: Secret, token_uri: String },
     Metadata { base: String },
+    ExternalAccount(Box<ExternalAccount>),
+}
+
+/// An `external_account` file (google-auth's `identity_pool` credentials).
+#[derive(Debug)]
+pub(crate) struct ExternalAccount {
+    audience: String,
+    subject_token_type: String,
+    token_url: String,
+    source: SubjectSource,
+    /// `subject_token_field_name` when the source answers JSON; `None` for text.
+    json_field: Option<String>,
+    impersonation_url: Option<String>,
+    /// A workforce pool's billing project (`workforce_pool_user_project`).
+    user_project: Option<String>,
+}
+
+/// Where the subject token is read each time a token is needed (it rotates).
+#[derive(Debug)]
+enum SubjectSource {
+    File(String),
+    Url { url: String, headers: Vec<(String, String)> },
+}
+
+const STS_URL: &str = "https://sts.googleapis.com/v1/token";
+const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
+const CLOUD_PLATFORM: &str = "https://www.googleapis.com/auth/cloud-platform";
+
+impl ExternalAccount {
+    fn parse(path: &str, v: &Value) -> Result<ExternalAccount> {
+        let bad = |what: &str| Error::invalid_input(format!("{path}: external_account {what}"));
+        let text = |k: &str| v[k].as_str().filter(|s| !s.is_empty()).map(str::to_owned);
+        let source = &v["credential_source"];
+        if source["environment_id"].is_string() || source["executable"].is_object() {
+            return Err(Error::not_supported(format!(
+                "{path}: AWS- and executable-sourced external accounts are not supported; use a file or URL credential_source"
+            )));
+        }
+        let source_kind = match (source["file"].as_str(), source["url"].as_str()) {
+            (Some(file), None) => SubjectSource::File(file.to_owned()),
+            (None, Some(url)) => {
+                let headers = source["headers"]
+                    .as_object()
+                    .map(|h| h.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))).collect())
+                    .unwrap_or_default();
+                SubjectSource::Url { url: url.to_owned(), headers }
+            }
+            _ => return Err(bad("needs credential_source with exactly one of file or url")),
+        };
+        let json_field = match source["format"]["type"].as_str() {
+            None | Some("text") => None,
+            Some("json") => Some(
+                source["format"]["subject_token_field_name"]
+                    .as_str()
+                    .ok_or_else(|| bad("format json needs subject_token_field_name"))?
+                    .to_owned(),
+            ),
+            Some(other) => return Err(bad(&format!("format {other:?} is neither text nor json"))),
+        };
+        let audience = text("audience").ok_or_else(|| bad("needs an audience"))?;
+        let user_project = text("workforce_pool_user_project");
+        if user_project.is_some() && !audience.contains("/locations/global/workforcePools/") {
+            return Err(bad("workforce_pool_user_project is for workforce pools only"));
+        }
+        Ok(ExternalAccount {
+            audience,
+            subject_token_type: text("subject_token_type").ok_or_else(|| bad("needs a subject_token_type"))?,
+            token_url: text("token_url").unwrap_or_else(|| STS_URL.to_owned()),
+            source: source_kind,
+            json_field,
+            impersonation_url: text("service_account_impersonation_url"),
+            user_project,
+        })
+    }
+
+    /// The impersonated service account, from `.../serviceAccounts/{email}:generateAccessToken`.
+    fn service_account_email(&self) -> Option<String> {
+        let url = self.impersonation_url.as_deref()?;
+        let tail = url.rsplit_once("/serviceAccounts/")?.1;
+        Some(tail.strip_suffix(":generateAccessToken").unwrap_or(tail).to_owned())
+    }
+
+    async fn subject_token(&self, ex: &Exchange) -> Result<Secret> {
+        let (raw, from) = match &self.source {
+            SubjectSource::File(path) => match ex.ask(HostQuery::File(path.clone())).await {
+                HostAnswer::Value(t) => (t, path.clone()),
+                HostAnswer::Missing => {
+                    return Err(Error::invalid_input(format!("the subject token file {path} does not exist")));
+                }
+                HostAnswer::Refused(why) => return Err(Error::invalid_input(format!("cannot read {path}: {why}"))),
+            },
+            SubjectSource::Url { url, headers } => {
+                let mut request = HttpRequest::new("GET", url.clone());
+                for (k, v) in headers {
+                    request = request.header(k, v);
+                }
+                let response = ex.call(|_| Ok(request.clone()), google::is_throttled).await?;
+                if !response.is_success() {
+                    return Err(Error::provider(format!(
+                        "the subject token URL {url} answered HTTP {}",
+                        response.status
+                    )));
+                }
+                (String::from_utf8_lossy(&response.body).into_owned(), url.clone())
+            }
+        };
+        let token = match &self.json_field {
+            None => raw,
+            Some(field) => {
+                serde_json::from_str::<Value>(&raw).ok().and_then(|v| v[field].as_str().map(str::to_owned)).ok_or_else(
+                    || Error::invalid_input(format!("{from}: no string field {field:?} in the subject token JSON")),
+                )?
+            }
+        };
+        if token.is_empty() {
+            return Err(Error::invalid_input(format!("{from}: the subject token is empty")));
+        }
+        ex.add_secret(&token);
+        Ok(Secret::new(token))
+    }
+
+    async fn token(&self, ex: &Exchange, scope: &str) -> Result<CachedToken> {
+        let subject = self.subject_token(ex).await?;
+        // With impersonation the STS token only needs to call IAM Credentials; the
+        // requested scope goes on the service account's token (as google-auth does).
+        let sts_scope = if self.impersonation_url.is_some() { CLOUD_PLATFORM } else { scope };
+        let options = self.user_project.as_ref().map(|p| serde_json::json!({ "userProject": p }).to_string());
+        let mut form = vec![
+            ("grant_type", TOKEN_EXCHANGE),
+            ("audience", self.audience.as_str()),
+            ("scope", sts_scope),
+            ("requested_token_type", ACCESS_TOKEN_TYPE),
+            ("subject_token", subject.expose()),
+            ("subject_token_type", self.subject_token_type.as_str()),
+        ];
+        if let Some(options) = &options {
+            form.push(("options", options.as_str()));
+        }
+        let body = form_encode(&form);
+        let url = self.token_url.clone();
+        let response = ex
+            .call(
+                |_| {
+                    Ok(HttpRequest::new("POST", url.clone())
+                        .header("Content-Type", "application/x-www-form-urlencoded")
+                        .body(body.clone()))
+                },
+                google::is_throttled,
+            )
+            .await?;
+        let sts = access_token(ex, &response, "exchanging the subject token at Google STS")?;
+        let Some(impersonate) = &self.impersonation_url else { return Ok(sts) };
+        let body = serde_json::json!({ "scope": [scope], "lifetime": "3600s" }).to_string();
+        let bearer = format!("Bearer {}", sts.token.expose());
+        let response = ex
+            .call(
+                |_| {
+                    Ok(HttpRequest::new("POST", impersonate.clone())
+                        .header("Authorization", &bearer)
+                        .header("Content-Type", "application/json")
+                        .body(body.clone()))
+                },
+                google::is_throttled,
+            )
+            .await?;
+        let what = "impersonating the service account of the external account";
+        if !response.is_success() {
+            return Err(google::error_from_response(&response, what));
+        }
+        let v: Value = serde_json::from_slice(&response.body)
+            .map_err(|_| Error::provider(format!("{what}: the answer is not JSON")))?;
+        let token = v["accessToken"]
+            .as_str()
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| Error::provider(format!("{what}: no accessToken")))?;
+        ex.add_secret(token);
+        let expires_at = v["expireTime"].as_str().and_then(crate::Timestamp::parse_rfc3339);
+        Ok(CachedToken { token: Secret::new(token), expires_at: expires_at.or(sts.expires_at) })
+    }
 }
 
 /// The credentials found and where.
@@ -52,6 +235,7 @@ impl Found {
             Adc::ServiceAccount(_) => "service_account",
             Adc::AuthorizedUser { .. } => "authorized_user",
             Adc::Metadata { .. } => "compute_engine",
+            Adc::ExternalAccount(_) => "external_account",
         }
     }
 
@@ -61,6 +245,7 @@ impl Found {
             Adc::ServiceAccount(a) => Some(a.email.clone()),
             Adc::AuthorizedUser { client_id, .. } => Some(client_id.clone()),
             Adc::Metadata { .. } => None,
+            Adc::ExternalAccount(account) => account.service_account_email(),
         }
     }
 }
@@ -111,9 +296,10 @@ async fn load(ex: &Exchange, path: &str) -> Result<Option<Found>> {
                 token_uri: field("token_uri").unwrap_or_else(|| gcp::GOOGLE_TOKEN_URI.to_owned()),
             }
         }
+        Some("external_account") => Adc::ExternalAccount(Box::new(ExternalAccount::parse(path, &v)?)),
         Some(other) => {
             return Err(Error::not_supported(format!(
-                "{path} holds {other:?} credentials; this version reads service_account and authorized_user files"
+                "{path} holds {other:?} credentials; this version reads service_account, authorized_user and external_account files"
             )));
         }
         None => return Err(Error::invalid_input(format!("{path} has no \"type\""))),
@@ -224,6 +410,7 @@ pub(crate) async fn token(
                 .await?;
             access_token(ex, &response, "getting a token from the metadata server")
         }
+        Adc::ExternalAccount(account) => account.token(ex, scope).await,
     }
 }
 
@@ -240,4 +427,40 @@ fn access_token(ex: &Exchange, response: &crate::engine::http::HttpResponse, wha
     ex.add_secret(token);
     let lifetime = v["expires_in"].as_u64().unwrap_or(3600);
     Ok(CachedToken { token: Secret::new(token), expires_at: Some(ex.now().plus(Duration::from_secs(lifetime))) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(v: Value) -> Result<ExternalAccount> {
+        ExternalAccount::parse("wif.json", &v)
+    }
+
+    #[test]
+    fn external_account_files_are_checked_before_any_request() {
+        let good = json!({ "type": "external_account", "audience": "//iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/providers/x",
+            "subject_token_type": "urn:ietf:params:oauth:token-type:jwt", "credential_source": { "file": "/t" },
+            "service_account_impersonation_url": "https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/a@p.iam.gserviceaccount.com:generateAccessToken" });
+        let account = parse(good.clone()).unwrap();
+        assert_eq!(account.token_url, STS_URL);
+        assert_eq!(account.service_account_email().as_deref(), Some("a@p.iam.gserviceaccount.com"));
+        let with = |k: &str, v: Value| {
+            let mut f = good.clone();
+            f[k] = v;
+            parse(f).unwrap_err().code()
+        };
+        assert_eq!(with("credential_source", json!({ "environment_id": "aws1" })), ErrorCode::NotSupported);
+        assert_eq!(with("credential_source", json!({ "executable": { "command": "x" } })), ErrorCode::NotSupported);
+        assert_eq!(with("credential_source", json!({ "file": "/t", "url": "http://x" })), ErrorCode::InvalidInput);
+        assert_eq!(
+            with("credential_source", json!({ "file": "/t", "format": { "type": "json" } })),
+            ErrorCode::InvalidInput
+        );
+        assert_eq!(with("audience", json!("")), ErrorCode::InvalidInput);
+        assert_eq!(with("subject_token_type", Value::Null), ErrorCode::InvalidInput);
+        // A workforce billing project on a workload pool is refused, as google-auth does.
+        assert_eq!(with("workforce_pool_user_project", json!("billing")), ErrorCode::InvalidInput);
+    }
 }
