@@ -6,7 +6,9 @@
   through without one). `"hopLimitExceeded": true` makes the token PUT never answer
   in time, as a hop limit of 1 does in a container: clients must fall back to IMDSv1.
 - The ECS/EKS container endpoint: `GET /container/creds`, checking `Authorization`
-  against `"containerToken"` when one is set.
+  against `"containerToken"` when one is set. `"containerKeys"` ({AccessKeyId,
+  SecretAccessKey}, e.g. moto's) replaces its fixed keys (and drops the session
+  token); `"containerExpiresIn"` sets their lifetime in seconds.
 - The GCE metadata server: `GET /` answers with `Metadata-Flavor: Google` to a request
   that carries it (the ping google-auth makes), and
   `/computeMetadata/v1/instance/service-accounts/default/token` gives a token.
@@ -35,10 +37,12 @@ class State:
         self.hop_limit_exceeded = False
         self.container_token = None
         self.identity_header = "app-service-identity-header"
+        self.container_keys = None
+        self.container_expires_in = 3600
 
 
-def creds(prefix, token_key):
-    expires = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
+def creds(prefix, token_key, expires_in=3600):
+    expires = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + expires_in))
     return {"Code": "Success", "Type": "AWS-HMAC", "AccessKeyId": prefix, "SecretAccessKey": "metadata-secret-" + prefix.lower(),
             token_key: "metadata-session-token", "Expiration": expires, "LastUpdated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
@@ -51,6 +55,8 @@ class Handler(ContractHandler):
             s.imds_v1 = data.get("imdsV1", s.imds_v1)
             s.hop_limit_exceeded = data.get("hopLimitExceeded", s.hop_limit_exceeded)
             s.container_token = data.get("containerToken", s.container_token)
+            s.container_keys = data.get("containerKeys", s.container_keys)
+            s.container_expires_in = data.get("containerExpiresIn", s.container_expires_in)
             return 200, {}
         if path == "/_contract/state":
             return 200, {"requests": s.requests}
@@ -115,7 +121,11 @@ class Handler(ContractHandler):
         if path == "/container/creds":
             if s.container_token and self.headers.get("Authorization") != s.container_token:
                 return 403, {"message": "bad token"}
-            return 200, creds("ASIACONTAINERROLE000", "Token")
+            c = creds("ASIACONTAINERROLE000", "Token", s.container_expires_in)
+            if s.container_keys:
+                c.update(s.container_keys)
+                del c["Token"]
+            return 200, c
         return 404, None
 
 

@@ -401,3 +401,54 @@ async fn the_chain_resolves_what_botocore_resolves() {
     assert_eq!(ours["key"], theirs["key"], "ours {ours}, botocore {theirs}");
     let _ = std::fs::remove_dir_all(root);
 }
+
+/// Credentials that expire come through the client's cache: concurrent operations
+/// share one fetch, later ones reuse it until the refresh margin before expiry, and
+/// credentials inside that margin are fetched again before use.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn container_credentials_are_shared_and_refreshed_ahead_of_expiry() {
+    let moto = MotoServer::start();
+    let metadata = ContractServer::start("metadata_server.py");
+    let home = scratch_dir("aws-chain-share");
+    let env: BTreeMap<String, String> = [
+        ("HOME", home.to_str().unwrap().to_owned()),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+        ("AWS_CONTAINER_CREDENTIALS_FULL_URI", format!("{}/container/creds", metadata.endpoint)),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let registry_for = |prefix: &str| {
+        let config = json!({ "name": "a", "binding": { "service": "ecr", "repositoryPrefix": prefix },
+            "aws": { "region": "us-east-1", "accountId": "123456789012", "endpoints": { "ecr": moto.endpoint, "sts": moto.endpoint } } });
+        let client = Client::from_json_str(&config.to_string()).unwrap();
+        Registry::new(client, EnvTransport { inner: ReqwestTransport::default(), env: env.clone() }, SystemClock)
+    };
+    let keys = json!({ "AccessKeyId": moto.access_key_id, "SecretAccessKey": moto.secret_access_key });
+
+    // An hour of validity: 8 concurrent creates, then 8 more calls, one fetch.
+    metadata.control("/_contract/configure", Some(json!({ "containerKeys": keys, "containerExpiresIn": 3600 })));
+    let registry = registry_for("shared");
+    let create = |i: usize| registry.run(registry.client().create_repository(&format!("app{i}")));
+    let created = tokio::join!(create(0), create(1), create(2), create(3), create(4), create(5), create(6), create(7));
+    for result in [created.0, created.1, created.2, created.3, created.4, created.5, created.6, created.7] {
+        result.unwrap();
+    }
+    for i in 0..8 {
+        registry.run(registry.client().delete_repository(&format!("shared-app{i}"))).await.unwrap();
+    }
+    assert_eq!(metadata.count("/container/creds"), 1, "concurrent and later calls share one fetch");
+
+    // Two minutes left, inside the refresh margin: each operation fetches anew first.
+    metadata.control("/_contract/configure", Some(json!({ "containerExpiresIn": 120 })));
+    let registry = registry_for("short");
+    registry.run(registry.client().create_repository("app")).await.unwrap();
+    let after_create = metadata.count("/container/creds");
+    registry.run(registry.client().delete_repository("short-app")).await.unwrap();
+    let after_delete = metadata.count("/container/creds");
+    assert!(
+        1 < after_create && after_create < after_delete,
+        "credentials about to expire are refreshed before use: {after_create}, {after_delete}"
+    );
+    let _ = std::fs::remove_dir_all(home);
+}

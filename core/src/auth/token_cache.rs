@@ -8,8 +8,8 @@
 //! behind: the next caller refreshes. A provider that sees its token refused (401)
 //! drops it with [`TokenCache::invalidate`] and asks again.
 //!
-//! Google's tokens use it now; Azure's and ECR's assumed-role credentials can key
-//! their own entries the same way.
+//! Google's and Azure's tokens use it, and so do AWS credentials resolved from the
+//! environment (container, instance metadata, web identity, assumed roles).
 
 use std::collections::HashMap;
 use std::future::Future;
