@@ -8,7 +8,9 @@ It prints one JSON line `{"port", "tenantId", "subscriptionId", "clientId",
 
 Strictness, by section of the reference:
 - 2.1: `POST /{tenant}/oauth2/v2.0/token` takes client credentials only, for the one
-  registered client and secret (401 invalid_client otherwise); `scope` must be an
+  registered client and secret (401 invalid_client otherwise), or instead of the
+  secret a `client_assertion` (type jwt-bearer) the client's federated credential
+  trusts (`"federatedAssertions"`; 400 invalid_client AADSTS70021 otherwise); `scope` must be an
   audience this server knows + `/.default`. Tokens are JWTs (HS256 with a server key)
   carrying `aud`, `tid`, `oid`, `exp`.
 - 2.2: the registry answers unauthenticated calls with 401 and
@@ -27,7 +29,7 @@ Strictness, by section of the reference:
 
 Test control: `GET /_contract/state`, `POST /_contract/configure` ({"accessLifetime",
 "refreshLifetime", "aadLifetime", "armAudienceDisabled", "lroPolls",
-"expireRefreshTokens": true}), `POST /_contract/image` ({"repository", "tag"}: push a
+"expireRefreshTokens": true, "federatedAssertions": [...]}), `POST /_contract/image` ({"repository", "tag"}: push a
 tiny image).
 """
 import base64
@@ -75,6 +77,7 @@ class State:
         self.key = secrets.token_bytes(32)
         self.client_secret = "acr-client-secret-" + secrets.token_hex(12)
         self.service = f"127.0.0.1:{port}"
+        self.federated_assertions = set()  # client assertions the registered client's federated credential trusts
         self.base = f"http://127.0.0.1:{port}"
         self.aad_lifetime = 3600
         self.refresh_lifetime = 10800
@@ -169,6 +172,7 @@ class Handler(ContractHandler):
             s.aad_lifetime = data.get("aadLifetime", s.aad_lifetime)
             s.arm_audience_disabled = data.get("armAudienceDisabled", s.arm_audience_disabled)
             s.lro_polls = data.get("lroPolls", s.lro_polls)
+            s.federated_assertions.update(data.get("federatedAssertions", []))
             if data.get("expireRefreshTokens"):
                 s.refresh_not_before = int(time.time()) + 1
             return 200, {}
@@ -205,7 +209,14 @@ class Handler(ContractHandler):
             return 400, {"error": "invalid_request", "error_description": f"AADSTS90002: Tenant '{tenant}' not found."}
         if one("grant_type") != "client_credentials":
             return 400, {"error": "unsupported_grant_type", "error_description": "AADSTS70003: grant_type must be client_credentials."}
-        if one("client_id") != CLIENT_ID or not hmac.compare_digest(one("client_secret"), s.client_secret):
+        if "client_assertion" in form or "client_assertion_type" in form:
+            if "client_secret" in form:
+                return 400, {"error": "invalid_request", "error_description": "AADSTS700025: Client is public so neither 'client_assertion' nor 'client_secret' should be presented with both.", "error_codes": [700025]}
+            if one("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer":
+                return 400, {"error": "invalid_request", "error_description": "AADSTS50027: Invalid client_assertion_type.", "error_codes": [50027]}
+            if one("client_id") != CLIENT_ID or one("client_assertion") not in s.federated_assertions:
+                return 400, {"error": "invalid_client", "error_description": "AADSTS70021: No matching federated identity record found for presented assertion.", "error_codes": [70021]}
+        elif one("client_id") != CLIENT_ID or not hmac.compare_digest(one("client_secret"), s.client_secret):
             return 401, {"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided.", "error_codes": [7000215]}
         scope = one("scope")
         audience = scope[: -len("/.default")] if scope.endswith("/.default") else None

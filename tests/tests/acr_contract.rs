@@ -174,3 +174,46 @@ async fn credentials_from_the_environment() {
     let creds = registry.generate_credentials("team-a/web", Permissions::Pull, None).await.unwrap();
     assert_eq!(creds.auth_method, AuthMethod::Bearer);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workload_identity_from_the_environment() {
+    use artifact_registry_core::{Client, Registry};
+    use artifact_registry_native::{ReqwestTransport, SystemClock};
+    use artifact_registry_tests::transports::EnvTransport;
+    let server = AcrServer::start();
+    let mut config = server.config(json!({}));
+    config["azure"].as_object_mut().unwrap().remove("credentials");
+    let r = &server.ready;
+    let dir = artifact_registry_tests::oci_registry::scratch_dir("acr-workload");
+    let token_file = dir.join("azure-identity-token");
+    // What the AKS workload identity webhook projects into the pod.
+    std::fs::write(&token_file, "projected-service-account-token").unwrap();
+    let env = [
+        ("AZURE_TENANT_ID", r["tenantId"].as_str().unwrap()),
+        ("AZURE_CLIENT_ID", r["clientId"].as_str().unwrap()),
+        ("AZURE_FEDERATED_TOKEN_FILE", token_file.to_str().unwrap()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect::<std::collections::BTreeMap<_, _>>();
+    let registry = || {
+        let client = Client::from_json_str(&config.to_string()).unwrap();
+        Registry::new(client, EnvTransport { inner: ReqwestTransport::default(), env: env.clone() }, SystemClock)
+    };
+
+    // Azure AD does not trust the assertion yet: refused, typed, the token kept out.
+    let refused = registry().generate_credentials("team-a/web", Permissions::Pull, None).await.unwrap_err();
+    assert_eq!(refused.code(), ErrorCode::AccessDenied, "{refused}");
+    assert!(!refused.to_string().contains("projected-service-account-token"), "{refused}");
+
+    server.control("/_contract/configure", Some(json!({ "federatedAssertions": ["projected-service-account-token"] })));
+    let registry = registry();
+    let who = registry.describe_credentials().await.unwrap();
+    assert_eq!(
+        (who["method"].as_str(), who["principal"].as_str()),
+        (Some("WorkloadIdentityCredential"), r["clientId"].as_str())
+    );
+    let creds = registry.generate_credentials("team-a/web", Permissions::Pull, None).await.unwrap();
+    assert_eq!(creds.auth_method, AuthMethod::Bearer);
+    let _ = std::fs::remove_dir_all(dir);
+}
