@@ -36,6 +36,7 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import secrets
 import sys
 import threading
@@ -78,7 +79,7 @@ class State:
         self.client_secret = "acr-client-secret-" + secrets.token_hex(12)
         self.service = f"127.0.0.1:{port}"
         self.federated_assertions = set()  # client assertions the registered client's federated credential trusts
-        self.base = f"http://127.0.0.1:{port}"
+        self.base = f"{'https' if os.environ.get('CONTRACT_TLS_CERT') else 'http'}://127.0.0.1:{port}"
         self.aad_lifetime = 3600
         self.refresh_lifetime = 10800
         self.access_lifetime = 4500

@@ -4,6 +4,7 @@ request but test-control ones, routes under the state's lock, and turns a raised
 `Reply` into a response; and `serve`, which prints the ready line and serves on
 127.0.0.1 until stdin closes."""
 import json
+import os
 import sys
 import threading
 import urllib.parse
@@ -95,6 +96,13 @@ def serve(handler, make_state, ready):
     prints `ready(state)` as one JSON line, and stops when stdin closes."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     port = server.server_address[1]
+    # CONTRACT_TLS_CERT / CONTRACT_TLS_KEY (PEM files) serve https instead, for clients
+    # that refuse plain http (azure-identity's MSAL).
+    if os.environ.get("CONTRACT_TLS_CERT"):
+        import ssl
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(os.environ["CONTRACT_TLS_CERT"], os.environ["CONTRACT_TLS_KEY"])
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     handler.state = make_state(port)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     print(json.dumps({"port": port, **ready(handler.state)}), flush=True)
