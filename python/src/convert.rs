@@ -68,6 +68,23 @@ pub fn invalid(py: Python<'_>, what: &str, cause: PyErr) -> PyErr {
     error(py, core::Error::invalid_input(format!("{what}: {cause}")))
 }
 
+/// `ttl_seconds` as the core takes it: `None`, or a whole number of seconds. A negative
+/// or oversized int is `InvalidInputError` (not Python's `OverflowError`), like every
+/// other bad argument.
+pub fn ttl_seconds(py: Python<'_>, value: Option<&Bound<'_, PyAny>>) -> PyResult<Option<u64>> {
+    let Some(value) = value.filter(|v| !v.is_none()) else { return Ok(None) };
+    if value.is_instance_of::<pyo3::types::PyBool>() || !value.is_instance_of::<pyo3::types::PyInt>() {
+        return Err(error(py, core::Error::invalid_input("ttl_seconds must be an int (seconds) or None")));
+    }
+    match value.extract::<i128>() {
+        Ok(n) if n > 0 => Ok(Some(u64::try_from(n).unwrap_or(u64::MAX))),
+        _ => Err(error(
+            py,
+            core::Error::invalid_input(format!("ttl_seconds must be a positive number of seconds, not {value}")),
+        )),
+    }
+}
+
 /// The transport's request dict: `{"method", "url", "headers": [(name, value)], "body": bytes}`.
 pub fn request_dict<'py>(py: Python<'py>, r: &core::HttpRequest) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);

@@ -120,9 +120,10 @@ impl ArtifactRegistry {
         py: Python<'_>,
         repository: &str,
         permissions: &str,
-        ttl_seconds: Option<u64>,
+        ttl_seconds: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Credentials> {
         let p = self::permissions(py, permissions)?;
+        let ttl_seconds = convert::ttl_seconds(py, ttl_seconds)?;
         self.backend
             .run_sync(py, self.backend.client.generate_credentials(repository, p, ttl_seconds))
             .map(Credentials::from)
@@ -281,9 +282,10 @@ impl AsyncArtifactRegistry {
         py: Python<'py>,
         repository: &str,
         permissions: &str,
-        ttl_seconds: Option<u64>,
+        ttl_seconds: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let p = self::permissions(py, permissions)?;
+        let ttl_seconds = convert::ttl_seconds(py, ttl_seconds)?;
         self.spawn(py, self.backend.client.generate_credentials(repository, p, ttl_seconds), Credentials::from)
     }
 

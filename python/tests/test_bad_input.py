@@ -44,6 +44,11 @@ CALLS = [
     ("generate_credentials", ("acme-app", "pull", 60)),
     ("generate_credentials", ("acme-app", "push-pull", 43201)),
     ("generate_credentials", ("other-app", "pull")),
+    # Not Python's OverflowError or TypeError: the same typed error as any bad input.
+    ("generate_credentials", ("acme-app", "pull", -1)),
+    ("generate_credentials", ("acme-app", "pull", 2**70)),
+    ("generate_credentials", ("acme-app", "pull", True)),
+    ("generate_credentials", ("acme-app", "pull", "900")),
 ]
 
 
