@@ -101,3 +101,8 @@ impl<T: Transport> Transport for EnvTransport<T> {
         }
     }
 }
+
+/// An environment for [`EnvTransport`] from `(name, value)` pairs.
+pub fn env_of(pairs: &[(&str, &str)]) -> std::collections::BTreeMap<String, String> {
+    pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+}

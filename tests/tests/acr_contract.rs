@@ -157,14 +157,11 @@ async fn credentials_from_the_environment() {
     let mut config = server.config(json!({}));
     config["azure"].as_object_mut().unwrap().remove("credentials");
     let r = &server.ready;
-    let env = [
+    let env = artifact_registry_tests::transports::env_of(&[
         ("AZURE_TENANT_ID", r["tenantId"].as_str().unwrap()),
         ("AZURE_CLIENT_ID", r["clientId"].as_str().unwrap()),
         ("AZURE_CLIENT_SECRET", r["clientSecret"].as_str().unwrap()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
+    ]);
     let client = Client::from_json_str(&config.to_string()).unwrap();
     let registry = Registry::new(client, EnvTransport { inner: ReqwestTransport::default(), env }, SystemClock);
     let who = registry.describe_credentials().await.unwrap();
@@ -188,14 +185,11 @@ async fn workload_identity_from_the_environment() {
     let token_file = dir.join("azure-identity-token");
     // What the AKS workload identity webhook projects into the pod.
     std::fs::write(&token_file, "projected-service-account-token").unwrap();
-    let env = [
+    let env = artifact_registry_tests::transports::env_of(&[
         ("AZURE_TENANT_ID", r["tenantId"].as_str().unwrap()),
         ("AZURE_CLIENT_ID", r["clientId"].as_str().unwrap()),
         ("AZURE_FEDERATED_TOKEN_FILE", token_file.to_str().unwrap()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect::<std::collections::BTreeMap<_, _>>();
+    ]);
     let registry = || {
         let client = Client::from_json_str(&config.to_string()).unwrap();
         Registry::new(client, EnvTransport { inner: ReqwestTransport::default(), env: env.clone() }, SystemClock)

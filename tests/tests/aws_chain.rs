@@ -13,7 +13,6 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 
 use artifact_registry_core::{Client, Registry};
 use artifact_registry_native::{ReqwestTransport, SystemClock};
@@ -37,15 +36,7 @@ except Exception as e:
 "#;
 
 fn botocore(env: &BTreeMap<String, String>) -> Value {
-    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-    let out = Command::new(python)
-        .args(["-c", BOTOCORE])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs(env)
-        .output()
-        .unwrap();
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("botocore: {}", String::from_utf8_lossy(&out.stderr)))
+    artifact_registry_tests::sdk::python_json("botocore", BOTOCORE, env)
 }
 
 async fn ours(env: &BTreeMap<String, String>, moto: &MotoServer) -> Value {
@@ -208,7 +199,7 @@ fn cases(moto: &MotoServer, metadata: &str, root: &Path) -> Vec<Case> {
                 "bin/creds.sh",
                 "#!/bin/sh\necho '{\"Version\": 1, \"AccessKeyId\": \"AKIAPROCESSOUTPUT001\", \"SecretAccessKey\": \"p\"}'\n",
             );
-            Command::new("chmod").args(["+x", &script]).status().unwrap();
+            std::process::Command::new("chmod").args(["+x", &script]).status().unwrap();
             write(h, ".aws/config", &format!("[default]\ncredential_process = {script} --profile default\n"));
         },
         None,

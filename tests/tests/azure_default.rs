@@ -7,7 +7,6 @@
 //! (`acr_contract.rs`), a deliberate difference in how they are tested.
 
 use std::collections::BTreeMap;
-use std::process::Command;
 
 use artifact_registry_core::{Client, Registry};
 use artifact_registry_native::{ReqwestTransport, SystemClock};
@@ -30,16 +29,7 @@ except Exception as e:
 "#;
 
 fn azure_identity(env: &BTreeMap<String, String>) -> Value {
-    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-    let out = Command::new(python)
-        .args(["-c", AZURE_IDENTITY])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs(env)
-        .output()
-        .unwrap();
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|_| panic!("azure-identity: {}", String::from_utf8_lossy(&out.stderr)))
+    artifact_registry_tests::sdk::python_json("azure-identity", AZURE_IDENTITY, env)
 }
 
 async fn ours(env: &BTreeMap<String, String>) -> Value {

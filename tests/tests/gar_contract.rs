@@ -217,10 +217,10 @@ async fn application_default_credentials_from_the_environment() {
     // No credentials in the configuration.
     let mut config = server.config("images", json!({}));
     config["gcp"].as_object_mut().unwrap().remove("credentials");
-    let env = [("GOOGLE_APPLICATION_CREDENTIALS", key_file.to_str().unwrap()), ("HOME", dir.to_str().unwrap())]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
+    let env = artifact_registry_tests::transports::env_of(&[
+        ("GOOGLE_APPLICATION_CREDENTIALS", key_file.to_str().unwrap()),
+        ("HOME", dir.to_str().unwrap()),
+    ]);
     let client = Client::from_json_str(&config.to_string()).unwrap();
     let registry = Registry::new(client, EnvTransport { inner: ReqwestTransport::default(), env }, SystemClock);
     let who = registry.describe_credentials().await.unwrap();
@@ -253,10 +253,10 @@ async fn workload_identity_federation_from_the_environment() {
     let registry_with = |file: Value| {
         let path = dir.join("external.json");
         std::fs::write(&path, file.to_string()).unwrap();
-        let env = [("GOOGLE_APPLICATION_CREDENTIALS", path.to_str().unwrap()), ("HOME", dir.to_str().unwrap())]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect();
+        let env = artifact_registry_tests::transports::env_of(&[
+            ("GOOGLE_APPLICATION_CREDENTIALS", path.to_str().unwrap()),
+            ("HOME", dir.to_str().unwrap()),
+        ]);
         let client = Client::from_json_str(&config.to_string()).unwrap();
         Registry::new(client, EnvTransport { inner: ReqwestTransport::default(), env }, SystemClock)
     };

@@ -6,7 +6,6 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 
 use artifact_registry_core::{Client, Registry};
 use artifact_registry_native::{ReqwestTransport, SystemClock};
@@ -31,16 +30,7 @@ except Exception as e:
 "#;
 
 fn google_auth(env: &BTreeMap<String, String>) -> Value {
-    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-    let out = Command::new(python)
-        .args(["-c", GOOGLE_AUTH])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs(env)
-        .output()
-        .unwrap();
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|_| panic!("google-auth: {}", String::from_utf8_lossy(&out.stderr)))
+    artifact_registry_tests::sdk::python_json("google-auth", GOOGLE_AUTH, env)
 }
 
 async fn ours(env: &BTreeMap<String, String>) -> Value {

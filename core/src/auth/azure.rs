@@ -8,12 +8,10 @@
 
 use std::time::Duration;
 
-use serde_json::Value;
-
-use crate::auth::token_cache::CachedToken;
-use crate::engine::http::{HttpRequest, HttpResponse, form_encode};
+use crate::auth::token_cache::{CachedToken, token_from_json};
+use crate::engine::http::{HttpRequest, HttpResponse};
 use crate::engine::operation::Exchange;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::protocol::azure;
 use crate::secret::Secret;
 
@@ -21,33 +19,20 @@ use crate::secret::Secret;
 /// and even where the registry refuses ARM-audience tokens.
 pub(crate) const ACR_SCOPE: &str = "https://containerregistry.azure.net/.default";
 
-async fn post_form(ex: &Exchange, url: &str, fields: &[(&str, &str)]) -> Result<HttpResponse> {
-    let body = form_encode(fields);
-    ex.call(
-        |_| {
-            Ok(HttpRequest::new("POST", url)
-                .header("Content-Type", "application/x-www-form-urlencoded")
-                .body(body.clone()))
-        },
-        azure::is_throttled,
-    )
-    .await
+/// Posts a form to an Azure AD or ACR token endpoint, with Azure's retry rules.
+pub(crate) async fn post_form(ex: &Exchange, url: &str, fields: &[(&str, &str)]) -> Result<HttpResponse> {
+    let request = HttpRequest::post_form(url, fields);
+    ex.call(|_| Ok(request.clone()), azure::is_throttled).await
 }
 
 fn token_field(ex: &Exchange, response: &HttpResponse, field: &str, what: &str) -> Result<CachedToken> {
     if !response.is_success() {
         return Err(azure::error_from_response(response, what));
     }
-    let body: Value = serde_json::from_slice(&response.body)
-        .map_err(|_| Error::provider(format!("{what}: the answer is not JSON")).with_http_status(response.status))?;
-    let token = body[field]
-        .as_str()
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| Error::provider(format!("{what}: the answer has no {field}")))?;
-    ex.add_secret(token);
-    let expires_at =
-        azure::jwt_expiry(token).or_else(|| body["expires_in"].as_u64().map(|s| ex.now().plus(Duration::from_secs(s))));
-    Ok(CachedToken { token: Secret::new(token), expires_at })
+    let (token, body) = token_from_json(ex, &response.body, field, what)?;
+    let expires_at = azure::jwt_expiry(token.expose())
+        .or_else(|| body["expires_in"].as_u64().map(|s| ex.now().plus(Duration::from_secs(s))));
+    Ok(CachedToken { token, expires_at })
 }
 
 /// An Azure AD token for `scope` with client credentials.

@@ -17,12 +17,10 @@
 
 use std::time::Duration;
 
-use serde_json::Value;
-
 use crate::auth::azure;
-use crate::auth::token_cache::CachedToken;
+use crate::auth::token_cache::{CachedToken, token_from_json};
 use crate::engine::host::{HostAnswer, HostQuery};
-use crate::engine::http::{HttpRequest, HttpResponse, form_encode, percent_encode};
+use crate::engine::http::{HttpRequest, HttpResponse, percent_encode};
 use crate::engine::operation::Exchange;
 use crate::engine::time::Timestamp;
 use crate::error::{Error, ErrorCode, Result};
@@ -137,23 +135,14 @@ pub(crate) async fn token(
             };
             ex.add_secret(&assertion);
             let url = format!("{}/{tenant}/oauth2/v2.0/token", authority_override.unwrap_or(authority));
-            let body = form_encode(&[
-                ("client_id", client_id),
+            let fields = [
+                ("client_id", client_id.as_str()),
                 ("grant_type", "client_credentials"),
                 ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
                 ("client_assertion", &assertion),
                 ("scope", scope),
-            ]);
-            let response = ex
-                .call(
-                    |_| {
-                        Ok(HttpRequest::new("POST", url.clone())
-                            .header("Content-Type", "application/x-www-form-urlencoded")
-                            .body(body.clone()))
-                    },
-                    wire::is_throttled,
-                )
-                .await?;
+            ];
+            let response = azure::post_form(ex, &url, &fields).await?;
             managed(ex, &response, "workload identity")
         }
         Source::AppService { endpoint, header, client_id } => {
@@ -201,16 +190,10 @@ fn managed(ex: &Exchange, response: &HttpResponse, what: &str) -> Result<CachedT
     if !response.is_success() {
         return Err(wire::error_from_response(response, &format!("getting a token from {what}")));
     }
-    let v: Value = serde_json::from_slice(&response.body)
-        .map_err(|_| Error::provider(format!("{what}: the answer is not JSON")))?;
-    let token = v["access_token"]
-        .as_str()
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| Error::provider(format!("{what}: no access_token")))?;
-    ex.add_secret(token);
+    let (token, v) = token_from_json(ex, &response.body, "access_token", what)?;
     let number = |k: &str| v[k].as_i64().or_else(|| v[k].as_str().and_then(|s| s.parse().ok()));
-    let expires_at = wire::jwt_expiry(token)
+    let expires_at = wire::jwt_expiry(token.expose())
         .or_else(|| number("expires_on").map(Timestamp::from_unix))
         .or_else(|| number("expires_in").map(|s| ex.now().plus(Duration::from_secs(s.max(0) as u64))));
-    Ok(CachedToken { token: Secret::new(token), expires_at })
+    Ok(CachedToken { token, expires_at })
 }

@@ -20,8 +20,8 @@ use rsa::signature::{SignatureEncoding, Signer};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use crate::auth::token_cache::CachedToken;
-use crate::engine::http::{HttpRequest, form_encode, percent_encode};
+use crate::auth::token_cache::{CachedToken, token_from_json};
+use crate::engine::http::{HttpRequest, percent_encode};
 use crate::engine::operation::Exchange;
 use crate::engine::time::Timestamp;
 use crate::error::{Error, Result};
@@ -121,30 +121,32 @@ pub(crate) async fn fetch_token(
     let response = ex
         .call(
             |now| {
-                let body = form_encode(&[
-                    ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
-                    ("assertion", &account.assertion(scope, now)),
-                ]);
-                Ok(HttpRequest::new("POST", endpoint)
-                    .header("Content-Type", "application/x-www-form-urlencoded")
-                    .body(body))
+                Ok(HttpRequest::post_form(
+                    endpoint,
+                    &[
+                        ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
+                        ("assertion", &account.assertion(scope, now)),
+                    ],
+                ))
             },
             google::is_throttled,
         )
         .await?;
-    let what = format!("getting a Google access token for {}", account.email);
+    oauth_token(ex, &response, &format!("getting a Google access token for {}", account.email))
+}
+
+/// The token of an OAuth 2.0 token endpoint's answer (`access_token`, `expires_in`).
+pub(crate) fn oauth_token(
+    ex: &Exchange,
+    response: &crate::engine::http::HttpResponse,
+    what: &str,
+) -> Result<CachedToken> {
     if !response.is_success() {
-        return Err(google::error_from_response(&response, &what));
+        return Err(google::error_from_response(response, what));
     }
-    let body: Value = serde_json::from_slice(&response.body)
-        .map_err(|_| Error::provider(format!("{what}: the token endpoint answered with a body that is not JSON")))?;
-    let token = body["access_token"]
-        .as_str()
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| Error::provider(format!("{what}: the answer has no access_token")))?;
-    ex.add_secret(token);
+    let (token, body) = token_from_json(ex, &response.body, "access_token", what)?;
     let lifetime = body["expires_in"].as_u64().unwrap_or(3600);
-    Ok(CachedToken { token: Secret::new(token), expires_at: Some(ex.now().plus(Duration::from_secs(lifetime))) })
+    Ok(CachedToken { token, expires_at: Some(ex.now().plus(Duration::from_secs(lifetime))) })
 }
 
 /// Impersonates `email` for `lifetime` seconds with IAM Credentials'

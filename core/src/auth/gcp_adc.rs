@@ -20,9 +20,9 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::auth::gcp::{self, ServiceAccount};
-use crate::auth::token_cache::CachedToken;
+use crate::auth::token_cache::{CachedToken, token_from_json};
 use crate::engine::host::{HostAnswer, HostQuery};
-use crate::engine::http::{HttpRequest, form_encode, percent_encode};
+use crate::engine::http::{HttpRequest, percent_encode};
 use crate::engine::operation::Exchange;
 use crate::error::{Error, ErrorCode, Result};
 use crate::protocol::google;
@@ -177,19 +177,8 @@ impl ExternalAccount {
         if let Some(options) = &options {
             form.push(("options", options.as_str()));
         }
-        let body = form_encode(&form);
-        let url = self.token_url.clone();
-        let response = ex
-            .call(
-                |_| {
-                    Ok(HttpRequest::new("POST", url.clone())
-                        .header("Content-Type", "application/x-www-form-urlencoded")
-                        .body(body.clone()))
-                },
-                google::is_throttled,
-            )
-            .await?;
-        let sts = access_token(ex, &response, "exchanging the subject token at Google STS")?;
+        let response = post_form(ex, HttpRequest::post_form(&self.token_url, &form)).await?;
+        let sts = gcp::oauth_token(ex, &response, "exchanging the subject token at Google STS")?;
         let Some(impersonate) = &self.impersonation_url else { return Ok(sts) };
         let body = serde_json::json!({ "scope": [scope], "lifetime": "3600s" }).to_string();
         let bearer = format!("Bearer {}", sts.token.expose());
@@ -208,15 +197,9 @@ impl ExternalAccount {
         if !response.is_success() {
             return Err(google::error_from_response(&response, what));
         }
-        let v: Value = serde_json::from_slice(&response.body)
-            .map_err(|_| Error::provider(format!("{what}: the answer is not JSON")))?;
-        let token = v["accessToken"]
-            .as_str()
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| Error::provider(format!("{what}: no accessToken")))?;
-        ex.add_secret(token);
+        let (token, v) = token_from_json(ex, &response.body, "accessToken", what)?;
         let expires_at = v["expireTime"].as_str().and_then(crate::Timestamp::parse_rfc3339);
-        Ok(CachedToken { token: Secret::new(token), expires_at: expires_at.or(sts.expires_at) })
+        Ok(CachedToken { token, expires_at: expires_at.or(sts.expires_at) })
     }
 }
 
@@ -379,23 +362,14 @@ pub(crate) async fn token(
         }
         Adc::AuthorizedUser { client_id, client_secret, refresh_token, token_uri } => {
             let url = token_endpoint.unwrap_or(token_uri);
-            let body = form_encode(&[
+            let fields = [
                 ("grant_type", "refresh_token"),
                 ("client_id", client_id),
                 ("client_secret", client_secret.expose()),
                 ("refresh_token", refresh_token.expose()),
-            ]);
-            let response = ex
-                .call(
-                    |_| {
-                        Ok(HttpRequest::new("POST", url)
-                            .header("Content-Type", "application/x-www-form-urlencoded")
-                            .body(body.clone()))
-                    },
-                    google::is_throttled,
-                )
-                .await?;
-            access_token(ex, &response, "refreshing the gcloud user login")
+            ];
+            let response = post_form(ex, HttpRequest::post_form(url, &fields)).await?;
+            gcp::oauth_token(ex, &response, "refreshing the gcloud user login")
         }
         Adc::Metadata { base } => {
             let url = format!(
@@ -408,25 +382,15 @@ pub(crate) async fn token(
                     google::is_throttled,
                 )
                 .await?;
-            access_token(ex, &response, "getting a token from the metadata server")
+            gcp::oauth_token(ex, &response, "getting a token from the metadata server")
         }
         Adc::ExternalAccount(account) => account.token(ex, scope).await,
     }
 }
 
-fn access_token(ex: &Exchange, response: &crate::engine::http::HttpResponse, what: &str) -> Result<CachedToken> {
-    if !response.is_success() {
-        return Err(google::error_from_response(response, what));
-    }
-    let v: Value = serde_json::from_slice(&response.body)
-        .map_err(|_| Error::provider(format!("{what}: the answer is not JSON")))?;
-    let token = v["access_token"]
-        .as_str()
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| Error::provider(format!("{what}: no access_token")))?;
-    ex.add_secret(token);
-    let lifetime = v["expires_in"].as_u64().unwrap_or(3600);
-    Ok(CachedToken { token: Secret::new(token), expires_at: Some(ex.now().plus(Duration::from_secs(lifetime))) })
+/// Sends a token-endpoint request with Google's retry rules.
+async fn post_form(ex: &Exchange, request: HttpRequest) -> Result<crate::engine::http::HttpResponse> {
+    ex.call(|_| Ok(request.clone()), google::is_throttled).await
 }
 
 #[cfg(test)]

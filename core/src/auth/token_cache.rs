@@ -29,6 +29,24 @@ const WAIT_STEP: Duration = Duration::from_millis(50);
 /// Looks before a waiter stops waiting and refreshes itself (about 30 s).
 const MAX_WAITS: u32 = 600;
 
+/// Reads `field` of a token endpoint's JSON answer as a token, registered as a
+/// secret at once; returns it with the whole answer, for the caller's expiry field.
+pub(crate) fn token_from_json(
+    ex: &Exchange,
+    body: &[u8],
+    field: &str,
+    what: &str,
+) -> Result<(Secret, serde_json::Value)> {
+    let v: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|_| crate::error::Error::provider(format!("{what}: the answer is not JSON")))?;
+    let token = v[field]
+        .as_str()
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| crate::error::Error::provider(format!("{what}: the answer has no {field}")))?;
+    ex.add_secret(token);
+    Ok((Secret::new(token), v))
+}
+
 /// A token and when it expires (`None`: unknown, e.g. a raw token from the configuration).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct CachedToken {

@@ -65,6 +65,14 @@ impl HttpRequest {
         HttpRequest { method: method.to_owned(), url: url.into(), headers: Vec::new(), body: Vec::new(), timeout: None }
     }
 
+    /// A `POST` of an `application/x-www-form-urlencoded` body from `pairs` (OAuth 2.0
+    /// token endpoints).
+    pub fn post_form(url: impl Into<String>, pairs: &[(&str, &str)]) -> HttpRequest {
+        HttpRequest::new("POST", url)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(form_encode(pairs))
+    }
+
     /// Adds a header.
     pub fn header(mut self, name: &str, value: impl Into<String>) -> HttpRequest {
         self.headers.push((name.to_owned(), value.into()));

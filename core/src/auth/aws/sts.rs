@@ -1,7 +1,7 @@
 //! STS `AssumeRole` (query API, XML answer).
 
 use crate::auth::aws::{AwsContext, sigv4};
-use crate::engine::http::{HttpRequest, form_encode};
+use crate::engine::http::{HttpRequest, HttpResponse, form_encode};
 use crate::engine::operation::Exchange;
 use crate::engine::time::Timestamp;
 use crate::error::{Error, Result};
@@ -76,6 +76,35 @@ pub(crate) async fn assume_role_with_web_identity(
     assume(ctx, ex, None, "AssumeRoleWithWebIdentity", role_arn, session_name, &[("WebIdentityToken", token)]).await
 }
 
+/// POSTs an STS query-API call, signed with `signer_creds` (re-signed at each retry's
+/// time) or unsigned (web identity: the token is the proof).
+async fn post_query(
+    ctx: &AwsContext,
+    ex: &Exchange,
+    fields: &[(&str, &str)],
+    signer_creds: Option<&sigv4::AwsCredentials>,
+) -> Result<HttpResponse> {
+    let body = form_encode(fields);
+    let url = format!("{}/", ctx.sts_url());
+    ex.call(
+        |now| {
+            let mut request = HttpRequest::new("POST", url.clone())
+                .header("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+                .body(body.clone());
+            if let Some(creds) = signer_creds {
+                ctx.signer.sign(
+                    &mut request,
+                    creds,
+                    sigv4::Scope { region: &ctx.region, service: "sts", time: now },
+                )?;
+            }
+            Ok(request)
+        },
+        is_throttled,
+    )
+    .await
+}
+
 async fn assume(
     ctx: &AwsContext,
     ex: &Exchange,
@@ -90,26 +119,7 @@ async fn assume(
     fields.extend_from_slice(extra);
     fields.extend([("RoleArn", role_arn), ("RoleSessionName", session.as_str()), ("Version", "2011-06-15")]);
     fields.sort_by_key(|(k, _)| *k);
-    let body = form_encode(&fields);
-    let url = format!("{}/", ctx.sts_url());
-    let response = ex
-        .call(
-            |now| {
-                let mut request = HttpRequest::new("POST", url.clone())
-                    .header("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
-                    .body(body.clone());
-                if let Some(creds) = signer_creds {
-                    ctx.signer.sign(
-                        &mut request,
-                        creds,
-                        sigv4::Scope { region: &ctx.region, service: "sts", time: now },
-                    )?;
-                }
-                Ok(request)
-            },
-            is_throttled,
-        )
-        .await?;
+    let response = post_query(ctx, ex, &fields, signer_creds).await?;
     if !response.is_success() {
         return Err(error_from_response(&response, &format!("STS {action} of {role_arn}")));
     }
@@ -139,24 +149,8 @@ pub(crate) async fn caller_identity(
     ex: &Exchange,
     creds: &sigv4::AwsCredentials,
 ) -> Result<(String, String)> {
-    let body = form_encode(&[("Action", "GetCallerIdentity"), ("Version", "2011-06-15")]);
-    let url = format!("{}/", ctx.sts_url());
-    let response = ex
-        .call(
-            |now| {
-                let mut request = HttpRequest::new("POST", url.clone())
-                    .header("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
-                    .body(body.clone());
-                ctx.signer.sign(
-                    &mut request,
-                    creds,
-                    sigv4::Scope { region: &ctx.region, service: "sts", time: now },
-                )?;
-                Ok(request)
-            },
-            is_throttled,
-        )
-        .await?;
+    let fields = [("Action", "GetCallerIdentity"), ("Version", "2011-06-15")];
+    let response = post_query(ctx, ex, &fields, Some(creds)).await?;
     if !response.is_success() {
         return Err(error_from_response(&response, "STS GetCallerIdentity"));
     }
