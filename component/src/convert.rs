@@ -105,7 +105,7 @@ pub fn credential_source(v: &serde_json::Value) -> wit::CredentialSource {
     wit::CredentialSource {
         source: text("source").unwrap_or_default(),
         method: text("method").unwrap_or_default(),
-        principal: text("principal").or_else(|| text("accessKeyId")),
+        principal: text("principal"),
         account: text("account"),
         arn: text("arn"),
         expires_at: text("expiresAt"),

@@ -705,33 +705,20 @@ fn parse_local(value: Value) -> Result<LocalPlatform> {
 
 /// Completes a configuration document from the environment before it is parsed: an
 /// `aws` section without `region` takes `AWS_REGION`, else `AWS_DEFAULT_REGION`, else
-/// the `region` of the profile (`AWS_PROFILE` / `AWS_DEFAULT_PROFILE`, else `default`)
-/// in `AWS_CONFIG_FILE` (else `~/.aws/config`), as the AWS SDKs do (botocore reads
-/// `AWS_DEFAULT_REGION` and the profile only). `ask` answers for the environment; the
-/// core itself reads nothing. Other documents come back unchanged.
+/// the `region` of the profile the credential chain reads (`AWS_PROFILE` /
+/// `AWS_DEFAULT_PROFILE` / `default`, in `AWS_CONFIG_FILE` or `~/.aws/config`).
+/// `ask` answers for the environment; the core itself reads nothing. Other documents
+/// come back unchanged.
 pub fn complete_from_environment(
     text: &str,
     ask: &mut dyn FnMut(&crate::HostQuery) -> crate::HostAnswer,
 ) -> Result<String> {
-    use crate::{HostAnswer, HostQuery};
     let Ok(mut doc) = serde_json::from_str::<Value>(text) else { return Ok(text.to_owned()) };
     let needs_region = doc.get("aws").and_then(Value::as_object).is_some_and(|aws| !aws.contains_key("region"));
     if !needs_region {
         return Ok(text.to_owned());
     }
-    let mut var = |name: &str| match ask(&HostQuery::Env(name.to_owned())) {
-        HostAnswer::Value(v) if !v.is_empty() => Some(v),
-        _ => None,
-    };
-    let mut region = var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION"));
-    if region.is_none() {
-        let profile = var("AWS_PROFILE").or_else(|| var("AWS_DEFAULT_PROFILE")).unwrap_or_else(|| "default".into());
-        let path = var("AWS_CONFIG_FILE").unwrap_or_else(|| "~/.aws/config".into());
-        if let HostAnswer::Value(file) = ask(&HostQuery::File(path)) {
-            region = crate::auth::aws::profile_region(&file, &profile);
-        }
-    }
-    match region {
+    match crate::auth::aws::region_from_environment(ask) {
         Some(region) => {
             doc["aws"]["region"] = Value::from(region);
             Ok(doc.to_string())

@@ -99,28 +99,27 @@ impl Operation {
         let now = Timestamp::from_unix_f64(now_ms / 1000.0).unwrap_or(Timestamp::from_unix(0));
         // Host questions (environment, files) are answered here, from this process:
         // the JS side only sends and sleeps.
-        let step = loop {
-            match op.step(now) {
-                Step::Ask(q) => op.answer(artifact_registry_native::answer(&q)),
-                other => break other,
-            }
-        };
-        match step {
-            Step::Send(r) => json!({ "send": {
-                "method": r.method, "url": r.url,
-                "headers": r.headers.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),
-                "body": r.body,
-            } })
-            .to_string(),
-            Step::Sleep(d) => json!({ "sleepMs": d.as_secs_f64() * 1000.0 }).to_string(),
-            Step::Ask(_) => json!({ "error": { "code": "provider", "message": "a host question was left unanswered", "httpStatus": null, "providerCode": null } }).to_string(),
-            Step::Done(result) => {
-                self.op = None;
-                match result {
-                    Ok(v) => json!({ "result": v }).to_string(),
-                    Err(e) => json!({ "error": error_json(&e) }).to_string(),
+        loop {
+            return match op.step(now) {
+                Step::Ask(q) => {
+                    op.answer(artifact_registry_native::answer(&q));
+                    continue;
                 }
-            }
+                Step::Send(r) => json!({ "send": {
+                    "method": r.method, "url": r.url,
+                    "headers": r.headers.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),
+                    "body": r.body,
+                } })
+                .to_string(),
+                Step::Sleep(d) => json!({ "sleepMs": d.as_secs_f64() * 1000.0 }).to_string(),
+                Step::Done(result) => {
+                    self.op = None;
+                    match result {
+                        Ok(v) => json!({ "result": v }).to_string(),
+                        Err(e) => json!({ "error": error_json(&e) }).to_string(),
+                    }
+                }
+            };
         }
     }
 

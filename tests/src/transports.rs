@@ -106,3 +106,17 @@ impl<T: Transport> Transport for EnvTransport<T> {
 pub fn env_of(pairs: &[(&str, &str)]) -> std::collections::BTreeMap<String, String> {
     pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
 }
+
+/// A registry for `config` over reqwest and the system clock whose host questions
+/// (variables, files, commands) are answered from `env` only, not this process's.
+pub fn registry_in_env(
+    config: &serde_json::Value,
+    env: std::collections::BTreeMap<String, String>,
+) -> artifact_registry_core::Registry<
+    EnvTransport<artifact_registry_native::ReqwestTransport>,
+    artifact_registry_native::SystemClock,
+> {
+    let client = artifact_registry_core::Client::from_json_str(&config.to_string()).expect("a valid configuration");
+    let transport = EnvTransport { inner: artifact_registry_native::ReqwestTransport::default(), env };
+    artifact_registry_core::Registry::new(client, transport, artifact_registry_native::SystemClock)
+}

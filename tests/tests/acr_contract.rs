@@ -150,9 +150,6 @@ async fn scope_map_tokens_give_ttl_exact_basic_credentials() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn credentials_from_the_environment() {
-    use artifact_registry_core::{Client, Registry};
-    use artifact_registry_native::{ReqwestTransport, SystemClock};
-    use artifact_registry_tests::transports::EnvTransport;
     let server = AcrServer::start();
     let mut config = server.config(json!({}));
     config["azure"].as_object_mut().unwrap().remove("credentials");
@@ -162,8 +159,7 @@ async fn credentials_from_the_environment() {
         ("AZURE_CLIENT_ID", r["clientId"].as_str().unwrap()),
         ("AZURE_CLIENT_SECRET", r["clientSecret"].as_str().unwrap()),
     ]);
-    let client = Client::from_json_str(&config.to_string()).unwrap();
-    let registry = Registry::new(client, EnvTransport { inner: ReqwestTransport::default(), env }, SystemClock);
+    let registry = artifact_registry_tests::transports::registry_in_env(&config, env);
     let who = registry.describe_credentials().await.unwrap();
     assert_eq!(who["method"], "EnvironmentCredential", "{who}");
     assert_eq!(who["principal"], r["clientId"]);
@@ -174,9 +170,6 @@ async fn credentials_from_the_environment() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn workload_identity_from_the_environment() {
-    use artifact_registry_core::{Client, Registry};
-    use artifact_registry_native::{ReqwestTransport, SystemClock};
-    use artifact_registry_tests::transports::EnvTransport;
     let server = AcrServer::start();
     let mut config = server.config(json!({}));
     config["azure"].as_object_mut().unwrap().remove("credentials");
@@ -190,10 +183,7 @@ async fn workload_identity_from_the_environment() {
         ("AZURE_CLIENT_ID", r["clientId"].as_str().unwrap()),
         ("AZURE_FEDERATED_TOKEN_FILE", token_file.to_str().unwrap()),
     ]);
-    let registry = || {
-        let client = Client::from_json_str(&config.to_string()).unwrap();
-        Registry::new(client, EnvTransport { inner: ReqwestTransport::default(), env: env.clone() }, SystemClock)
-    };
+    let registry = || artifact_registry_tests::transports::registry_in_env(&config, env.clone());
 
     // Azure AD does not trust the assertion yet: refused, typed, the token kept out.
     let refused = registry().generate_credentials("team-a/web", Permissions::Pull, None).await.unwrap_err();

@@ -14,12 +14,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use artifact_registry_core::{Client, Registry};
-use artifact_registry_native::{ReqwestTransport, SystemClock};
 use artifact_registry_tests::contract_server::ContractServer;
 use artifact_registry_tests::moto::MotoServer;
 use artifact_registry_tests::oci_registry::scratch_dir;
-use artifact_registry_tests::transports::EnvTransport;
 use serde_json::{Value, json};
 
 const BOTOCORE: &str = r#"
@@ -44,9 +41,7 @@ async fn ours(env: &BTreeMap<String, String>, moto: &MotoServer) -> Value {
     let sts = env.get("AWS_ENDPOINT_URL_STS").cloned().unwrap_or_else(|| moto.endpoint.clone());
     let config = json!({ "name": "a", "binding": { "service": "ecr", "repositoryPrefix": "acme" },
         "aws": { "region": "us-east-1", "accountId": "123456789012", "endpoints": { "ecr": moto.endpoint, "sts": sts } } });
-    let client = Client::from_json_str(&config.to_string()).unwrap();
-    let registry =
-        Registry::new(client, EnvTransport { inner: ReqwestTransport::default(), env: env.clone() }, SystemClock);
+    let registry = artifact_registry_tests::transports::registry_in_env(&config, env.clone());
     match registry.run(registry.client().describe_credentials()).await {
         Ok(v) => json!({ "method": v["method"], "key": v["accessKeyId"] }),
         Err(e) => json!({ "error": e.code().as_str(), "message": e.message() }),
@@ -412,8 +407,7 @@ async fn container_credentials_are_shared_and_refreshed_ahead_of_expiry() {
     let registry_for = |prefix: &str| {
         let config = json!({ "name": "a", "binding": { "service": "ecr", "repositoryPrefix": prefix },
             "aws": { "region": "us-east-1", "accountId": "123456789012", "endpoints": { "ecr": moto.endpoint, "sts": moto.endpoint } } });
-        let client = Client::from_json_str(&config.to_string()).unwrap();
-        Registry::new(client, EnvTransport { inner: ReqwestTransport::default(), env: env.clone() }, SystemClock)
+        artifact_registry_tests::transports::registry_in_env(&config, env.clone())
     };
     let keys = json!({ "AccessKeyId": moto.access_key_id, "SecretAccessKey": moto.secret_access_key });
 

@@ -8,11 +8,8 @@
 
 use std::collections::BTreeMap;
 
-use artifact_registry_core::{Client, Registry};
-use artifact_registry_native::{ReqwestTransport, SystemClock};
 use artifact_registry_tests::contract_server::ContractServer;
 use artifact_registry_tests::oci_registry::scratch_dir;
-use artifact_registry_tests::transports::EnvTransport;
 use serde_json::{Value, json};
 
 const AZURE_IDENTITY: &str = r#"
@@ -35,9 +32,7 @@ fn azure_identity(env: &BTreeMap<String, String>) -> Value {
 async fn ours(env: &BTreeMap<String, String>) -> Value {
     let config = json!({ "name": "a", "binding": { "service": "acr", "registryName": "acmeregistry", "resourceGroupName": "rg" },
         "azure": { "tenantId": "72f988bf-86f1-41af-91ab-2d7cd011db47", "subscriptionId": "0b1f6471-1bf0-4dda-aec3-cb9272f09590" } });
-    let client = Client::from_json_str(&config.to_string()).unwrap();
-    let registry =
-        Registry::new(client, EnvTransport { inner: ReqwestTransport::default(), env: env.clone() }, SystemClock);
+    let registry = artifact_registry_tests::transports::registry_in_env(&config, env.clone());
     match registry.describe_credentials().await {
         Ok(v) => json!({ "method": v["method"], "principal": v["principal"], "expiresAt": v["expiresAt"] }),
         Err(e) => json!({ "error": e.code().as_str(), "message": e.message() }),

@@ -206,9 +206,6 @@ async fn sixteen_concurrent_grants_all_land() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn application_default_credentials_from_the_environment() {
-    use artifact_registry_core::{Client, Registry};
-    use artifact_registry_native::{ReqwestTransport, SystemClock};
-    use artifact_registry_tests::transports::EnvTransport;
     let server = GarServer::start();
     server.control("/_contract/configure", Some(json!({ "lroPolls": 0 })));
     let dir = artifact_registry_tests::oci_registry::scratch_dir("gar-adc");
@@ -221,8 +218,7 @@ async fn application_default_credentials_from_the_environment() {
         ("GOOGLE_APPLICATION_CREDENTIALS", key_file.to_str().unwrap()),
         ("HOME", dir.to_str().unwrap()),
     ]);
-    let client = Client::from_json_str(&config.to_string()).unwrap();
-    let registry = Registry::new(client, EnvTransport { inner: ReqwestTransport::default(), env }, SystemClock);
+    let registry = artifact_registry_tests::transports::registry_in_env(&config, env);
     let who = registry.describe_credentials().await.unwrap();
     assert_eq!(
         (who["method"].as_str(), who["principal"].as_str()),
@@ -237,9 +233,6 @@ async fn application_default_credentials_from_the_environment() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn workload_identity_federation_from_the_environment() {
-    use artifact_registry_core::{Client, Registry};
-    use artifact_registry_native::{ReqwestTransport, SystemClock};
-    use artifact_registry_tests::transports::EnvTransport;
     const AUDIENCE: &str =
         "//iam.googleapis.com/projects/123456/locations/global/workloadIdentityPools/ci/providers/github";
     const PRINCIPAL: &str = "principal://iam.googleapis.com/projects/123456/locations/global/workloadIdentityPools/ci/subject/repo:acme/app";
@@ -257,8 +250,7 @@ async fn workload_identity_federation_from_the_environment() {
             ("GOOGLE_APPLICATION_CREDENTIALS", path.to_str().unwrap()),
             ("HOME", dir.to_str().unwrap()),
         ]);
-        let client = Client::from_json_str(&config.to_string()).unwrap();
-        Registry::new(client, EnvTransport { inner: ReqwestTransport::default(), env }, SystemClock)
+        artifact_registry_tests::transports::registry_in_env(&config, env)
     };
     let file_sourced = json!({ "type": "external_account", "audience": AUDIENCE,
         "subject_token_type": "urn:ietf:params:oauth:token-type:jwt", "token_url": format!("{}/v1/token", server.endpoint),

@@ -7,11 +7,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use artifact_registry_core::{Client, Registry};
-use artifact_registry_native::{ReqwestTransport, SystemClock};
 use artifact_registry_tests::contract_server::ContractServer;
 use artifact_registry_tests::oci_registry::scratch_dir;
-use artifact_registry_tests::transports::EnvTransport;
 use serde_json::{Value, json};
 
 const GOOGLE_AUTH: &str = r#"
@@ -36,9 +33,7 @@ fn google_auth(env: &BTreeMap<String, String>) -> Value {
 async fn ours(env: &BTreeMap<String, String>) -> Value {
     let config = json!({ "name": "a", "binding": { "service": "gar", "repositoryName": "images" },
                          "gcp": { "projectId": "acme-images", "region": "us-central1" } });
-    let client = Client::from_json_str(&config.to_string()).unwrap();
-    let registry =
-        Registry::new(client, EnvTransport { inner: ReqwestTransport::default(), env: env.clone() }, SystemClock);
+    let registry = artifact_registry_tests::transports::registry_in_env(&config, env.clone());
     match registry.describe_credentials().await {
         Ok(v) => json!({ "method": v["method"], "principal": v["principal"] }),
         Err(e) => json!({ "error": e.code().as_str(), "message": e.message() }),

@@ -116,11 +116,11 @@ pub(crate) async fn resolve(ctx: &AwsContext, ex: &Exchange) -> Result<Found> {
         (None, None) => tried.push("environment: AWS_ACCESS_KEY_ID is not set".into()),
     }
 
-    let profile_name = match env.var("AWS_PROFILE").await {
-        Some(p) => p,
-        None => env.var("AWS_DEFAULT_PROFILE").await.unwrap_or_else(|| "default".into()),
-    };
-    let config_path = env.var("AWS_CONFIG_FILE").await.unwrap_or_else(|| "~/.aws/config".into());
+    let (profile_name, config_path) = profile::selected(
+        env.var("AWS_PROFILE").await,
+        env.var("AWS_DEFAULT_PROFILE").await,
+        env.var("AWS_CONFIG_FILE").await,
+    );
     let creds_path = env.var("AWS_SHARED_CREDENTIALS_FILE").await.unwrap_or_else(|| "~/.aws/credentials".into());
     let config = env.file(&config_path).await.map(|t| profile::parse(&t, true)).unwrap_or_default();
     let creds_file = env.file(&creds_path).await.map(|t| profile::parse(&t, false)).unwrap_or_default();

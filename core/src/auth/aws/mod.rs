@@ -13,15 +13,27 @@ pub use partition::Partition;
 pub use sigv4::{AwsCredentials, Signer};
 
 use crate::auth::token_cache::{CachedToken, TokenCache};
-
-/// The `region` of `profile` in config-file text.
-pub(crate) fn profile_region(config_file: &str, profile: &str) -> Option<String> {
-    profile::parse(config_file, true).get(profile).and_then(|p| p.get("region")).filter(|r| !r.is_empty()).cloned()
-}
 use crate::config::{AwsEndpoints, AwsPlatform};
+use crate::engine::host::{HostAnswer, HostQuery};
 use crate::engine::operation::Exchange;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
+
+/// The region the AWS SDKs would use: `AWS_REGION`, else `AWS_DEFAULT_REGION`, else
+/// the `region` of the profile the credential chain reads (botocore reads only the
+/// last two). `ask` answers for the environment and files.
+pub(crate) fn region_from_environment(ask: &mut dyn FnMut(&HostQuery) -> HostAnswer) -> Option<String> {
+    let mut var = |name: &str| match ask(&HostQuery::Env(name.to_owned())) {
+        HostAnswer::Value(v) if !v.is_empty() => Some(v),
+        _ => None,
+    };
+    if let Some(region) = var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")) {
+        return Some(region);
+    }
+    let (profile, path) = profile::selected(var("AWS_PROFILE"), var("AWS_DEFAULT_PROFILE"), var("AWS_CONFIG_FILE"));
+    let HostAnswer::Value(file) = ask(&HostQuery::File(path)) else { return None };
+    profile::parse(&file, true).get(&profile).and_then(|p| p.get("region")).filter(|r| !r.is_empty()).cloned()
+}
 
 /// Where and as whom to call AWS, from the `aws` configuration section.
 #[derive(Debug)]

@@ -10,6 +10,20 @@ use std::collections::BTreeMap;
 pub(crate) type Profiles = BTreeMap<String, BTreeMap<String, String>>;
 
 /// Parses a file; `config` says whether sections are `[profile NAME]`.
+/// The profile the SDKs use (`AWS_PROFILE`, else `AWS_DEFAULT_PROFILE`, else
+/// `default`) and the config file it is read from (`AWS_CONFIG_FILE`, else
+/// `~/.aws/config`), from those variables' values.
+pub(crate) fn selected(
+    aws_profile: Option<String>,
+    aws_default_profile: Option<String>,
+    aws_config_file: Option<String>,
+) -> (String, String) {
+    (
+        aws_profile.or(aws_default_profile).unwrap_or_else(|| "default".into()),
+        aws_config_file.unwrap_or_else(|| "~/.aws/config".into()),
+    )
+}
+
 pub(crate) fn parse(text: &str, config: bool) -> Profiles {
     let mut out = Profiles::new();
     let mut current: Option<String> = None;
