@@ -84,6 +84,13 @@ export interface TransportRequest {
   /** Header pairs, in order (signatures cover them as given). */
   headers: Array<[string, string]>
   body: Buffer
+  /**
+   * How long this request may take, in whole milliseconds: the configuration's
+   * `timeouts.requestSeconds`, cut to what is left of the operation's deadline. A
+   * transport should abort after it (e.g. `AbortSignal.timeout(request.timeoutMs)`)
+   * and throw a `TimeoutError`.
+   */
+  timeoutMs: number
 }
 
 /** What a custom transport returns. */
@@ -101,7 +108,11 @@ export interface ArtifactRegistryOptions {
    * transport failure (retried, then `transport`); a `TimeoutError` is a `timeout`.
    */
   transport?: (request: TransportRequest) => Promise<TransportResponse> | TransportResponse
-  /** Milliseconds since the epoch, like `Date.now` (for tests). */
+  /**
+   * Milliseconds since the epoch, like `Date.now` (for tests): requests are signed
+   * and expiries computed with it, with or without a `transport`. Deadlines are
+   * measured on `performance.now()` whatever the clock says.
+   */
   clock?: () => number
 }
 

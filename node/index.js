@@ -97,7 +97,7 @@ class ArtifactRegistry {
       rethrow(e)
     }
     this.#transport = transport ?? null
-    this.#clock = clock ?? Date.now
+    this.#clock = clock ?? null
   }
 
   /** Creates the repository for a logical name (idempotent). */
@@ -135,22 +135,26 @@ class ArtifactRegistry {
     } catch (e) {
       throw invalid(`arguments are not JSON: ${e.message}`)
     }
-    if (this.#transport === null) {
+    if (this.#transport === null && this.#clock === null) {
       try {
         return JSON.parse(await this.#client.run(operation, argsText))
       } catch (e) {
         rethrow(e)
       }
     }
-    // A user transport: drive the core's operation from here.
+    // A user transport or clock: the core's operation, stepped from here (the core
+    // decides every retry, wait and deadline; this loop only sends and sleeps).
+    const transport = this.#transport ?? ((request) => this.#nativeSend(request))
+    const clock = this.#clock ?? Date.now
     const op = this.#client.start(operation, argsText)
     for (;;) {
-      const step = JSON.parse(op.step(Number(this.#clock())))
+      const step = JSON.parse(op.step(Number(clock()), performance.now()))
       if (step.send) {
-        const request = { method: step.send.method, url: step.send.url, headers: step.send.headers, body: Buffer.from(step.send.body) }
+        const { method, url, headers, body, timeoutMs } = step.send
+        const request = { method, url, headers, body: Buffer.from(body), timeoutMs }
         let response
         try {
-          response = await this.#transport(request)
+          response = await transport(request)
           op.receive(Number(response.status), headerPairs(response.headers), toBuffer(response.body))
         } catch (e) {
           op.fail(`the transport failed: ${e?.message ?? e}`, isTimeout(e))
@@ -162,6 +166,17 @@ class ArtifactRegistry {
       } else {
         throw new ArtifactRegistryError(step.error)
       }
+    }
+  }
+
+  async #nativeSend ({ method, url, headers, body, timeoutMs }) {
+    try {
+      return await this.#client.send(method, url, headers, body, timeoutMs ?? undefined)
+    } catch (e) {
+      const message = String(e?.message ?? e)
+      const error = new Error(message.replace(/^(TIMEOUT|TRANSPORT):/, ''))
+      if (message.startsWith('TIMEOUT:')) error.name = 'TimeoutError'
+      throw error
     }
   }
 }

@@ -44,6 +44,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Panics on purpose: the test hook showing a panic ends as one line and exit 70.
+    #[command(hide = true, name = "__panic-probe")]
+    PanicProbe,
     /// Start an embedded registry and run the main job against it: create a
     /// repository, get it, generate push credentials, push a tiny image with them,
     /// pull it back, delete the repository. Prints each step with its timing.
@@ -213,7 +216,7 @@ async fn operation<T: artifact_registry_core::Transport, C: artifact_registry_co
         Command::Whoami => registry.describe_credentials().await?,
         Command::RegistryEndpoint => json!(registry.registry_endpoint()),
         Command::UpstreamRepositoryPrefix => json!(registry.upstream_repository_prefix()),
-        Command::Quickstart { .. } | Command::Serve { .. } => unreachable!("handled in main"),
+        Command::Quickstart { .. } | Command::Serve { .. } | Command::PanicProbe => unreachable!("handled in main"),
     })
 }
 
@@ -291,8 +294,10 @@ async fn serve(
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    artifact_registry_native::exit_on_panic("artifact-registry");
     let cli = Cli::parse();
     match cli.command {
+        Command::PanicProbe => panic!("panic probe"),
         Command::Quickstart { keep } => match quickstart::run(keep).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

@@ -314,3 +314,34 @@ fn ecr_with_credentials_from_the_environment_only() {
     }
     let _ = std::fs::remove_dir_all(home);
 }
+
+#[test]
+fn a_panic_is_one_line_and_exit_70_not_a_backtrace() {
+    let out = Command::new(BIN).arg("__panic-probe").env_remove("RUST_BACKTRACE").output().unwrap();
+    assert_eq!(out.status.code(), Some(70));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("internal error") && !stderr.contains("panicked at"), "{stderr}");
+}
+
+#[test]
+fn a_server_that_never_answers_is_a_timeout_within_the_deadline() {
+    let hole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let config = serde_json::json!({
+        "name": "artifacts",
+        "binding": { "service": "ecr", "repositoryPrefix": "acme" },
+        "aws": { "region": "us-east-1", "accountId": "123456789012",
+                 "credentials": { "accessKeyId": "AKIDEXAMPLE", "secretAccessKey": "secret-key-for-the-test" },
+                 "endpoints": { "ecr": format!("http://{}", hole.local_addr().unwrap()) } },
+        "timeouts": { "requestSeconds": 0.5, "operationSeconds": 2 }
+    });
+    let started = std::time::Instant::now();
+    let out = Command::new(BIN)
+        .args(["get-repository", "acme-app"])
+        .env("ARTIFACT_REGISTRY_CONFIG", config.to_string())
+        .output()
+        .unwrap();
+    failure(&out, 1, "timeout");
+    // An upper bound only: the deadline plus a margin for a loaded machine.
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
+}

@@ -13,7 +13,10 @@
 mod convert;
 mod transport;
 
-use artifact_registry_core::{Client, HostAnswer, HostQuery, Operation, Step, Timestamp};
+use artifact_registry_core::{
+    Client, Clock, HostAnswer, HostQuery, HttpRequest, HttpResponse, Operation, Timestamp, TransportError,
+};
+use std::future::Future;
 use std::time::Duration;
 
 wit_bindgen::generate!({
@@ -34,24 +37,49 @@ wit_bindgen::generate!({
 use artifact_registry::bindings::types as wit;
 use exports::artifact_registry::bindings::registry::{Guest, GuestRegistry, Registry as RegistryHandle};
 
-/// The wall clock, as the core's timestamp.
-fn now() -> Timestamp {
-    let t = wasip2::clocks::wall_clock::now();
-    Timestamp::from_unix(t.seconds as i64).plus(Duration::from_nanos(t.nanoseconds as u64))
+/// The host's clocks: the wall clock for signing and expiries, the monotonic clock
+/// for deadlines.
+struct WasiClock;
+
+impl Clock for WasiClock {
+    fn now(&self) -> Timestamp {
+        let t = wasip2::clocks::wall_clock::now();
+        Timestamp::from_unix(t.seconds as i64).plus(Duration::from_nanos(t.nanoseconds as u64))
+    }
+
+    fn monotonic(&self) -> Duration {
+        Duration::from_nanos(wasip2::clocks::monotonic_clock::now())
+    }
 }
 
-/// Drives an operation to its end: send, wait or finish, as it asks.
-fn drive<T: Send + 'static>(mut op: Operation<T>) -> Result<T, wit::Error> {
-    loop {
-        match op.step(now()) {
-            Step::Send(request) => match transport::send(request) {
-                Ok(response) => op.receive(response),
-                Err(e) => op.fail(e),
-            },
-            Step::Sleep(d) => wasip2::clocks::monotonic_clock::subscribe_duration(d.as_nanos() as u64).block(),
-            Step::Ask(q) => op.answer(ask(&q)),
-            Step::Done(result) => return result.map_err(convert::error),
-        }
+/// `wasi:http` for requests, the monotonic clock for waits; both block the
+/// component's one thread, so every future here is ready when first polled.
+struct WasiTransport;
+
+#[async_trait::async_trait]
+impl artifact_registry_core::Transport for WasiTransport {
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        transport::send(request)
+    }
+
+    async fn sleep(&self, d: Duration) {
+        wasip2::clocks::monotonic_clock::subscribe_duration(d.as_nanos().min(u64::MAX as u128) as u64).block();
+    }
+
+    fn ask(&self, query: &HostQuery) -> HostAnswer {
+        ask(query)
+    }
+}
+
+/// Drives an operation to its end with the core's step loop.
+fn drive<T: Send + 'static>(op: Operation<T>) -> Result<T, wit::Error> {
+    let run = std::pin::pin!(artifact_registry_core::drive(op, &WasiTransport, &WasiClock));
+    // The transport blocks instead of pending, so one poll runs the loop to its end.
+    match run.poll(&mut std::task::Context::from_waker(std::task::Waker::noop())) {
+        std::task::Poll::Ready(result) => result.map_err(convert::error),
+        std::task::Poll::Pending => Err(convert::error(artifact_registry_core::Error::provider(
+            "the component's step loop was left pending; this is a bug",
+        ))),
     }
 }
 

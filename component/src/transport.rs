@@ -2,8 +2,10 @@
 
 use artifact_registry_core::http::UrlParts;
 use artifact_registry_core::{HttpRequest, HttpResponse, TransportError};
+use wasip2::clocks::monotonic_clock;
 use wasip2::http::outgoing_handler;
 use wasip2::http::types::{ErrorCode, Fields, Method, OutgoingBody, OutgoingRequest, RequestOptions, Scheme};
+use wasip2::io::poll::{self, Pollable};
 use wasip2::io::streams::StreamError;
 
 /// Per-request timeouts (connect, first byte, between bytes), in nanoseconds.
@@ -54,7 +56,10 @@ pub fn send(request: HttpRequest) -> Result<HttpResponse, TransportError> {
     }
     OutgoingBody::finish(body, None).map_err(transport_error)?;
 
-    pending.subscribe().block();
+    // The whole exchange, body included, within the request's timeout: the host's
+    // timeouts above bound each wait, not the sum of them (a body that trickles).
+    let deadline = monotonic_clock::now().saturating_add(timeout);
+    wait(&pending.subscribe(), deadline)?;
     let response = match pending.get() {
         Some(Ok(Ok(response))) => response,
         Some(Ok(Err(code))) => return Err(transport_error(code)),
@@ -67,15 +72,30 @@ pub fn send(request: HttpRequest) -> Result<HttpResponse, TransportError> {
     let stream = incoming.stream().map_err(|_| TransportError::other("the response body stream was already taken"))?;
     // With a Content-Length, stop as soon as it has arrived instead of waiting once
     // more for the end of the stream.
-    let expected = headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, v)| v.trim().parse::<usize>().ok());
+    // A HEAD answer, a 204 and a 304 have no body, whatever Content-Length says.
+    let bodiless = request.method == "HEAD" || status == 204 || status == 304;
+    let expected = if bodiless {
+        Some(0)
+    } else {
+        headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+            .and_then(|(_, v)| v.trim().parse::<usize>().ok())
+    };
     let mut body = Vec::with_capacity(expected.unwrap_or(0));
     while expected.is_none_or(|n| body.len() < n) {
-        match stream.blocking_read(64 * 1024) {
+        wait(&stream.subscribe(), deadline)?;
+        match stream.read(64 * 1024) {
             Ok(chunk) => body.extend_from_slice(&chunk),
-            Err(StreamError::Closed) => break,
+            Err(StreamError::Closed) => match expected {
+                Some(n) => {
+                    return Err(TransportError::other(format!(
+                        "the response body ended after {} of its {n} bytes",
+                        body.len()
+                    )));
+                }
+                None => break,
+            },
             Err(StreamError::LastOperationFailed(e)) => {
                 return Err(TransportError::other(format!("reading the response failed: {}", e.to_debug_string())));
             }
@@ -84,6 +104,18 @@ pub fn send(request: HttpRequest) -> Result<HttpResponse, TransportError> {
     drop(stream);
     drop(incoming);
     Ok(HttpResponse { status, headers, body })
+}
+
+/// Blocks until `ready` is, or fails with a timeout once the monotonic clock
+/// reaches `deadline`.
+fn wait(ready: &Pollable, deadline: u64) -> Result<(), TransportError> {
+    let timer = monotonic_clock::subscribe_instant(deadline);
+    let woken = poll::poll(&[ready, &timer]);
+    if woken.contains(&0) {
+        Ok(())
+    } else {
+        Err(TransportError::timeout("no complete response within the request timeout"))
+    }
 }
 
 fn write_body(body: &OutgoingBody, bytes: &[u8]) -> Result<(), TransportError> {

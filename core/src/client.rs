@@ -103,7 +103,9 @@ impl Client {
             Ok(input) => {
                 let seed = self.seed.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed);
                 let provider = self.provider.clone();
-                Operation::new(self.retry, seed, self.secrets.0.clone(), move |ex| body(provider, ex, input))
+                Operation::new(self.retry, self.config.timeouts, seed, self.secrets.0.clone(), move |ex| {
+                    body(provider, ex, input)
+                })
             }
             Err(e) => Operation::ready(Err(e)),
         }

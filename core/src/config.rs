@@ -8,6 +8,7 @@
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use std::time::Duration;
 
 use crate::auth::aws::AwsCredentials;
 use crate::error::{Error, Result};
@@ -23,6 +24,27 @@ pub struct Config {
     pub binding: Binding,
     /// The platform section that goes with the binding.
     pub platform: Platform,
+    /// How long one request and one whole operation may take.
+    pub timeouts: Timeouts,
+}
+
+/// `timeouts`: `{ "requestSeconds"?: 30, "operationSeconds"?: 120 }` (numbers of
+/// seconds, fractions allowed, at most a day). A request that has no answer within
+/// `request` fails as `timeout` and is retried; an operation never runs past
+/// `operation`: no request is sent and no retry waits beyond it, and a request's own
+/// timeout is cut to what is left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Per request, from connecting to the last byte of the response body.
+    pub request: Duration,
+    /// Per operation, from its first step to its result, retries and waits included.
+    pub operation: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Timeouts {
+        Timeouts { request: Duration::from_secs(30), operation: Duration::from_secs(120) }
+    }
 }
 
 /// The binding, tagged by `service`.
@@ -289,6 +311,17 @@ struct RawDocument {
     azure: Option<Value>,
     #[serde(default)]
     local: Option<Value>,
+    #[serde(default)]
+    timeouts: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RawTimeouts {
+    #[serde(default)]
+    request_seconds: Option<f64>,
+    #[serde(default)]
+    operation_seconds: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -375,6 +408,21 @@ struct RawLocal {
 struct RawLocalCredentials {
     username: String,
     password: String,
+}
+
+fn parse_timeouts(value: Option<Value>) -> Result<Timeouts> {
+    let defaults = Timeouts::default();
+    let Some(value) = value else { return Ok(defaults) };
+    let raw: RawTimeouts = parse_at(value, "timeouts")?;
+    let seconds = |path: &str, value: Option<f64>, default: Duration| match value {
+        None => Ok(default),
+        Some(s) if s.is_finite() && s > 0.0 && s <= 86_400.0 => Ok(Duration::from_secs_f64(s)),
+        Some(_) => Err(at(path, Error::invalid_input("must be a number of seconds above 0 and at most 86400"))),
+    };
+    Ok(Timeouts {
+        request: seconds("timeouts.requestSeconds", raw.request_seconds, defaults.request)?,
+        operation: seconds("timeouts.operationSeconds", raw.operation_seconds, defaults.operation)?,
+    })
 }
 
 /// Deserializes `value`, reporting errors as `invalid-input` at `prefix.path`.
@@ -477,7 +525,8 @@ impl Config {
             "azure" => Platform::Azure(parse_azure(required(raw.azure, "azure")?)?),
             _ => Platform::Local(parse_local(raw.local.unwrap_or(Value::Object(Default::default())))?),
         };
-        let config = Config { name: raw.name, binding, platform };
+        let timeouts = parse_timeouts(raw.timeouts)?;
+        let config = Config { name: raw.name, binding, platform, timeouts };
         config.validate()?;
         Ok(config)
     }

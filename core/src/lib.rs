@@ -68,8 +68,8 @@ pub use engine::{http, retry};
 pub use protocol::oci;
 
 pub use client::Client;
-pub use config::Config;
-pub use engine::driver::{ArtifactRegistry, Clock, FixedClock, Registry, Transport};
+pub use config::{Config, Timeouts};
+pub use engine::driver::{ArtifactRegistry, Clock, FixedClock, Registry, Transport, drive};
 pub use engine::host::{HostAnswer, HostQuery};
 pub use engine::http::{HttpRequest, HttpResponse, TransportError};
 pub use engine::operation::{Operation, Step};

@@ -120,6 +120,16 @@ impl Clock for SystemClock {
         let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
         Timestamp::from_unix(d.as_secs() as i64).plus(Duration::from_nanos(d.subsec_nanos() as u64))
     }
+
+    fn monotonic(&self) -> Duration {
+        monotonic()
+    }
+}
+
+/// This process's monotonic clock, from its first reading.
+pub fn monotonic() -> Duration {
+    static ORIGIN: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    ORIGIN.get_or_init(std::time::Instant::now).elapsed()
 }
 
 /// A seed for retry jitter from the clock and the process id, so that clients
@@ -127,6 +137,43 @@ impl Clock for SystemClock {
 pub fn jitter_seed() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos() as u64
         ^ (std::process::id() as u64) << 32
+}
+
+/// Runs `future`, turning a panic inside it into a `provider` error, so that a bug
+/// reaches the caller as an error (a Python exception, a rejected Promise) instead of
+/// killing the task that was to deliver the result.
+pub async fn contained<T>(
+    future: impl std::future::Future<Output = artifact_registry_core::Result<T>>,
+) -> artifact_registry_core::Result<T> {
+    let mut future = std::pin::pin!(future);
+    std::future::poll_fn(move |cx| {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| future.as_mut().poll(cx))) {
+            Ok(poll) => poll,
+            Err(_) => std::task::Poll::Ready(Err(panic_error())),
+        }
+    })
+    .await
+}
+
+/// The error a caught panic becomes. Its message does not quote the panic's,
+/// which may hold a piece of the data being parsed (a token, say).
+pub fn panic_error() -> artifact_registry_core::Error {
+    artifact_registry_core::Error::provider("internal error: the binding panicked; please report it")
+}
+
+/// For command-line programs: a panic ends the process with one line on stderr and
+/// exit status 70 (`EX_SOFTWARE`), not a backtrace; with `RUST_BACKTRACE` set, the
+/// default report is printed first. The panic's own message is not printed: it may
+/// quote the data being parsed.
+pub fn exit_on_panic(program: &'static str) {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if std::env::var_os("RUST_BACKTRACE").is_some() {
+            default(info);
+        }
+        eprintln!("{program}: internal error: the program panicked; please report it (RUST_BACKTRACE=1 shows where)");
+        std::process::exit(70);
+    }));
 }
 
 /// A registry driven by reqwest and the system clock.

@@ -6,7 +6,9 @@
 //! blocks); with a user transport, `Client.start` hands JS an `Operation` to drive.
 
 use std::sync::Arc;
+use std::time::Duration;
 
+use artifact_registry_core::Transport as _;
 use artifact_registry_core::aws::sigv4::{AwsCredentials, Scope, Signer, SigningSettings};
 use artifact_registry_core::json_api::error_json;
 use artifact_registry_core::{
@@ -49,8 +51,53 @@ impl Client {
     #[napi]
     pub async fn run(&self, operation: String, args: String) -> napi::Result<String> {
         let op = self.registry.client().json_operation(&operation, &parse_args(&args));
-        // napi's tokio runtime drives the core's own loop.
-        self.registry.run(op).await.map(|value| value.to_string()).map_err(|e| js_error(&e))
+        // napi's tokio runtime drives the core's own loop; a panic is an error.
+        artifact_registry_native::contained(self.registry.run(op))
+            .await
+            .map(|value| value.to_string())
+            .map_err(|e| js_error(&e))
+    }
+
+    /// Sends one request with the built-in transport (for a JS-driven operation,
+    /// when only a clock is given). Resolves to `{status, headers, body}`; rejects
+    /// with `TIMEOUT:` or `TRANSPORT:` and the reason.
+    #[napi]
+    pub async fn send(
+        &self,
+        method: String,
+        url: String,
+        headers: Vec<Vec<String>>,
+        body: Buffer,
+        timeout_ms: Option<f64>,
+    ) -> napi::Result<NativeResponse> {
+        let request = HttpRequest {
+            method,
+            url,
+            headers: pairs(headers),
+            body: body.to_vec(),
+            timeout: timeout_ms.filter(|ms| ms.is_finite() && *ms > 0.0).map(|ms| Duration::from_secs_f64(ms / 1000.0)),
+        };
+        match self.registry.transport().send(request).await {
+            Ok(r) => Ok(NativeResponse {
+                status: u32::from(r.status),
+                headers: r.headers.into_iter().map(|(k, v)| vec![k, v]).collect(),
+                body: r.body.into(),
+            }),
+            Err(e) => Err(napi::Error::new(
+                napi::Status::GenericFailure,
+                format!("{}{}", if e.timed_out { "TIMEOUT:" } else { "TRANSPORT:" }, e.message),
+            )),
+        }
+    }
+
+    /// Test hook of panic containment: an async call whose body panics, run the way
+    /// `run` runs operations. Rejects with the error a panic becomes.
+    #[napi(js_name = "_panicProbe")]
+    pub async fn panic_probe(&self) -> napi::Result<String> {
+        artifact_registry_native::contained(async { panic!("panic probe") })
+            .await
+            .map(|()| String::new())
+            .map_err(|e: artifact_registry_core::Error| js_error(&e))
     }
 
     /// Starts an operation for JS to drive with its own transport.
@@ -80,9 +127,23 @@ impl Client {
     }
 }
 
-/// An operation JS drives: `step(nowMs)` says what to do next, as JSON:
-/// `{"send": {method, url, headers: [[k, v]], body: [bytes]}}`, `{"sleepMs": n}`,
-/// `{"result": ...}` or `{"error": {...}}`.
+/// A response of [`Client::send`].
+#[napi(object)]
+pub struct NativeResponse {
+    pub status: u32,
+    pub headers: Vec<Vec<String>>,
+    pub body: Buffer,
+}
+
+fn pairs(headers: Vec<Vec<String>>) -> Vec<(String, String)> {
+    headers.into_iter().filter_map(|p| <[String; 2]>::try_from(p).ok()).map(|[k, v]| (k, v)).collect()
+}
+
+/// An operation JS drives: `step(nowMs, monotonicMs)` says what to do next, as JSON:
+/// `{"send": {method, url, headers: [[k, v]], body: [bytes], timeoutMs}}`,
+/// `{"sleepMs": n}`, `{"result": ...}` or `{"error": {...}}`. This is the core's step
+/// loop turned inside out, because the transport is a JS function: deadlines, retries
+/// and waits are all decided in the core.
 #[napi]
 pub struct Operation {
     op: Option<artifact_registry_core::Operation<Value>>,
@@ -90,17 +151,51 @@ pub struct Operation {
 
 #[napi]
 impl Operation {
-    /// The next step at wall-clock time `now_ms` (milliseconds since the epoch).
+    /// The next step at wall-clock time `now_ms` (milliseconds since the epoch),
+    /// with the deadline measured on `monotonic_ms` (`performance.now()`).
     #[napi]
-    pub fn step(&mut self, now_ms: f64) -> String {
+    pub fn step(&mut self, now_ms: f64, monotonic_ms: f64) -> String {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.step_inner(now_ms, monotonic_ms))) {
+            Ok(step) => step,
+            Err(_) => {
+                self.op = None;
+                json!({ "error": error_json(&artifact_registry_native::panic_error()) }).to_string()
+            }
+        }
+    }
+
+    /// Hands the response to the last request over.
+    #[napi]
+    pub fn receive(&mut self, status: u32, headers: Vec<Vec<String>>, body: Buffer) {
+        if let Some(op) = self.op.as_mut() {
+            op.receive(HttpResponse {
+                status: status.min(u16::MAX as u32) as u16,
+                headers: pairs(headers),
+                body: body.to_vec(),
+            });
+        }
+    }
+
+    /// Says the last request got no response.
+    #[napi]
+    pub fn fail(&mut self, message: String, timeout: bool) {
+        if let Some(op) = self.op.as_mut() {
+            op.fail(if timeout { TransportError::timeout(message) } else { TransportError::other(message) });
+        }
+    }
+}
+
+impl Operation {
+    fn step_inner(&mut self, now_ms: f64, monotonic_ms: f64) -> String {
         let Some(op) = self.op.as_mut() else {
             return json!({ "error": { "code": "provider", "message": "operation stepped after it finished", "httpStatus": null, "providerCode": null } }).to_string();
         };
         let now = Timestamp::from_unix_f64(now_ms / 1000.0).unwrap_or(Timestamp::from_unix(0));
+        let monotonic = Duration::try_from_secs_f64(monotonic_ms / 1000.0).unwrap_or_default();
         // Host questions (environment, files) are answered here, from this process:
         // the JS side only sends and sleeps.
         loop {
-            return match op.step(now) {
+            return match op.step_at(now, monotonic) {
                 Step::Ask(q) => {
                     op.answer(artifact_registry_native::answer(&q));
                     continue;
@@ -109,6 +204,8 @@ impl Operation {
                     "method": r.method, "url": r.url,
                     "headers": r.headers.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),
                     "body": r.body,
+                    // Whole milliseconds, rounded up: what timers and AbortSignal.timeout take.
+                    "timeoutMs": r.timeout.map(|t| t.as_nanos().div_ceil(1_000_000)),
                 } })
                 .to_string(),
                 Step::Sleep(d) => json!({ "sleepMs": d.as_secs_f64() * 1000.0 }).to_string(),
@@ -120,24 +217,6 @@ impl Operation {
                     }
                 }
             };
-        }
-    }
-
-    /// Hands the response to the last request over.
-    #[napi]
-    pub fn receive(&mut self, status: u32, headers: Vec<Vec<String>>, body: Buffer) {
-        if let Some(op) = self.op.as_mut() {
-            let headers =
-                headers.into_iter().filter_map(|p| <[String; 2]>::try_from(p).ok()).map(|[k, v]| (k, v)).collect();
-            op.receive(HttpResponse { status: status.min(u16::MAX as u32) as u16, headers, body: body.to_vec() });
-        }
-    }
-
-    /// Says the last request got no response.
-    #[napi]
-    pub fn fail(&mut self, message: String, timeout: bool) {
-        if let Some(op) = self.op.as_mut() {
-            op.fail(if timeout { TransportError::timeout(message) } else { TransportError::other(message) });
         }
     }
 }

@@ -101,6 +101,12 @@ async function startStub (t, delayMs = 0) {
   return `http://127.0.0.1:${ready.port}`
 }
 
+/** What the stub server saw: `maxInFlight` (requests held at once) and `requests`. */
+async function stubStats (endpoint) {
+  const response = await fetch(`${endpoint}/`, { method: 'POST', headers: { 'X-Amz-Target': 'StubStats' }, body: '{}' })
+  return response.json()
+}
+
 function stubConfig (endpoint) {
   return {
     name: 'artifacts',
@@ -151,4 +157,4 @@ async function startDockerRegistry (t) {
   }
 }
 
-module.exports = { REPO, PYTHON, vectors, startMoto, startGar, startAcr, startStub, stubConfig, startDockerRegistry }
+module.exports = { REPO, PYTHON, vectors, startMoto, startGar, startAcr, startStub, stubConfig, stubStats, startDockerRegistry }

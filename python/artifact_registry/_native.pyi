@@ -5,7 +5,11 @@ from typing import Any, Awaitable, Callable, Dict, List, Literal, Mapping, Optio
 Permissions = Literal["pull", "push-pull"]
 Config = Union[Mapping[str, Any], str]
 RequestDict = Dict[str, Any]
-"""``{"method": str, "url": str, "headers": list[tuple[str, str]], "body": bytes}``"""
+"""``{"method": str, "url": str, "headers": list[tuple[str, str]], "body": bytes, "timeout": float}``
+
+``timeout`` is how many seconds the request may take: the configuration's
+``timeouts.requestSeconds``, cut to what is left of the operation's deadline. A
+transport should give up after it and raise ``TimeoutError``."""
 ResponseLike = Mapping[str, Any]
 """``{"status": int, "headers": Mapping[str, str] | Sequence[tuple[str, str]], "body": bytes | str | None}``"""
 AccessLike = Union["CrossAccountAccess", Mapping[str, Any], str]

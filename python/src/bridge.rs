@@ -2,8 +2,10 @@
 //!
 //! Finished operations go onto a queue, and the first one after a drain writes a
 //! byte to a socketpair; the event loop, which watches the other end with
-//! `loop.add_reader`, drains the queue in its own thread (holding the GIL anyway)
-//! and resolves the futures. One wake-up serves every completion that arrived
+//! `loop.add_reader` while any future is pending, drains the queue in its own thread
+//! (holding the GIL anyway) and resolves the futures. The reader is removed when
+//! none is left, so an idle bridge holds nothing of the loop's and the loop nothing
+//! of the bridge's: dropping the client closes the socketpair. One wake-up serves every completion that arrived
 //! meanwhile. (Taking the GIL from a runtime thread per completion, as a generic
 //! bridge must, made each call cost tens of microseconds under load.)
 
@@ -22,6 +24,7 @@ pub type Deliver = Box<dyn FnOnce(Python<'_>) -> PyResult<Py<PyAny>> + Send>;
 /// One event loop's completion queue.
 pub struct Bridge {
     event_loop: Py<PyAny>,
+    /// The pending futures; the reader is registered exactly while there are any.
     futures: Mutex<HashMap<u64, Py<PyAny>>>,
     done: Mutex<Vec<(u64, Deliver)>>,
     signalled: AtomicBool,
@@ -45,7 +48,7 @@ impl Drain {
 
 impl Bridge {
     /// A bridge for the running event loop.
-    pub fn new(py: Python<'_>, event_loop: Bound<'_, PyAny>) -> PyResult<Arc<Bridge>> {
+    pub fn new(event_loop: Bound<'_, PyAny>) -> PyResult<Arc<Bridge>> {
         let (writer, reader) = UnixStream::pair()?;
         writer.set_nonblocking(true)?;
         reader.set_nonblocking(true)?;
@@ -58,8 +61,6 @@ impl Bridge {
             writer,
             reader,
         });
-        let drain = Py::new(py, Drain { bridge: bridge.clone() })?;
-        event_loop.call_method1("add_reader", (bridge.reader.as_raw_fd(), drain))?;
         Ok(bridge)
     }
 
@@ -68,9 +69,15 @@ impl Bridge {
         self.event_loop.bind(event_loop.py()).is(event_loop)
     }
 
-    /// A new future on the loop, and the id to complete it with.
-    pub fn future<'py>(&self, py: Python<'py>) -> PyResult<(u64, Bound<'py, PyAny>)> {
-        let future = self.event_loop.bind(py).call_method0("create_future")?;
+    /// A new future on the loop, and the id to complete it with (on the loop's
+    /// thread).
+    pub fn future<'py>(self: &Arc<Self>, py: Python<'py>) -> PyResult<(u64, Bound<'py, PyAny>)> {
+        let event_loop = self.event_loop.bind(py);
+        let future = event_loop.call_method0("create_future")?;
+        if self.futures.lock().unwrap_or_else(|p| p.into_inner()).is_empty() {
+            let drain = Py::new(py, Drain { bridge: self.clone() })?;
+            event_loop.call_method1("add_reader", (self.reader.as_raw_fd(), drain))?;
+        }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         self.futures.lock().unwrap_or_else(|p| p.into_inner()).insert(id, future.clone().unbind());
         Ok((id, future))
@@ -100,6 +107,9 @@ impl Bridge {
                 Ok(value) => future.call_method1("set_result", (value,))?,
                 Err(e) => future.call_method1("set_exception", (e.into_value(py),))?,
             };
+        }
+        if self.futures.lock().unwrap_or_else(|p| p.into_inner()).is_empty() {
+            self.event_loop.bind(py).call_method1("remove_reader", (self.reader.as_raw_fd(),))?;
         }
         Ok(())
     }

@@ -94,6 +94,7 @@ pub fn request_dict<'py>(py: Python<'py>, r: &core::HttpRequest) -> PyResult<Bou
         r.headers.iter().map(|(k, v)| PyTuple::new(py, [k.as_str(), v.as_str()])).collect::<PyResult<_>>()?;
     d.set_item("headers", PyList::new(py, headers)?)?;
     d.set_item("body", PyBytes::new(py, &r.body))?;
+    d.set_item("timeout", r.timeout.map(|t| t.as_secs_f64()))?;
     Ok(d)
 }
 

@@ -175,37 +175,55 @@ impl AsyncArtifactRegistry {
         T: Send + 'static,
         R: for<'a> IntoPyObject<'a> + Send + 'static,
     {
+        self.spawn_with(py, op, map, false)
+    }
+
+    fn spawn_with<'py, T, R>(
+        &self,
+        py: Python<'py>,
+        op: artifact_registry_core::Operation<T>,
+        map: fn(T) -> R,
+        panic_on_send: bool,
+    ) -> PyResult<Bound<'py, PyAny>>
+    where
+        T: Send + 'static,
+        R: for<'a> IntoPyObject<'a> + Send + 'static,
+    {
         let backend = self.backend.clone();
         if matches!(backend.transport, Transport::Python(_)) {
             // A Python transport needs the event loop's task locals to await it.
             return pyo3_async_runtimes::tokio::future_into_py(py, async move {
-                backend.run_async(op).await.map(map).map_err(|e| Python::attach(|py| convert::error(py, e)))
+                let result = backend.run_async_with(op, panic_on_send).await;
+                Python::attach(|py| result.map(map).map_err(|f| f.into_pyerr(py)))
             });
         }
         let running = pyo3::types::PyModule::import(py, "asyncio")?.call_method0("get_running_loop")?;
-        let bridge = {
-            let mut slot = self.bridge.lock().unwrap_or_else(|p| p.into_inner());
-            match slot.as_ref() {
-                Some(b) if b.serves(&running) => b.clone(),
-                _ => {
-                    let b = bridge::Bridge::new(py, running)?;
-                    *slot = Some(b.clone());
-                    b
-                }
-            }
-        };
+        let bridge = self.bridge_for(running)?;
         let (id, future) = bridge.future(py)?;
         pyo3_async_runtimes::tokio::get_runtime().spawn(async move {
-            let result = backend.run_async(op).await;
+            let result = backend.run_async_with(op, panic_on_send).await;
             bridge.complete(
                 id,
                 Box::new(move |py| match result {
                     Ok(value) => map(value).into_py_any(py),
-                    Err(e) => Err(convert::error(py, e)),
+                    Err(f) => Err(f.into_pyerr(py)),
                 }),
             );
         });
         Ok(future)
+    }
+
+    /// The completion bridge of `running`, made on first use. Nothing here calls
+    /// into Python while the lock is held: a call may release the GIL, and another
+    /// thread holding the GIL could then wait on this lock (a deadlock).
+    fn bridge_for(&self, running: Bound<'_, PyAny>) -> PyResult<Arc<bridge::Bridge>> {
+        let lock = || self.bridge.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(b) = lock().as_ref().filter(|b| b.serves(&running)) {
+            return Ok(b.clone());
+        }
+        let made = bridge::Bridge::new(running)?;
+        *lock() = Some(made.clone());
+        Ok(made)
     }
 }
 
@@ -371,6 +389,23 @@ fn sign_aws_request<'py>(
     Ok(out)
 }
 
+/// Test hook of panic containment: runs `create_repository("probe")` on `client`
+/// (either class) with a transport that panics at its first request, and returns
+/// what the caller gets: the exception for the blocking client, the awaitable for
+/// the asyncio one.
+#[pyfunction]
+fn _panic_probe<'py>(py: Python<'py>, client: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    if let Ok(c) = client.cast::<ArtifactRegistry>() {
+        let backend = &c.get().backend;
+        return match backend.run_sync_panicking(py, backend.client.create_repository("probe")) {
+            Ok(_) => Ok(py.None().into_bound(py)),
+            Err(e) => Ok(e.into_value(py).into_bound(py).into_any()),
+        };
+    }
+    let c = client.cast::<AsyncArtifactRegistry>()?.get();
+    c.spawn_with(py, c.backend.client.create_repository("probe"), Repository::from, true)
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ArtifactRegistry>()?;
@@ -380,6 +415,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<CrossAccountAccess>()?;
     m.add_class::<CrossAccountPermissions>()?;
     m.add_function(wrap_pyfunction!(sign_aws_request, m)?)?;
+    m.add_function(wrap_pyfunction!(_panic_probe, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

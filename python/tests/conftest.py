@@ -142,6 +142,14 @@ def stub_server(delay_ms: int = 0):
         yield f"http://127.0.0.1:{_read_ready_line(proc)['port']}"
 
 
+def stub_stats(endpoint: str) -> dict:
+    """What the stub server saw: `maxInFlight` (requests held at once) and `requests`."""
+    import urllib.request
+    req = urllib.request.Request(endpoint + "/", data=b"{}", method="POST", headers={"X-Amz-Target": "StubStats"})
+    with urllib.request.urlopen(req) as r:
+        return json.loads(r.read())
+
+
 def stub_config(endpoint: str) -> dict:
     return {
         "name": "artifacts",
@@ -164,6 +172,13 @@ def _free_port() -> int:
 @pytest.fixture
 def docker_registry():
     """Debian's docker-registry with htpasswd (bcrypt) Basic auth and deletes on."""
+    with running_docker_registry() as registry:
+        yield registry
+
+
+@contextlib.contextmanager
+def running_docker_registry():
+    """The docker_registry fixture's server, for fixtures of wider scope."""
     if not shutil.which("docker-registry") or not shutil.which("htpasswd"):
         pytest.fail("docker-registry and htpasswd are needed (scripts/setup installs them)")
     with tempfile.TemporaryDirectory(prefix="artifact-registry-py-") as d:

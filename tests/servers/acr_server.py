@@ -168,6 +168,10 @@ class Handler(ContractHandler):
                          "scopeMaps": s.scope_maps, "tokens": s.tokens, "requests": s.requests,
                          "passwords": {t: {"expiry": e} for t, (_, e) in s.passwords.items()}}
         if path == "/_contract/configure":
+            if "publicUrl" in data:
+                # Served behind a proxy: challenges and tokens name the proxy's address.
+                s.base = data["publicUrl"]
+                s.service = urllib.parse.urlsplit(s.base).netloc
             s.access_lifetime = data.get("accessLifetime", s.access_lifetime)
             s.refresh_lifetime = data.get("refreshLifetime", s.refresh_lifetime)
             s.aad_lifetime = data.get("aadLifetime", s.aad_lifetime)

@@ -201,6 +201,7 @@ class Handler(ContractHandler):
         if path == "/_contract/state":
             return 200, {
                 "repositories": s.repositories,
+                "pendingCreates": sorted(s.pending_creates),
                 "policies": s.policies,
                 "packages": {f"{r}/{p}": v for (r, p), v in s.packages.items()},
                 "tokens": {t: {"email": i["email"], "scopes": i["scopes"]} for t, i in s.tokens.items()},

@@ -23,9 +23,16 @@ pub struct ContractServer {
 impl ContractServer {
     /// Starts `tests/servers/{script}` and waits until it is ready.
     pub fn start(script: &str) -> ContractServer {
+        ContractServer::start_with(script, &[])
+    }
+
+    /// Starts `tests/servers/{script}` with arguments (the fault proxy takes its
+    /// upstream) and waits until it is ready.
+    pub fn start_with(script: &str, args: &[&str]) -> ContractServer {
         let path = crate::repo_root().join("tests/servers").join(script);
         let mut child = Command::new(python())
             .arg(&path)
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

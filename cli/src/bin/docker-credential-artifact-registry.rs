@@ -258,6 +258,7 @@ fn list() -> Result<Value, String> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
+    artifact_registry_native::exit_on_panic("docker-credential-artifact-registry");
     let action = std::env::args().nth(1).unwrap_or_default();
     let mut input = String::new();
     if matches!(action.as_str(), "get" | "store" | "erase") {

@@ -32,6 +32,36 @@ pub trait Transport: Send + Sync {
 pub trait Clock: Send + Sync {
     /// The current wall-clock time.
     fn now(&self) -> Timestamp;
+    /// A reading of a clock that never goes back, from any fixed origin: operation
+    /// deadlines are measured on it. The default reads the wall clock, which a
+    /// clock that has a monotonic source overrides.
+    fn monotonic(&self) -> Duration {
+        let now = self.now();
+        Duration::from_secs(now.unix_seconds().max(0) as u64) + Duration::from_nanos(u64::from(now.subsec_nanos()))
+    }
+}
+
+/// Drives an operation to its end: the one step loop every surface runs (natively,
+/// in Python, in the component), so that sending, waiting, asking the host and the
+/// clocks are handled the same way everywhere. A transport that never waits (a
+/// blocking one) gives a future that is ready at each poll.
+pub async fn drive<T, Tr, C>(mut op: Operation<T>, transport: &Tr, clock: &C) -> Result<T>
+where
+    T: Send + 'static,
+    Tr: Transport + ?Sized,
+    C: Clock + ?Sized,
+{
+    loop {
+        match op.step_at(clock.now(), clock.monotonic()) {
+            Step::Send(request) => match transport.send(request).await {
+                Ok(response) => op.receive(response),
+                Err(e) => op.fail(e),
+            },
+            Step::Sleep(d) => transport.sleep(d).await,
+            Step::Ask(q) => op.answer(transport.ask(&q)),
+            Step::Done(result) => return result,
+        }
+    }
 }
 
 /// A clock stopped at one instant (for tests and scenario vectors).
@@ -103,18 +133,8 @@ impl<T: Transport, C: Clock> Registry<T, C> {
     }
 
     /// Drives an operation to its end.
-    pub async fn run<O: Send + 'static>(&self, mut op: Operation<O>) -> Result<O> {
-        loop {
-            match op.step(self.clock.now()) {
-                Step::Send(request) => match self.transport.send(request).await {
-                    Ok(response) => op.receive(response),
-                    Err(e) => op.fail(e),
-                },
-                Step::Sleep(d) => self.transport.sleep(d).await,
-                Step::Ask(q) => op.answer(self.transport.ask(&q)),
-                Step::Done(result) => return result,
-            }
-        }
+    pub async fn run<O: Send + 'static>(&self, op: Operation<O>) -> Result<O> {
+        drive(op, &self.transport, &self.clock).await
     }
 }
 

@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
+use crate::config::Timeouts;
 use crate::engine::host::{HostAnswer, HostQuery};
 use crate::engine::http::{HttpRequest, HttpResponse, TransportError};
 use crate::engine::retry::{Jitter, RetryPolicy, is_retryable};
@@ -53,6 +54,9 @@ impl<T> std::fmt::Debug for Operation<T> {
 #[derive(Default)]
 struct Slot {
     now: Option<Timestamp>,
+    /// The driver's monotonic reading at the first step, and at the latest one.
+    started: Option<Duration>,
+    monotonic: Duration,
     outgoing: Option<Step<()>>,
     incoming: Option<std::result::Result<HttpResponse, TransportError>>,
     answer: Option<HostAnswer>,
@@ -64,13 +68,21 @@ struct Slot {
 pub(crate) struct Exchange {
     slot: Arc<Mutex<Slot>>,
     retry: RetryPolicy,
+    timeouts: Timeouts,
     jitter: Arc<Mutex<Jitter>>,
 }
 
 impl<T: Send + 'static> Operation<T> {
-    /// An operation running `body`, with retries per `retry`, jitter seeded by `seed`,
-    /// and these secrets scrubbed from any error message it ends with.
-    pub(crate) fn new<F, Fut>(retry: RetryPolicy, seed: u64, secrets: Vec<String>, body: F) -> Operation<T>
+    /// An operation running `body`, with retries per `retry` within `timeouts`,
+    /// jitter seeded by `seed`, and these secrets scrubbed from any error message it
+    /// ends with.
+    pub(crate) fn new<F, Fut>(
+        retry: RetryPolicy,
+        timeouts: Timeouts,
+        seed: u64,
+        secrets: Vec<String>,
+        body: F,
+    ) -> Operation<T>
     where
         F: FnOnce(Exchange) -> Fut,
         Fut: Future<Output = Result<T>> + Send + 'static,
@@ -78,6 +90,7 @@ impl<T: Send + 'static> Operation<T> {
         let exchange = Exchange {
             slot: Arc::new(Mutex::new(Slot { secrets, ..Slot::default() })),
             retry,
+            timeouts,
             jitter: Arc::new(Mutex::new(Jitter::new(seed))),
         };
         Operation { future: Some(Box::pin(body(exchange.clone()))), exchange }
@@ -85,16 +98,32 @@ impl<T: Send + 'static> Operation<T> {
 
     /// An operation that is over before it starts (e.g. a validation error).
     pub fn ready(result: Result<T>) -> Operation<T> {
-        Operation::new(RetryPolicy::none(), 0, Vec::new(), move |_| async move { result })
+        Operation::new(RetryPolicy::none(), Timeouts::default(), 0, Vec::new(), move |_| async move { result })
     }
 
     /// Advances the operation to its next request, wait or result. `now` is the
-    /// current wall-clock time: requests are signed and expiries computed with it.
+    /// current wall-clock time: requests are signed and expiries computed with it,
+    /// and the operation's deadline is measured on it. A driver with a monotonic
+    /// clock uses [`Operation::step_at`] instead, so that a clock step cannot move
+    /// the deadline.
     pub fn step(&mut self, now: Timestamp) -> Step<T> {
+        let since_epoch =
+            Duration::from_secs(now.unix_seconds().max(0) as u64) + Duration::from_nanos(u64::from(now.subsec_nanos()));
+        self.step_at(now, since_epoch)
+    }
+
+    /// [`Operation::step`], with the deadline measured on `monotonic`: any reading
+    /// of a clock that never goes back (the same origin for every step).
+    pub fn step_at(&mut self, now: Timestamp, monotonic: Duration) -> Step<T> {
         let Some(future) = self.future.as_mut() else {
             return Step::Done(Err(Error::provider("operation stepped after it finished; this is a driver bug")));
         };
-        self.exchange.lock().now = Some(now);
+        {
+            let mut slot = self.exchange.lock();
+            slot.now = Some(now);
+            slot.started.get_or_insert(monotonic);
+            slot.monotonic = monotonic;
+        }
         let mut cx = Context::from_waker(Waker::noop());
         match future.as_mut().poll(&mut cx) {
             Poll::Ready(result) => {
@@ -157,26 +186,47 @@ impl Exchange {
         self.lock().now.unwrap_or(Timestamp::from_unix(0))
     }
 
+    /// What is left of the operation's deadline.
+    pub(crate) fn remaining(&self) -> Duration {
+        let slot = self.lock();
+        let elapsed = slot.monotonic.saturating_sub(slot.started.unwrap_or(slot.monotonic));
+        self.timeouts.operation.saturating_sub(elapsed)
+    }
+
+    fn deadline_passed(&self) -> TransportError {
+        TransportError::timeout(format!(
+            "the operation's deadline of {} passed",
+            crate::engine::time::describe_duration(self.timeouts.operation)
+        ))
+    }
+
     /// Registers a secret learned mid-operation (e.g. assumed-role credentials) so
     /// error messages never carry it.
     pub(crate) fn add_secret(&self, secret: &str) {
         self.lock().secrets.push(secret.to_owned());
     }
 
-    /// Sends one request, without retries.
+    /// Sends one request, without retries. Its timeout is the request timeout (or
+    /// the request's own), cut to what is left of the deadline; once the deadline has
+    /// passed, nothing is sent and the answer is a timeout.
     pub(crate) fn send(
         &self,
         request: HttpRequest,
     ) -> impl Future<Output = std::result::Result<HttpResponse, TransportError>> + Send + '_ {
         let mut request = Some(request);
         std::future::poll_fn(move |_| {
-            let mut slot = self.lock();
-            if let Some(r) = request.take() {
+            if let Some(mut r) = request.take() {
+                let remaining = self.remaining();
+                if remaining.is_zero() {
+                    return Poll::Ready(Err(self.deadline_passed()));
+                }
+                r.timeout = Some(r.timeout.unwrap_or(self.timeouts.request).min(self.timeouts.request).min(remaining));
+                let mut slot = self.lock();
                 slot.incoming = None;
                 slot.outgoing = Some(Step::Send(r));
                 return Poll::Pending;
             }
-            match slot.incoming.take() {
+            match self.lock().incoming.take() {
                 Some(result) => Poll::Ready(result),
                 None => Poll::Pending,
             }
@@ -200,11 +250,13 @@ impl Exchange {
         })
     }
 
-    /// Waits, through the driver.
+    /// Waits, through the driver; never past the deadline (the next send then
+    /// answers that it has passed).
     pub(crate) fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send + '_ {
         let mut asked = false;
         std::future::poll_fn(move |_| {
-            if asked {
+            let duration = duration.min(self.remaining());
+            if asked || duration.is_zero() {
                 return Poll::Ready(());
             }
             asked = true;
@@ -234,24 +286,39 @@ impl Exchange {
         loop {
             attempt += 1;
             let request = build(self.now())?;
-            let last = attempt >= self.retry.max_attempts;
-            let mut retry_after = None;
-            match self.send(request).await {
+            let outcome = self.send(request).await;
+            let retry_after = match &outcome {
+                Ok(response) => response.header_value("Retry-After").and_then(|v| self.wait_for(v)),
+                Err(_) => None,
+            };
+            // Mixing in the driver's time gives each run its own jitter even when
+            // every client was built with the same seed.
+            let draw = self.jitter.lock().unwrap_or_else(|p| p.into_inner()).next() ^ mix(self.now());
+            let wait = self.retry.wait(self.retry.backoff(attempt - 1, draw), retry_after);
+            // The last attempt is the policy's last, or the last that can finish
+            // before the deadline: a retry is never begun after it.
+            let last = attempt >= self.retry.max_attempts || wait >= self.remaining();
+            match outcome {
                 Ok(response) if last || !is_retryable(&response, throttled) => {
                     return Ok(Answer { response, attempts: attempt });
                 }
                 Err(e) if last => {
-                    let code = if e.timed_out { ErrorCode::Timeout } else { ErrorCode::Transport };
-                    return Err(Error::new(code, format!("{} (after {attempt} attempts)", e.message)));
+                    let code = if e.timed_out || self.remaining().is_zero() {
+                        ErrorCode::Timeout
+                    } else {
+                        ErrorCode::Transport
+                    };
+                    let mut message = format!("{} (after {attempt} attempts)", e.message);
+                    if attempt < self.retry.max_attempts {
+                        message.push_str(&format!(
+                            "; no retry within the operation's deadline of {}",
+                            crate::engine::time::describe_duration(self.timeouts.operation)
+                        ));
+                    }
+                    return Err(Error::new(code, message));
                 }
-                Ok(response) => retry_after = response.header_value("Retry-After").and_then(|v| self.wait_for(v)),
-                Err(_) => {}
+                _ => self.sleep(wait).await,
             }
-            // Mixing in the driver's time gives each run its own jitter even when
-            // every client was built with the same seed.
-            let draw = self.jitter.lock().unwrap_or_else(|p| p.into_inner()).next() ^ mix(self.now());
-            let backoff = self.retry.backoff(attempt - 1, draw);
-            self.sleep(self.retry.wait(backoff, retry_after)).await;
         }
     }
 
@@ -292,7 +359,11 @@ mod tests {
     use super::*;
 
     fn op(policy: RetryPolicy) -> Operation<u16> {
-        Operation::new(policy, 1, vec!["supersecretvalue".into()], |ex| async move {
+        op_within(policy, Timeouts::default())
+    }
+
+    fn op_within(policy: RetryPolicy, timeouts: Timeouts) -> Operation<u16> {
+        Operation::new(policy, timeouts, 1, vec!["supersecretvalue".into()], |ex| async move {
             let resp = ex.call(|_| Ok(HttpRequest::new("GET", "http://h/")), |_| false).await?;
             if resp.status == 200 {
                 Ok(resp.status)
@@ -390,5 +461,72 @@ mod tests {
         let t = Timestamp::from_unix(0);
         assert!(matches!(o.step(t), Step::Send(_)));
         assert!(matches!(o.step(t), Step::Done(Err(_))));
+    }
+    fn within(request: u64, operation: u64) -> Timeouts {
+        Timeouts { request: Duration::from_secs(request), operation: Duration::from_secs(operation) }
+    }
+
+    #[test]
+    fn requests_carry_the_request_timeout_cut_to_the_deadline() {
+        let mut o = op_within(RetryPolicy::default(), within(30, 45));
+        let t = Timestamp::from_unix(0);
+        let Step::Send(r) = o.step_at(t, Duration::from_secs(100)) else { panic!("expected a send") };
+        assert_eq!(r.timeout, Some(Duration::from_secs(30)));
+        o.fail(TransportError::timeout("timed out"));
+        // 30 s have passed: the retry gets the 15 s that are left, not 30.
+        let Step::Sleep(d) = o.step_at(t, Duration::from_secs(130)) else { panic!("expected a backoff") };
+        let Step::Send(r) = o.step_at(t, Duration::from_secs(130) + d) else { panic!("expected a retry") };
+        assert_eq!(r.timeout, Some(Duration::from_secs(15) - d));
+    }
+
+    #[test]
+    fn no_retry_begins_past_the_deadline_and_the_error_says_why() {
+        let mut o = op_within(RetryPolicy::default(), within(30, 60));
+        let t = Timestamp::from_unix(0);
+        assert!(matches!(o.step_at(t, Duration::ZERO), Step::Send(_)));
+        o.fail(TransportError::other("connection reset"));
+        // The transport took the whole minute: no backoff fits, so no retry.
+        match o.step_at(t, Duration::from_secs(60)) {
+            Step::Done(Err(e)) => {
+                assert_eq!(e.code(), ErrorCode::Timeout);
+                assert!(
+                    e.message().contains(
+                        "connection reset (after 1 attempts); no retry within the operation's deadline of 60 s"
+                    ),
+                    "{}",
+                    e.message()
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_retry_after_beyond_the_deadline_ends_with_the_throttled_answer() {
+        let mut o = op_within(RetryPolicy::default(), within(30, 10));
+        let t = Timestamp::from_unix(0);
+        assert!(matches!(o.step_at(t, Duration::ZERO), Step::Send(_)));
+        o.receive(HttpResponse::new(429, "").with_header("Retry-After", "15"));
+        match o.step_at(t, Duration::from_secs(1)) {
+            Step::Done(Err(e)) => assert!(e.message().contains("429"), "{}", e.message()),
+            other => panic!("waited past the deadline: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn waits_are_cut_at_the_deadline_and_nothing_is_sent_after_it() {
+        let mut o: Operation<()> = Operation::new(RetryPolicy::none(), within(30, 5), 1, Vec::new(), |ex| async move {
+            ex.sleep(Duration::from_secs(60)).await;
+            ex.send(HttpRequest::new("GET", "http://h/"))
+                .await
+                .map_err(|e| Error::new(ErrorCode::Timeout, e.message))?;
+            Ok(())
+        });
+        let t = Timestamp::from_unix(0);
+        assert!(matches!(o.step_at(t, Duration::from_secs(7)), Step::Sleep(d) if d == Duration::from_secs(5)));
+        match o.step_at(t, Duration::from_secs(12)) {
+            Step::Done(Err(e)) => assert_eq!(e.message(), "the operation's deadline of 5 s passed"),
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -244,6 +244,12 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
+/// A duration for messages: `120 s`, `0.5 s`.
+pub(crate) fn describe_duration(d: Duration) -> String {
+    let secs = d.as_secs_f64();
+    if secs.fract() == 0.0 { format!("{secs:.0} s") } else { format!("{secs} s") }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

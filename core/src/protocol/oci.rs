@@ -12,6 +12,7 @@ use std::time::Duration;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::config::Timeouts;
 use crate::engine::http::{HttpRequest, HttpResponse, UrlParts, percent_encode};
 use crate::engine::operation::{Exchange, Operation};
 use crate::engine::retry::RetryPolicy;
@@ -396,7 +397,7 @@ impl OciClient {
     {
         let (base, auth) = (self.base.clone(), self.auth.clone());
         let secrets = auth.secrets();
-        Operation::new(self.retry, 0x0C1, secrets, move |ex| body(ex, base, auth))
+        Operation::new(self.retry, Timeouts::default(), 0x0C1, secrets, move |ex| body(ex, base, auth))
     }
 
     /// Uploads a blob (skipped when present); yields its digest.

@@ -5,9 +5,16 @@
 //!
 //! `ecr-stub-server [--delay-ms N]` prints `{"port": P}` on one line, then serves
 //! until its stdin closes. `--delay-ms` holds each answer that long (to show
-//! concurrency).
+//! concurrency). The target `StubStats` answers `{"maxInFlight", "requests"}`: how
+//! many requests it held at once at most, and how many it answered, so tests can
+//! show overlap without timing anything.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+
+static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
+static MAX_IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
+static REQUESTS: AtomicUsize = AtomicUsize::new(0);
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
@@ -26,6 +33,11 @@ fn answer(target: &str, body: &str) -> String {
         "DescribeRepositories" => format!(r#"{{"repositories":[{repository}]}}"#),
         "CreateRepository" => format!(r#"{{"repository":{repository}}}"#),
         // base64("AWS:stub-password")
+        "StubStats" => format!(
+            r#"{{"maxInFlight":{},"requests":{}}}"#,
+            MAX_IN_FLIGHT.load(Ordering::SeqCst),
+            REQUESTS.load(Ordering::SeqCst)
+        ),
         "GetAuthorizationToken" => r#"{"authorizationData":[{"authorizationToken":"QVdTOnN0dWItcGFzc3dvcmQ=","expiresAt":1795892400.0,"proxyEndpoint":"https://123456789012.dkr.ecr.us-east-1.amazonaws.com"}]}"#.to_owned(),
         _ => String::new(),
     }
@@ -59,8 +71,15 @@ async fn serve(stream: TcpStream, delay: Duration) -> std::io::Result<()> {
         }
         let mut body = vec![0; length];
         reader.read_exact(&mut body).await?;
-        if !delay.is_zero() {
-            tokio::time::sleep(delay).await;
+        let stats = target.ends_with("StubStats");
+        if !stats {
+            let now = IN_FLIGHT.fetch_add(1, Ordering::SeqCst) + 1;
+            MAX_IN_FLIGHT.fetch_max(now, Ordering::SeqCst);
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
+            REQUESTS.fetch_add(1, Ordering::SeqCst);
         }
         let payload = answer(&target, &String::from_utf8_lossy(&body));
         let (status, payload) = if payload.is_empty() {
