@@ -345,3 +345,59 @@ fn a_server_that_never_answers_is_a_timeout_within_the_deadline() {
     // An upper bound only: the deadline plus a margin for a loaded machine.
     assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
 }
+
+/// The forms of a secret that must never print: raw, base64, percent-encoded, and
+/// `Basic` with the users in play.
+fn canary_forms(secret: &str, users: &[&str]) -> Vec<String> {
+    use base64::Engine as _;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let mut forms = vec![secret.to_owned(), b64(secret), artifact_registry_core::http::percent_encode(secret, false)];
+    forms.extend(users.iter().map(|u| b64(&format!("{u}:{secret}"))));
+    forms
+}
+
+#[test]
+fn canary_secrets_never_print_with_trace_on_any_command() {
+    // A short password (under 8 characters), real: every call succeeds with it.
+    let password = "Cn4ry!";
+    let (_served, addr) = serve(Some(("ci", password)));
+    let local = json!({ "name": "artifacts", "binding": { "service": "local", "registryUrl": addr },
+                        "local": { "credentials": { "username": "ci", "password": password } } });
+    // ECR with canaries a server refuses: the errors must be clean as well.
+    let hole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let ecr = json!({ "name": "artifacts", "binding": { "service": "ecr", "repositoryPrefix": "acme" },
+                      "aws": { "region": "us-east-1", "accountId": "123456789012",
+                               "credentials": { "accessKeyId": "AKIDEXAMPLE", "secretAccessKey": "CANARY-aws-secret-7f3c9a1b2d", "sessionToken": "Tk3n!x" },
+                               "endpoints": { "ecr": format!("http://{}", hole.local_addr().unwrap()) } },
+                      "timeouts": { "requestSeconds": 0.3, "operationSeconds": 1 } });
+    let commands: [&[&str]; 6] = [
+        &["create-repository", "canary"],
+        &["get-repository", "artifacts/canary"],
+        &["generate-credentials", "artifacts/canary", "push-pull"],
+        &["whoami"],
+        &["add-cross-account-access", "artifacts/canary", r#"{"platform":"aws","accountIds":["111111111111"]}"#],
+        &["delete-repository", "artifacts/canary"],
+    ];
+    let mut printed = String::new();
+    for (config, secrets) in [(&local, vec![password]), (&ecr, vec!["CANARY-aws-secret-7f3c9a1b2d", "Tk3n!x"])] {
+        for args in commands {
+            let out = Command::new(BIN)
+                .arg("--trace")
+                .args(args)
+                .env("ARTIFACT_REGISTRY_CONFIG", config.to_string())
+                .output()
+                .unwrap();
+            printed.push_str(&String::from_utf8_lossy(&out.stderr));
+            // generate-credentials prints the credentials on stdout: that is what it is for.
+            if args[0] != "generate-credentials" {
+                printed.push_str(&String::from_utf8_lossy(&out.stdout));
+            }
+        }
+        for secret in secrets {
+            for form in canary_forms(secret, &["ci", "AWS", ""]) {
+                assert!(!printed.contains(&form), "{form:?} (a form of a canary) printed: {printed}");
+            }
+        }
+    }
+    assert!(printed.contains("\"method\""), "the trace ran: {printed}");
+}

@@ -410,6 +410,20 @@ struct RawLocalCredentials {
     password: String,
 }
 
+/// The values of the document's secret fields, as written (whatever their shape).
+fn document_secrets(doc: &Value) -> Vec<String> {
+    const PATHS: [&str; 7] = [
+        "/aws/credentials/secretAccessKey",
+        "/aws/credentials/sessionToken",
+        "/gcp/credentials/private_key",
+        "/gcp/credentials/accessToken",
+        "/azure/credentials/clientSecret",
+        "/azure/credentials/accessToken",
+        "/local/credentials/password",
+    ];
+    PATHS.iter().filter_map(|p| doc.pointer(p)).filter_map(Value::as_str).map(str::to_owned).collect()
+}
+
 fn parse_timeouts(value: Option<Value>) -> Result<Timeouts> {
     let defaults = Timeouts::default();
     let Some(value) = value else { return Ok(defaults) };
@@ -479,6 +493,13 @@ impl Config {
 
     /// Parses and validates the JSON value form.
     pub fn from_json(value: Value) -> Result<Config> {
+        // A secret pasted into the wrong field as well (a name, an id) must not come
+        // back in the error about that field.
+        let secrets = document_secrets(&value);
+        Config::parse(value).map_err(|e| e.redacted(&secrets))
+    }
+
+    fn parse(value: Value) -> Result<Config> {
         if !value.is_object() {
             return Err(Error::invalid_input("configuration must be a JSON object"));
         }

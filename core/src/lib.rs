@@ -48,6 +48,9 @@ mod client;
 pub mod config;
 mod engine;
 mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod json_api;
 pub mod naming;
 #[cfg(test)]

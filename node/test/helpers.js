@@ -129,10 +129,9 @@ function freePort () {
   })
 }
 
-async function startDockerRegistry (t) {
+async function startDockerRegistry (t, password = 'correct-horse-battery-staple') {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'artifact-registry-node-'))
   const user = 'deployer'
-  const password = 'correct-horse-battery-staple'
   fs.writeFileSync(path.join(dir, 'htpasswd'), execFileSync('htpasswd', ['-Bbn', user, password]))
   const addr = `127.0.0.1:${await freePort()}`
   fs.writeFileSync(path.join(dir, 'config.yml'),

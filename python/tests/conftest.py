@@ -177,12 +177,13 @@ def docker_registry():
 
 
 @contextlib.contextmanager
-def running_docker_registry():
-    """The docker_registry fixture's server, for fixtures of wider scope."""
+def running_docker_registry(password="correct-horse-battery-staple"):
+    """The docker_registry fixture's server, for fixtures of wider scope (or another
+    password)."""
     if not shutil.which("docker-registry") or not shutil.which("htpasswd"):
         pytest.fail("docker-registry and htpasswd are needed (scripts/setup installs them)")
     with tempfile.TemporaryDirectory(prefix="artifact-registry-py-") as d:
-        user, password = "deployer", "correct-horse-battery-staple"
+        user = "deployer"
         htpasswd = subprocess.run(["htpasswd", "-Bbn", user, password], check=True, capture_output=True).stdout
         Path(d, "htpasswd").write_bytes(htpasswd)
         addr = f"127.0.0.1:{_free_port()}"

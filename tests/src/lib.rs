@@ -7,6 +7,7 @@ pub mod gar_server;
 pub mod moto;
 pub mod oci_registry;
 pub mod sdk;
+pub mod stub_server;
 pub mod transports;
 pub mod vectors;
 

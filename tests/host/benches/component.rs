@@ -3,7 +3,10 @@
 //!   precompiled component;
 //! - `call_component` / `call_native`: one ECR `create-repository` served from the
 //!   scenario vector's canned answer (signing, JSON, parsing), through the component
-//!   and through the native driver.
+//!   and through the native driver;
+//! - `loopback_component` / `loopback_native`: `get-repository` against the ECR stub
+//!   server over real loopback sockets (build it: `cargo build --release -p
+//!   artifact-registry-tests --bin ecr-stub-server`).
 //!
 //! Build the component first, then run:
 //! `cargo bench -p artifact-registry-component-host --bench component`
@@ -120,4 +123,29 @@ fn call_native_without_http(bencher: Bencher) {
     let vector = vector();
     let client = Client::from_json_str(&vector["config"].to_string()).unwrap();
     bencher.bench_local(|| json!({ "result": client.registry_endpoint() }));
+}
+
+/// End to end over real loopback sockets: `get-repository` against the ECR stub
+/// server, through the component in wasmtime (wasi-http on hyper).
+#[divan::bench]
+fn loopback_component(bencher: Bencher) {
+    let stub = artifact_registry_tests::stub_server::StubServer::start(0);
+    let rt = runtime();
+    let host = host();
+    let mut instance = rt.block_on(host.instantiate(Network::Allow(None), None)).unwrap();
+    let registry = rt.block_on(instance.open(&stub.ecr_config().to_string())).unwrap().unwrap();
+    let args = json!({ "repository": "acme-app" });
+    bencher.bench_local(|| {
+        let outcome = rt.block_on(instance.call(registry, "get-repository", &args)).unwrap();
+        assert!(outcome.get("result").is_some(), "{outcome}");
+    });
+}
+
+/// The same through the native driver (reqwest).
+#[divan::bench]
+fn loopback_native(bencher: Bencher) {
+    let stub = artifact_registry_tests::stub_server::StubServer::start(0);
+    let rt = runtime();
+    let registry = artifact_registry_native::connect(&stub.ecr_config().to_string()).unwrap();
+    bencher.bench_local(|| rt.block_on(registry.get_repository("acme-app")).unwrap());
 }

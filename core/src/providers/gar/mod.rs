@@ -21,7 +21,7 @@
 //!   (`generateAccessToken`, lifetime = TTL), or hand out the binding's own token;
 //!   username `oauth2accesstoken`, Basic.
 
-mod iam;
+pub(crate) mod iam;
 
 use std::sync::Arc;
 use std::time::Duration;
