@@ -15,8 +15,14 @@ const TIMEOUT_NS: u64 = 30_000_000_000;
 pub fn send(request: HttpRequest) -> Result<HttpResponse, TransportError> {
     let url = UrlParts::parse(&request.url)
         .ok_or_else(|| TransportError::other(format!("cannot send to {:?}: not an absolute URL", request.url)))?;
-    let entries: Vec<(String, Vec<u8>)> =
+    let mut entries: Vec<(String, Vec<u8>)> =
         request.headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.as_bytes().to_vec())).collect();
+    // The body's length up front, as native clients send it: without it the host
+    // sends the body chunked, which some servers do not read.
+    let sends_body = !request.body.is_empty() || matches!(request.method.as_str(), "POST" | "PUT" | "PATCH");
+    if sends_body && !entries.iter().any(|(k, _)| k == "content-length") {
+        entries.push(("content-length".to_owned(), request.body.len().to_string().into_bytes()));
+    }
     let headers = Fields::from_list(&entries)
         .map_err(|e| TransportError::other(format!("the host refused a request header: {e:?}")))?;
     let outgoing = OutgoingRequest::new(headers);

@@ -173,6 +173,25 @@ proptest! {
     }
 
     #[test]
+    fn reverting_takes_back_exactly_the_change(g in grants(), a in aws_access(), other in grants(), adding in any::<bool>()) {
+        let after = if adding { g.add(&a) } else { g.remove(&a) };
+        prop_assert_eq!(after.reverting(&g, &after), g.clone());
+        // With a concurrent writer's grants on top, theirs stay.
+        let theirs = Grants {
+            account_ids: other.account_ids.difference(&g.account_ids).filter(|x| !after.account_ids.contains(*x)).cloned().collect(),
+            role_arns: other.role_arns.difference(&g.role_arns).filter(|x| !after.role_arns.contains(*x)).cloned().collect(),
+            lambda: other.lambda.difference(&g.lambda).filter(|x| !after.lambda.contains(*x)).cloned().collect(),
+        };
+        let mixed = Grants {
+            account_ids: after.account_ids.union(&theirs.account_ids).cloned().collect(),
+            role_arns: after.role_arns.union(&theirs.role_arns).cloned().collect(),
+            lambda: after.lambda.union(&theirs.lambda).cloned().collect(),
+        };
+        let back = mixed.reverting(&g, &after);
+        prop_assert!(is_subset(&theirs, &back) && is_subset(&g, &back));
+    }
+
+    #[test]
     fn owned_statements_round_trip(g in grants(), others in prop::collection::vec(json_value(), 0..3)) {
         let base = json!({ "Version": "2012-10-17", "Statement": others }).to_string();
         if let Ok(policy) = Policy::parse(&base, Partition::Aws) {

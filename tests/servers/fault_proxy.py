@@ -9,7 +9,9 @@ request. Rules are tried in order; the first that matches and has uses left is
 used up and applied:
 
     {"method": "POST", "path": "regex", "header": ["X-Amz-Target", "substring"],
-     "fault": "<kind>", "times": 1, "seconds": 1}
+     "headers": [[name, substring], ...], "fault": "<kind>", "times": 1, "seconds": 1}
+
+(`header` is one condition, `headers` any number; all must hold.)
 
 Kinds, answered without forwarding (the server never sees the request):
   "500", "503"        that status, with a JSON error body
@@ -58,8 +60,8 @@ class State:
                     continue
                 if rule.get("path") and not re.search(rule["path"], path):
                     continue
-                name, needle = rule.get("header") or (None, None)
-                if name and needle not in (headers.get(name) or ""):
+                wanted = ([rule["header"]] if rule.get("header") else []) + rule.get("headers", [])
+                if any(needle not in (headers.get(name) or "") for name, needle in wanted):
                     continue
                 rule["times"] = rule.get("times", 1) - 1
                 return rule

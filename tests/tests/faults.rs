@@ -132,3 +132,59 @@ async fn a_server_that_never_answers_is_a_timeout_within_the_deadline() {
     // An upper bound only: the deadline plus a margin for a loaded machine.
     assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_that_keeps_failing_leaves_no_region_changed() {
+    let moto = MotoServer::start();
+    let proxy = ContractServer::start_with("fault_proxy.py", &[&moto.endpoint]);
+    let mut config = moto.ecr_config("acme", json!({}));
+    config["aws"]["endpoints"] = json!({ "ecr": proxy.endpoint, "sts": proxy.endpoint });
+    config["timeouts"] = json!({ "requestSeconds": 1, "operationSeconds": 60 });
+    moto.boto3(
+        "us-east-1",
+        "ecr.put_replication_configuration(replicationConfiguration={'rules': [{'destinations': [{'region': 'us-west-2', 'registryId': '123456789012'}], 'repositoryFilters': [{'filter': 'acme-', 'filterType': 'PREFIX_MATCH'}]}]})",
+    );
+    let registry = artifact_registry_native::connect(&config.to_string()).unwrap();
+    let repo = registry.create_repository("replicated").await.unwrap();
+    moto.boto3("us-west-2", "ecr.create_repository(repositoryName='acme-replicated')");
+    registry.add_cross_account_access(&repo.name, &grant("111111111111")).await.unwrap();
+    let policies = || {
+        ["us-east-1", "us-west-2"].map(|region| {
+            moto.boto3(
+                region,
+                &format!("print(ecr.get_repository_policy(repositoryName='{}')['policyText'])", repo.name),
+            )
+        })
+    };
+    let before = policies();
+    let replica_writes = |kind: &str| {
+        let write = |action: &str| json!({ "headers": [["X-Amz-Target", action], ["Authorization", "/us-west-2/ecr/"]], "fault": kind, "times": 99 });
+        json!([write("SetRepositoryPolicy"), write("DeleteRepositoryPolicy")])
+    };
+    let unchanged = |region: usize, before: &[String; 2]| {
+        let after = policies();
+        let parse = |t: &str| serde_json::from_str::<Value>(t).unwrap();
+        assert_eq!(parse(&after[region]), parse(&before[region]), "region {region} was left changed");
+    };
+
+    // us-east-1 is written first; then every write to us-west-2 is refused (503):
+    // us-east-1 is set back, for an add and for a remove alike.
+    proxy.control("/_fault/script", Some(replica_writes("503")));
+    let added = registry.add_cross_account_access(&repo.name, &grant("222222222222")).await.unwrap_err();
+    assert!(retryable(added.code()) && added.message().contains("every region was set back"), "{added}");
+    let removed = registry.remove_cross_account_access(&repo.name, &grant("111111111111")).await.unwrap_err();
+    assert!(retryable(removed.code()) && removed.message().contains("every region was set back"), "{removed}");
+    unchanged(0, &before);
+    unchanged(1, &before);
+
+    // Every write to us-west-2 lands but its answer is lost, setting it back too: the
+    // error names the region that may hold the change, us-east-1 is set back, and
+    // the same call, once the network heals, finishes it.
+    proxy.control("/_fault/script", Some(replica_writes("reset-after")));
+    let added = registry.add_cross_account_access(&repo.name, &grant("222222222222")).await.unwrap_err();
+    assert!(retryable(added.code()) && added.message().contains("may still be in us-west-2"), "{added}");
+    unchanged(0, &before);
+    proxy.control("/_fault/script", Some(json!([])));
+    registry.add_cross_account_access(&repo.name, &grant("222222222222")).await.unwrap();
+    assert!(policies().iter().all(|p| p.contains("222222222222") && p.contains("111111111111")), "{:?}", policies());
+}

@@ -161,14 +161,60 @@ impl Ecr {
         for region in &regions {
             let read_at = ex.now();
             let policy = self.read_policy(ex, region, name).await?;
-            plans.push((region, read_at, plan(&policy, region, &change)?));
+            let write = plan(&policy, region, &change)?;
+            plans.push((region, read_at, write, policy.grants.clone()));
         }
-        for (region, read_at, write) in plans {
-            if let Some(write) = write {
-                self.write_until_it_holds(ex, region, name, &change, write, read_at).await?;
+        // All regions or none: when a region's write fails, the regions written so
+        // far, and that one (its write may have landed with its answer lost), get
+        // the change taken back (only it: concurrent changes stay).
+        let mut written: Vec<(&String, Grants)> = Vec::new();
+        for (region, read_at, write, before) in plans {
+            let Some(write) = write else { continue };
+            written.push((region, before));
+            if let Err(error) = self.write_until_it_holds(ex, region, name, &change, write, read_at).await {
+                return Err(self.undo(ex, name, &written, &change, error).await);
             }
         }
         Ok(())
+    }
+
+    /// Takes a change back from the regions written, after `error` in the last of
+    /// them; returns the error to report, which says where the undo failed, if it did.
+    async fn undo(
+        &self,
+        ex: &Exchange,
+        name: &str,
+        written: &[(&String, Grants)],
+        change: &(dyn Fn(&Grants) -> Grants + Sync),
+        error: Error,
+    ) -> Error {
+        let mut left = Vec::new();
+        for (region, before) in written {
+            let after = change(before);
+            let revert = |g: &Grants| g.reverting(before, &after);
+            let read_at = ex.now();
+            let undone = match self.read_policy(ex, region, name).await {
+                Ok(policy) => match plan(&policy, region, &revert) {
+                    Ok(Some(write)) => self.write_until_it_holds(ex, region, name, &revert, write, read_at).await,
+                    Ok(None) => Ok(()),
+                    Err(e) => Err(e),
+                },
+                Err(e) => Err(e),
+            };
+            if undone.is_err() {
+                left.push(region.as_str());
+            }
+        }
+        if left.is_empty() {
+            let message = format!("{}; every region was set back, so none has the change", error.message());
+            return error.with_message(message);
+        }
+        let message = format!(
+            "{}; the change may still be in {} (setting it back failed there): run the same call again to finish it",
+            error.message(),
+            left.join(", ")
+        );
+        error.with_message(message)
     }
 
     /// Credentials for one repository: the role is assumed with a session policy

@@ -156,6 +156,21 @@ impl Grants {
         out
     }
 
+    /// These grants with the change from `before` to `after` taken back, and nothing
+    /// else touched: what `after` added is removed, what it removed is put back (for
+    /// undoing a change in the regions already written when a later region fails).
+    pub fn reverting(&self, before: &Grants, after: &Grants) -> Grants {
+        fn revert<T: Ord + Clone>(now: &BTreeSet<T>, before: &BTreeSet<T>, after: &BTreeSet<T>) -> BTreeSet<T> {
+            let added: BTreeSet<&T> = after.difference(before).collect();
+            now.iter().filter(|x| !added.contains(x)).chain(before.difference(after)).cloned().collect()
+        }
+        Grants {
+            account_ids: revert(&self.account_ids, &before.account_ids, &after.account_ids),
+            role_arns: revert(&self.role_arns, &before.role_arns, &after.role_arns),
+            lambda: revert(&self.lambda, &before.lambda, &after.lambda),
+        }
+    }
+
     /// The contract's form of these grants. The contract has one `regions` list for
     /// the whole grant, so it lists every region of every Lambda pair; the exact
     /// pairs are in the policy.
