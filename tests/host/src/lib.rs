@@ -54,7 +54,8 @@ pub struct SeenRequest {
     pub method: String,
     /// Absolute URL.
     pub url: String,
-    /// Headers in order (names lower-case, as HTTP header maps keep them).
+    /// Headers in order (names lower-case, as HTTP header maps keep them), without
+    /// `content-length`: framing, which the body says (and native clients add too).
     pub headers: Vec<(String, String)>,
     /// Body.
     pub body: Vec<u8>,
@@ -165,6 +166,7 @@ impl WasiHttpHooks for Hooks {
                         headers: parts
                             .headers
                             .iter()
+                            .filter(|(k, _)| *k != http::header::CONTENT_LENGTH)
                             .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
                             .collect(),
                         body,

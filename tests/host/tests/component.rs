@@ -21,7 +21,13 @@ fn seen(r: &artifact_registry_core::HttpRequest) -> SeenRequest {
     SeenRequest {
         method: r.method.clone(),
         url: r.url.clone(),
-        headers: r.headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.clone())).collect(),
+        // As the host records them: framing (content-length) left out.
+        headers: r
+            .headers
+            .iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+            .filter(|(k, _)| k != "content-length")
+            .collect(),
         body: r.body.clone(),
     }
 }
