@@ -11,6 +11,7 @@
 #![cfg(target_family = "wasm")]
 
 mod convert;
+mod metadata;
 mod transport;
 
 use artifact_registry_core::{

@@ -1,5 +1,6 @@
 //! The smallest wasmtime host for the artifact-registry component: load it, link
-//! WASI and wasi:http, open a binding from a configuration file, call it.
+//! WASI and wasi:http, open a binding from a configuration file, and run a
+//! repository's lifecycle with it (create, get, credentials, delete).
 //!
 //! ```sh
 //! cargo build -p artifact-registry-component --target wasm32-wasip2 --profile component
@@ -23,6 +24,8 @@ wasmtime::component::bindgen!({
         "wasi:random": wasmtime_wasi::p2::bindings::random,
     },
 });
+
+use artifact_registry::bindings::types::Permissions;
 
 struct State {
     wasi: WasiCtx,
@@ -70,9 +73,33 @@ async fn main() -> wasmtime::Result<()> {
         Err(e) => wasmtime::bail!("bad configuration: {}", e.message),
     };
     println!("registry endpoint: {}", api.call_registry_endpoint(&mut store, registry).await?);
-    match api.call_create_repository(&mut store, registry, name).await? {
-        Ok(repo) => println!("created {} ({})", repo.name, repo.uri.unwrap_or_default()),
-        Err(e) => println!("create failed: {:?}: {}", e.code, e.message),
+    // The lifecycle: create, get, push credentials, delete, and get once more.
+    let repo = match api.call_create_repository(&mut store, registry, name).await? {
+        Ok(repo) => repo,
+        Err(e) => wasmtime::bail!("create failed: {:?}: {}", e.code, e.message),
+    };
+    println!("created {} ({})", repo.name, repo.uri.unwrap_or_default());
+    match api.call_get_repository(&mut store, registry, &repo.name).await? {
+        Ok(got) => println!("got {}", got.name),
+        Err(e) => wasmtime::bail!("get failed: {:?}: {}", e.code, e.message),
+    }
+    match api.call_generate_credentials(&mut store, registry, &repo.name, Permissions::PushPull, Some(900)).await? {
+        // The password is a secret: never printed.
+        Ok(c) => println!(
+            "credentials for {} ({:?}, expires {})",
+            c.username,
+            c.auth_method,
+            c.expires_at.as_deref().unwrap_or("-")
+        ),
+        Err(e) => wasmtime::bail!("credentials failed: {:?}: {}", e.code, e.message),
+    }
+    if let Err(e) = api.call_delete_repository(&mut store, registry, &repo.name).await? {
+        wasmtime::bail!("delete failed: {:?}: {}", e.code, e.message);
+    }
+    println!("deleted {}", repo.name);
+    match api.call_get_repository(&mut store, registry, &repo.name).await? {
+        Ok(_) => wasmtime::bail!("{} is still there", repo.name),
+        Err(e) => println!("then get: {:?}: {}", e.code, e.message),
     }
     registry.resource_drop_async(&mut store).await?;
     Ok(())
