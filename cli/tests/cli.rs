@@ -326,15 +326,7 @@ fn a_panic_is_one_line_and_exit_70_not_a_backtrace() {
 
 #[test]
 fn a_server_that_never_answers_is_a_timeout_within_the_deadline() {
-    let hole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let config = serde_json::json!({
-        "name": "artifacts",
-        "binding": { "service": "ecr", "repositoryPrefix": "acme" },
-        "aws": { "region": "us-east-1", "accountId": "123456789012",
-                 "credentials": { "accessKeyId": "AKIDEXAMPLE", "secretAccessKey": "secret-key-for-the-test" },
-                 "endpoints": { "ecr": format!("http://{}", hole.local_addr().unwrap()) } },
-        "timeouts": { "requestSeconds": 0.5, "operationSeconds": 2 }
-    });
+    let (_hole, config) = artifact_registry_tests::stub_server::never_answering_ecr();
     let started = std::time::Instant::now();
     let out = Command::new(BIN)
         .args(["get-repository", "acme-app"])

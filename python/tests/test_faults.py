@@ -174,11 +174,6 @@ def ecr_rig():
             yield ecr_scenario(ar.ArtifactRegistry(config), ecr, counter), script, log
 
 
-@pytest.mark.parametrize("op,fault,times", list(cases(["create", "get", "delete", "add", "remove", "get-access", "credentials"])))
-def test_ecr(ecr_rig, op, fault, times):
-    scenario, script, log = ecr_rig
-    run_case("ecr on moto", op, fault, times, scenario, script, log)
-
 
 # ---- the local provider on docker-registry ----------------------------------------------
 
@@ -225,11 +220,6 @@ def local_rig():
             }
             yield scenario, script, log
 
-
-@pytest.mark.parametrize("op,fault,times", list(cases(["create", "get", "delete", "credentials"])))
-def test_local(local_rig, op, fault, times):
-    scenario, script, log = local_rig
-    run_case("local on docker-registry", op, fault, times, scenario, script, log)
 
 
 # ---- GAR and ACR on their contract servers -------------------------------------------------
@@ -314,11 +304,6 @@ def gar_rig():
         yield scenario, script, log
 
 
-@pytest.mark.parametrize("op,fault,times", list(cases(["create", "get", "delete", "add", "remove", "get-access", "credentials"])))
-def test_gar(gar_rig, op, fault, times):
-    scenario, script, log = gar_rig
-    run_case("gar on its contract server", op, fault, times, scenario, script, log)
-
 
 @pytest.fixture(scope="module")
 def acr_rig():
@@ -355,10 +340,22 @@ def acr_rig():
         yield scenario, script, log
 
 
-@pytest.mark.parametrize("op,fault,times", list(cases(["get", "delete", "credentials", "aad-token"])))
-def test_acr(acr_rig, op, fault, times):
-    scenario, script, log = acr_rig
-    run_case("acr on its contract server", op, fault, times, scenario, script, log)
+
+# Each provider's rig (a module-wide fixture) and the operations run through it.
+RIGS = {
+    "ecr on moto": ("ecr_rig", ["create", "get", "delete", "add", "remove", "get-access", "credentials"]),
+    "local on docker-registry": ("local_rig", ["create", "get", "delete", "credentials"]),
+    "gar on its contract server": ("gar_rig", ["create", "get", "delete", "add", "remove", "get-access", "credentials"]),
+    "acr on its contract server": ("acr_rig", ["get", "delete", "credentials", "aad-token"]),
+}
+
+
+@pytest.mark.parametrize("provider,op,fault,times", [
+    pytest.param(provider, *case.values, id=f"{rig.split('_')[0]}-{case.id}")
+    for provider, (rig, ops) in RIGS.items() for case in cases(ops)])
+def test_fault(request, provider, op, fault, times):
+    scenario, script, log = request.getfixturevalue(RIGS[provider][0])
+    run_case(provider, op, fault, times, scenario, script, log)
 
 
 def test_write_the_matrix():

@@ -11,6 +11,22 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
+def read_body(rfile, headers):
+    """A request's body, sent with Content-Length or chunked."""
+    if "chunked" in (headers.get("Transfer-Encoding") or "").lower():
+        out = b""
+        while True:
+            size = int(rfile.readline().split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                while rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass
+                return out
+            out += rfile.read(size)
+            rfile.readline()
+    n = int(headers.get("Content-Length") or 0)
+    return rfile.read(n) if n else b""
+
+
 class Reply(Exception):
     """Raised to answer at once: `Reply(status, payload[, headers[, content_type]])`."""
 
@@ -24,18 +40,7 @@ class ContractHandler(BaseHTTPRequestHandler):
         pass
 
     def read_body(self):
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            out = b""
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return out
-                out += self.rfile.read(size)
-                self.rfile.readline()
-        n = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(n) if n else b""
+        return read_body(self.rfile, self.headers)
 
     def send(self, status, payload=None, headers=(), content_type=None, head=False):
         body = payload if isinstance(payload, bytes) else (b"" if payload is None else json.dumps(payload).encode())

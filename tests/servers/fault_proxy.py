@@ -40,6 +40,8 @@ import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from contract_http import read_body
+
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
 
 
@@ -75,19 +77,6 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
-    def read_body(self):
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            out = b""
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return out
-                out += self.rfile.read(size)
-                self.rfile.readline()
-        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
-
     def reset(self):
         # SO_LINGER with a zero timeout: close() sends RST, not FIN.
         self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -118,7 +107,7 @@ class Handler(BaseHTTPRequestHandler):
         return response.status, response.getheaders(), payload
 
     def handle_one(self):
-        body = self.read_body()
+        body = read_body(self.rfile, self.headers)
         if self.path.startswith("/_fault/"):
             return self.control(body)
         rule = self.state.take(self.command, self.path, self.headers)

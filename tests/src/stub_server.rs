@@ -1,6 +1,7 @@
 //! The ECR stub server (`src/bin/ecr-stub-server.rs`) started for one benchmark or
-//! test, stopped when dropped. It must have been built:
-//! `cargo build --release -p artifact-registry-tests --bin ecr-stub-server`.
+//! test, stopped when dropped (it must have been built:
+//! `cargo build --release -p artifact-registry-tests --bin ecr-stub-server`); and a
+//! server that never answers, for deadline tests.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -49,4 +50,20 @@ impl Drop for StubServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A listener that accepts connections (the kernel does, into its backlog) and never
+/// answers, and an ECR configuration pointing at it with a 0.5 s request timeout and
+/// a 2 s deadline. Keep the listener alive for the test.
+pub fn never_answering_ecr() -> (std::net::TcpListener, Value) {
+    let hole = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+    let config = json!({
+        "name": "artifacts",
+        "binding": { "service": "ecr", "repositoryPrefix": "acme" },
+        "aws": { "region": "us-east-1", "accountId": "123456789012",
+                 "credentials": { "accessKeyId": "AKIDEXAMPLE", "secretAccessKey": "secret-key-for-the-test" },
+                 "endpoints": { "ecr": format!("http://{}", hole.local_addr().unwrap()) } },
+        "timeouts": { "requestSeconds": 0.5, "operationSeconds": 2 }
+    });
+    (hole, config)
 }

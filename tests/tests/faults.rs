@@ -33,6 +33,15 @@ fn statements(moto: &MotoServer, name: &str) -> Vec<Value> {
     serde_json::from_str::<Value>(&out).unwrap()["Statement"].as_array().cloned().unwrap_or_default()
 }
 
+/// The fault proxy in front of moto, and a configuration that goes through it.
+fn proxied(moto: &MotoServer, timeouts: Value) -> (ContractServer, Value) {
+    let proxy = ContractServer::start_with("fault_proxy.py", &[&moto.endpoint]);
+    let mut config = moto.ecr_config("acme", json!({}));
+    config["aws"]["endpoints"] = json!({ "ecr": proxy.endpoint, "sts": proxy.endpoint });
+    config["timeouts"] = timeouts;
+    (proxy, config)
+}
+
 fn exists(moto: &MotoServer, name: &str) -> bool {
     moto.boto3(
         "us-east-1",
@@ -44,10 +53,7 @@ fn exists(moto: &MotoServer, name: &str) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_fault_once_on_create_delete_and_grant_against_moto() {
     let moto = MotoServer::start();
-    let proxy = ContractServer::start_with("fault_proxy.py", &[&moto.endpoint]);
-    let mut config = moto.ecr_config("acme", json!({}));
-    config["aws"]["endpoints"] = json!({ "ecr": proxy.endpoint, "sts": proxy.endpoint });
-    config["timeouts"] = json!({ "requestSeconds": 0.5, "operationSeconds": 30 });
+    let (proxy, config) = proxied(&moto, json!({ "requestSeconds": 0.5, "operationSeconds": 30 }));
     let registry = artifact_registry_native::connect(&config.to_string()).unwrap();
     let fault = |target: &str, kind: &str| {
         proxy.control(
@@ -115,16 +121,7 @@ async fn every_fault_once_on_create_delete_and_grant_against_moto() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_that_never_answers_is_a_timeout_within_the_deadline() {
-    // Accepts connections and never answers.
-    let hole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let config = json!({
-        "name": "artifacts",
-        "binding": { "service": "ecr", "repositoryPrefix": "acme" },
-        "aws": { "region": "us-east-1", "accountId": "123456789012",
-                 "credentials": { "accessKeyId": "AKIDEXAMPLE", "secretAccessKey": "secret-key-for-the-test" },
-                 "endpoints": { "ecr": format!("http://{}", hole.local_addr().unwrap()) } },
-        "timeouts": { "requestSeconds": 0.5, "operationSeconds": 2 }
-    });
+    let (_hole, config) = artifact_registry_tests::stub_server::never_answering_ecr();
     let registry = artifact_registry_native::connect(&config.to_string()).unwrap();
     let started = std::time::Instant::now();
     let error = registry.get_repository("acme-app").await.unwrap_err();
@@ -136,10 +133,7 @@ async fn a_server_that_never_answers_is_a_timeout_within_the_deadline() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replica_that_keeps_failing_leaves_no_region_changed() {
     let moto = MotoServer::start();
-    let proxy = ContractServer::start_with("fault_proxy.py", &[&moto.endpoint]);
-    let mut config = moto.ecr_config("acme", json!({}));
-    config["aws"]["endpoints"] = json!({ "ecr": proxy.endpoint, "sts": proxy.endpoint });
-    config["timeouts"] = json!({ "requestSeconds": 1, "operationSeconds": 60 });
+    let (proxy, config) = proxied(&moto, json!({ "requestSeconds": 1, "operationSeconds": 60 }));
     moto.boto3(
         "us-east-1",
         "ecr.put_replication_configuration(replicationConfiguration={'rules': [{'destinations': [{'region': 'us-west-2', 'registryId': '123456789012'}], 'repositoryFilters': [{'filter': 'acme-', 'filterType': 'PREFIX_MATCH'}]}]})",

@@ -152,16 +152,7 @@ async fn the_host_allow_list_turns_other_hosts_into_transport_errors() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_that_never_answers_is_a_timeout_within_the_deadline() {
-    // Accepts connections and never answers; so does a server that stalls mid-body.
-    let hole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let config = json!({
-        "name": "artifacts",
-        "binding": { "service": "ecr", "repositoryPrefix": "acme" },
-        "aws": { "region": "us-east-1", "accountId": "123456789012",
-                 "credentials": { "accessKeyId": "AKIDEXAMPLE", "secretAccessKey": "secret-key-for-the-test" },
-                 "endpoints": { "ecr": format!("http://{}", hole.local_addr().unwrap()) } },
-        "timeouts": { "requestSeconds": 0.5, "operationSeconds": 2 }
-    });
+    let (_hole, config) = artifact_registry_tests::stub_server::never_answering_ecr();
     let mut instance = host().instantiate(Network::Allow(None), None).await.unwrap();
     let r = instance.open(&config.to_string()).await.unwrap().unwrap();
     let started = std::time::Instant::now();
