@@ -356,12 +356,9 @@ fn canary_secrets_never_print_with_trace_on_any_command() {
     let local = json!({ "name": "artifacts", "binding": { "service": "local", "registryUrl": addr },
                         "local": { "credentials": { "username": "ci", "password": password } } });
     // ECR with canaries a server refuses: the errors must be clean as well.
-    let hole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let ecr = json!({ "name": "artifacts", "binding": { "service": "ecr", "repositoryPrefix": "acme" },
-                      "aws": { "region": "us-east-1", "accountId": "123456789012",
-                               "credentials": { "accessKeyId": "AKIDEXAMPLE", "secretAccessKey": "CANARY-aws-secret-7f3c9a1b2d", "sessionToken": "Tk3n!x" },
-                               "endpoints": { "ecr": format!("http://{}", hole.local_addr().unwrap()) } },
-                      "timeouts": { "requestSeconds": 0.3, "operationSeconds": 1 } });
+    let (_hole, mut ecr) = artifact_registry_tests::stub_server::never_answering_ecr();
+    ecr["aws"]["credentials"] = json!({ "accessKeyId": "AKIDEXAMPLE", "secretAccessKey": "CANARY-aws-secret-7f3c9a1b2d", "sessionToken": "Tk3n!x" });
+    ecr["timeouts"] = json!({ "requestSeconds": 0.3, "operationSeconds": 1 });
     let commands: [&[&str]; 6] = [
         &["create-repository", "canary"],
         &["get-repository", "artifacts/canary"],

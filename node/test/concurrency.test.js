@@ -4,9 +4,8 @@
 // fail these.
 const test = require('node:test')
 const assert = require('node:assert/strict')
-const net = require('node:net')
 const { ArtifactRegistry, ArtifactRegistryError } = require('..')
-const { startStub, stubConfig, stubStats } = require('./helpers')
+const { blackHole, startStub, stubConfig, stubStats } = require('./helpers')
 
 test('200 concurrent calls are in flight together and the event loop keeps running', async (t) => {
   const endpoint = await startStub(t, 100)
@@ -21,15 +20,6 @@ test('200 concurrent calls are in flight together and the event loop keeps runni
   assert.equal(stats.requests, 200)
   assert.ok(stats.maxInFlight >= 10, `at most ${stats.maxInFlight} requests were held at once`)
 })
-
-async function blackHole (t) {
-  // Accepts connections and never answers.
-  const sockets = []
-  const server = net.createServer((s) => sockets.push(s))
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
-  t.after(() => { sockets.forEach((s) => s.destroy()); server.close() })
-  return `http://127.0.0.1:${server.address().port}`
-}
 
 test('a server that never answers gives timeout within the deadline, with either transport', async (t) => {
   const config = { ...stubConfig(await blackHole(t)), timeouts: { requestSeconds: 0.5, operationSeconds: 2 } }

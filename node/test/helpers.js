@@ -101,6 +101,15 @@ async function startStub (t, delayMs = 0) {
   return `http://127.0.0.1:${ready.port}`
 }
 
+/** A loopback server that accepts connections and never answers; its URL. */
+async function blackHole (t) {
+  const sockets = []
+  const server = net.createServer((s) => sockets.push(s))
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.after(() => { sockets.forEach((s) => s.destroy()); server.close() })
+  return `http://127.0.0.1:${server.address().port}`
+}
+
 /** What the stub server saw: `maxInFlight` (requests held at once) and `requests`. */
 async function stubStats (endpoint) {
   const response = await fetch(`${endpoint}/`, { method: 'POST', headers: { 'X-Amz-Target': 'StubStats' }, body: '{}' })
@@ -156,4 +165,4 @@ async function startDockerRegistry (t, password = 'correct-horse-battery-staple'
   }
 }
 
-module.exports = { REPO, PYTHON, vectors, startMoto, startGar, startAcr, startStub, stubConfig, stubStats, startDockerRegistry }
+module.exports = { REPO, PYTHON, vectors, startMoto, startGar, startAcr, startStub, stubConfig, stubStats, blackHole, startDockerRegistry }

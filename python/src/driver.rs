@@ -62,8 +62,8 @@ struct Host<'a> {
 }
 
 impl<'a> Host<'a> {
-    fn new(backend: &'a Backend, blocking: Option<&'a ReqwestTransport>) -> Host<'a> {
-        Host { backend, blocking, clock_error: Mutex::new(None), panic_on_send: false }
+    fn new(backend: &'a Backend, blocking: Option<&'a ReqwestTransport>, panic_on_send: bool) -> Host<'a> {
+        Host { backend, blocking, clock_error: Mutex::new(None), panic_on_send }
     }
 
     /// The run's result, or the clock's exception if it raised one.
@@ -150,7 +150,7 @@ impl Backend {
     fn run_sync_with<T: Send + 'static>(&self, py: Python<'_>, op: Operation<T>, panic_on_send: bool) -> PyResult<T> {
         let outcome = py.detach(|| {
             BLOCKING.with(|(runtime, own)| {
-                let host = Host { panic_on_send, ..Host::new(self, Some(own)) };
+                let host = Host::new(self, Some(own), panic_on_send);
                 let run = async {
                     tokio::select! {
                         result = artifact_registry_native::contained(artifact_registry_core::drive(op, &host, &host)) => host.finish(result),
@@ -166,7 +166,7 @@ impl Backend {
     /// Runs an operation to its end as a future. The GIL is taken only to call a
     /// Python clock or transport; errors stay Rust values until they are delivered.
     pub async fn run_async_with<T: Send + 'static>(&self, op: Operation<T>, panic_on_send: bool) -> Result<T, Failure> {
-        let host = Host { panic_on_send, ..Host::new(self, None) };
+        let host = Host::new(self, None, panic_on_send);
         let result = artifact_registry_native::contained(artifact_registry_core::drive(op, &host, &host)).await;
         host.finish(result)
     }

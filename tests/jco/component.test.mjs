@@ -15,7 +15,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const REPO = path.resolve(here, '..', '..')
-const { startMoto, startDockerRegistry, stubConfig } = createRequire(import.meta.url)('../../node/test/helpers.js')
+const { blackHole, startMoto, startDockerRegistry, stubConfig } = createRequire(import.meta.url)('../../node/test/helpers.js')
 const target = process.env.CARGO_TARGET_DIR ?? path.join(REPO, 'target')
 const wasm = process.env.COMPONENT_WASM ?? path.join(target, 'wasm32-wasip2', 'component', 'artifact_registry_component.wasm')
 
@@ -83,12 +83,7 @@ test('ECR against moto', async (t) => {
 })
 
 test('a server that never answers is a timeout within the deadline', async (t) => {
-  const net = await import('node:net')
-  const sockets = []
-  const server = net.createServer((s) => sockets.push(s))
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
-  t.after(() => { sockets.forEach((s) => s.destroy()); server.close() })
-  const config = { ...stubConfig(`http://127.0.0.1:${server.address().port}`), timeouts: { requestSeconds: 0.5, operationSeconds: 2 } }
+  const config = { ...stubConfig(await blackHole(t)), timeouts: { requestSeconds: 0.5, operationSeconds: 2 } }
   const r = Registry.open(JSON.stringify(config))
   const started = performance.now()
   assert.equal(errorOf(() => r.getRepository('acme-app')).code, 'timeout')

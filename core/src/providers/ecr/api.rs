@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use crate::auth::aws::{AwsContext, AwsCredentials, sigv4};
-use crate::engine::http::HttpRequest;
+use crate::engine::http::{HttpRequest, HttpResponse};
 use crate::engine::operation::Exchange;
 use crate::error::{Error, Result};
 use crate::protocol::aws::{error_from_response, is_throttled};
@@ -21,11 +21,19 @@ impl AwsContext {
         action: &str,
         body: Value,
     ) -> Result<Value> {
-        self.ecr_call_counted(ex, creds, region, action, body).await?.0
+        let response = self.ecr_call_counted(ex, creds, region, action, body).await?.0?;
+        if response.body.is_empty() {
+            return Ok(Value::Object(Default::default()));
+        }
+        serde_json::from_slice(&response.body).map_err(|e| {
+            Error::provider(format!("ECR {action} answered with a body that is not JSON ({e})"))
+                .with_http_status(response.status)
+        })
     }
 
-    /// [`AwsContext::ecr_call`], with the answer apart from transport failures and
-    /// the number of attempts it took.
+    /// [`AwsContext::ecr_call`] for a caller that needs no body (a 2xx is the answer),
+    /// with the answer apart from transport failures and the number of attempts it
+    /// took.
     pub async fn ecr_call_counted(
         &self,
         ex: &Exchange,
@@ -33,7 +41,7 @@ impl AwsContext {
         region: &str,
         action: &str,
         body: Value,
-    ) -> Result<(Result<Value>, u32)> {
+    ) -> Result<(Result<HttpResponse>, u32)> {
         let url = format!("{}/", self.ecr_url(region));
         let payload = serde_json::to_vec(&body).map_err(|e| Error::provider(format!("cannot encode request: {e}")))?;
         let target = format!("AmazonEC2ContainerRegistry_V20150921.{action}");
@@ -51,16 +59,11 @@ impl AwsContext {
             )
             .await?;
         let response = answer.response;
-        let value = if !response.is_success() {
-            Err(error_from_response(&response, &format!("ECR {action}")))
-        } else if response.body.is_empty() {
-            Ok(Value::Object(Default::default()))
+        let outcome = if response.is_success() {
+            Ok(response)
         } else {
-            serde_json::from_slice(&response.body).map_err(|e| {
-                Error::provider(format!("ECR {action} answered with a body that is not JSON ({e})"))
-                    .with_http_status(response.status)
-            })
+            Err(error_from_response(&response, &format!("ECR {action}")))
         };
-        Ok((value, answer.attempts))
+        Ok((outcome, answer.attempts))
     }
 }
