@@ -32,6 +32,16 @@ fn parse_args(args: &str) -> Value {
     serde_json::from_str(args).unwrap_or(Value::Null)
 }
 
+/// Runs the Promises on [`artifact_registry_native::io_runtime`] (one I/O thread)
+/// instead of napi's default of a worker per core. Should it not start, napi's
+/// default runtime is used.
+#[napi_derive::module_init]
+fn init() {
+    if let Ok(runtime) = artifact_registry_native::io_runtime() {
+        napi::bindgen_prelude::create_custom_tokio_runtime(runtime);
+    }
+}
+
 /// One binding: the core client with the built-in transport.
 #[napi]
 pub struct Client {

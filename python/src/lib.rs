@@ -406,8 +406,20 @@ fn _panic_probe<'py>(py: Python<'py>, client: &Bound<'py, PyAny>) -> PyResult<Bo
     c.spawn_with(py, c.backend.client.create_repository("probe"), Repository::from, true)
 }
 
+/// The asyncio client's runtime ([`artifact_registry_native::io_runtime`]: one I/O
+/// thread), handed to pyo3-async-runtimes before its first use.
+static IO_RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    if IO_RUNTIME.get().is_none() {
+        let runtime = artifact_registry_native::io_runtime()
+            .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(format!("cannot start the I/O runtime: {e}")))?;
+        // Already set only if the module is initialised twice in one process: keep the first.
+        if IO_RUNTIME.set(runtime).is_ok() {
+            let _ = pyo3_async_runtimes::tokio::init_with_runtime(IO_RUNTIME.get().expect("just set"));
+        }
+    }
     m.add_class::<ArtifactRegistry>()?;
     m.add_class::<AsyncArtifactRegistry>()?;
     m.add_class::<Repository>()?;

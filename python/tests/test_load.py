@@ -1,6 +1,6 @@
 """Load: 1,000 concurrent operations through the asyncio client against the stub
 server, ten rounds. Every call completes; RSS growth after the first round stays
-within a bound (see RSS_BOUND); open file descriptors return to their baseline once the client is
+under 10 MB; open file descriptors return to their baseline once the client is
 dropped (its connection pool with it). The figures go to target/load-python.json."""
 
 import asyncio
@@ -18,7 +18,7 @@ ROUNDS, CONCURRENT = int(os.environ.get("LOAD_ROUNDS", 10)), 1000
 # Each answer is held this long, so that every round has all its calls in flight at
 # once (the first round included: its peak is the steady state's).
 DELAY_MS = int(os.environ.get("LOAD_DELAY_MS", 200))
-RSS_BOUND = 16 * 1024 * 1024
+RSS_BOUND = 10 * 1024 * 1024
 
 
 def open_fds():
@@ -82,9 +82,7 @@ def test_1000_concurrent_calls_ten_times_without_leaks():
     target = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
     (target / "load-python.json").write_text(json.dumps(figures, indent=1))
     assert after_fds <= baseline_fds, figures
-    # The issue's bar is 10 MB. What grows is glibc's per-thread arenas settling, not
-    # memory held: with MALLOC_ARENA_MAX=1 the same run grows ~5 MB, and the native
-    # driver alone (no Python) settles after ~100 rounds. The bound leaves room for
-    # that on a busy machine while still catching a per-call leak (1 KB a call is
-    # 9 MB over nine rounds, on top).
+    # What growth there is, is the allocator settling, not memory held: heaptrack
+    # finds 25 KB more live after four rounds than after one. Why the I/O runs on one
+    # thread (the bar is not met with two): artifact_registry_native::io_runtime.
     assert growth < RSS_BOUND, figures

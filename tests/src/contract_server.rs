@@ -2,7 +2,7 @@
 //! line when ready and serves until its stdin closes), started for one test and
 //! stopped when dropped, with its test-control API (`/_contract/...`).
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
@@ -46,16 +46,23 @@ impl ContractServer {
 
     /// Calls a test-control endpoint: `GET` without a body, `POST` with one.
     pub fn control(&self, path: &str, body: Option<Value>) -> Value {
-        let program = format!(
-            "import json, sys, urllib.request\nbody = sys.stdin.read()\nreq = urllib.request.Request('{}{path}', data=body.encode() if body else None, method='POST' if body else 'GET', headers={{'Content-Type': 'application/json'}})\nprint(urllib.request.urlopen(req).read().decode())",
-            self.endpoint
+        let url = format!("{}{path}", self.endpoint);
+        let answer = match body {
+            Some(body) => crate::plain_http::request(
+                "POST",
+                &url,
+                &[("Content-Type", "application/json")],
+                body.to_string().as_bytes(),
+            ),
+            None => crate::plain_http::request("GET", &url, &[], b""),
+        };
+        assert!(
+            answer.status < 300,
+            "control call {path}: {} {}",
+            answer.status,
+            String::from_utf8_lossy(&answer.body)
         );
-        let mut child =
-            Command::new(python()).args(["-c", &program]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
-        child.stdin.take().unwrap().write_all(body.map(|b| b.to_string()).unwrap_or_default().as_bytes()).unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "control call {path} failed");
-        serde_json::from_slice(&out.stdout).unwrap()
+        serde_json::from_slice(&answer.body).unwrap_or_else(|e| panic!("control call {path}: {e}"))
     }
 
     /// The server's state (what it stores, and the requests it served).

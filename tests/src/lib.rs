@@ -6,6 +6,7 @@ pub mod contract_server;
 pub mod gar_server;
 pub mod moto;
 pub mod oci_registry;
+pub mod plain_http;
 pub mod sdk;
 pub mod stub_server;
 pub mod transports;
