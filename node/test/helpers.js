@@ -12,6 +12,9 @@ const readline = require('node:readline')
 const REPO = path.resolve(__dirname, '..', '..')
 const PYTHON = process.env.PYTHON || 'python3'
 const TARGET = process.env.CARGO_TARGET_DIR || path.join(REPO, 'target')
+// Every secret the suite configures is one of these: scripts/test scans what the
+// suite printed for them (tests/canary_scan.py).
+const CANARIES = JSON.parse(fs.readFileSync(path.join(REPO, 'tests', 'canaries.json'), 'utf8')).secrets
 
 function vectors () {
   const dir = path.join(REPO, 'tests', 'vectors')
@@ -123,7 +126,7 @@ function stubConfig (endpoint) {
     aws: {
       region: 'us-east-1',
       accountId: '123456789012',
-      credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' },
+      credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: CANARIES.stubSecretAccessKey },
       endpoints: { ecr: endpoint, sts: endpoint }
     }
   }
@@ -138,7 +141,7 @@ function freePort () {
   })
 }
 
-async function startDockerRegistry (t, password = 'correct-horse-battery-staple') {
+async function startDockerRegistry (t, password = CANARIES.registryPassword) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'artifact-registry-node-'))
   const user = 'deployer'
   fs.writeFileSync(path.join(dir, 'htpasswd'), execFileSync('htpasswd', ['-Bbn', user, password]))
@@ -165,4 +168,4 @@ async function startDockerRegistry (t, password = 'correct-horse-battery-staple'
   }
 }
 
-module.exports = { REPO, PYTHON, vectors, startMoto, startGar, startAcr, startStub, stubConfig, stubStats, blackHole, startDockerRegistry }
+module.exports = { REPO, PYTHON, CANARIES, vectors, startMoto, startGar, startAcr, startStub, stubConfig, stubStats, blackHole, startDockerRegistry }

@@ -17,6 +17,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 VECTORS = sorted((REPO / "tests" / "vectors").glob("*.json"))
+# Every secret the suite configures is one of these: scripts/test scans what the
+# suite printed for them (tests/canary_scan.py).
+CANARIES = json.loads((REPO / "tests" / "canaries.json").read_text())["secrets"]
 
 
 def load_vector(path: Path) -> dict:
@@ -157,7 +160,7 @@ def stub_config(endpoint: str) -> dict:
         "aws": {
             "region": "us-east-1",
             "accountId": "123456789012",
-            "credentials": {"accessKeyId": "AKIDEXAMPLE", "secretAccessKey": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"},
+            "credentials": {"accessKeyId": "AKIDEXAMPLE", "secretAccessKey": CANARIES["stubSecretAccessKey"]},
             "endpoints": {"ecr": endpoint, "sts": endpoint},
         },
     }
@@ -177,7 +180,7 @@ def docker_registry():
 
 
 @contextlib.contextmanager
-def running_docker_registry(password="correct-horse-battery-staple"):
+def running_docker_registry(password=CANARIES["registryPassword"]):
     """The docker_registry fixture's server, for fixtures of wider scope (or another
     password)."""
     if not shutil.which("docker-registry") or not shutil.which("htpasswd"):

@@ -3,7 +3,8 @@ and the ARM resources for scope maps and tokens, following
 ../shared/spec/gar-acr-reference.md section 2. Tests point `azure.endpoints.*` at it.
 
 It prints one JSON line `{"port", "tenantId", "subscriptionId", "clientId",
-"clientSecret", "registryName", "resourceGroup", "service"}`; then it serves on
+"clientSecret" (the suite's canary), "registryName", "resourceGroup", "service"}`;
+then it serves on
 127.0.0.1 until stdin closes.
 
 Strictness, by section of the reference:
@@ -76,7 +77,9 @@ class State:
     def __init__(self, port):
         self.lock = threading.Lock()
         self.key = secrets.token_bytes(32)
-        self.client_secret = "acr-client-secret-" + secrets.token_hex(12)
+        # The suite's canary (tests/canaries.json): whatever prints it, the scan finds.
+        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "canaries.json")) as f:
+            self.client_secret = json.load(f)["secrets"]["azureClientSecret"]
         self.service = f"127.0.0.1:{port}"
         self.federated_assertions = set()  # client assertions the registered client's federated credential trusts
         self.base = f"{'https' if os.environ.get('CONTRACT_TLS_CERT') else 'http'}://127.0.0.1:{port}"

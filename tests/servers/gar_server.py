@@ -3,7 +3,8 @@ token endpoint, IAM Credentials and tokeninfo, following
 ../shared/spec/gar-acr-reference.md section 1. Tests point `gcp.endpoints.*` (and a
 key's `token_uri`) at it.
 
-It generates a service-account key for project `acme-p1` (`deployer@acme-p1...`) and prints one
+It trusts a service-account key for project `acme-p1` (`deployer@acme-p1...`; the
+suite's canary key, core/testdata/gcp-test-key.pem) and prints one
 JSON line `{"port", "serviceAccountKey", "projectId", "location"}`; then it serves on
 127.0.0.1 until stdin closes.
 
@@ -56,7 +57,7 @@ from datetime import datetime, timedelta, timezone
 from contract_http import ContractHandler, Reply, serve
 
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import padding
 
 PROJECT = "acme-p1"
 LOCATION = "us-central1"
@@ -462,7 +463,10 @@ class Handler(ContractHandler):
 
 
 def main():
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    # The suite's canary key (tests/canaries.json names it): whatever prints a line
+    # of it, the scan finds.
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "core", "testdata", "gcp-test-key.pem"), "rb") as f:
+        key = serialization.load_pem_private_key(f.read(), password=None)
     key_id = secrets.token_hex(20)
     email = f"deployer@{PROJECT}.iam.gserviceaccount.com"
 

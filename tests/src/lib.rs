@@ -26,3 +26,13 @@ pub fn shared_dir() -> PathBuf {
         None => repo_root().parent().expect("the repository has a parent").join("shared"),
     }
 }
+
+/// A canary secret of `tests/canaries.json`, by name: every secret the suite
+/// configures is one, so that scanning what the suite printed for them
+/// (`tests/canary_scan.py`, run by `scripts/test`) finds any that leaked.
+pub fn canary(name: &str) -> &'static str {
+    static CANARIES: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    let canaries =
+        CANARIES.get_or_init(|| serde_json::from_str(include_str!("../canaries.json")).expect("canaries.json"));
+    canaries["secrets"][name].as_str().unwrap_or_else(|| panic!("no canary named {name}"))
+}

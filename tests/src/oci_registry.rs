@@ -22,8 +22,10 @@ pub enum RegistryAuth {
 
 /// User and password the authenticated modes accept.
 pub const USER: &str = "deployer";
-/// See [`USER`].
-pub const PASSWORD: &str = "correct-horse-battery-staple";
+/// The password of [`USER`]: the `registryPassword` canary.
+pub fn password() -> &'static str {
+    crate::canary("registryPassword")
+}
 
 /// A running registry.
 pub struct DockerRegistry {
@@ -74,7 +76,7 @@ impl DockerRegistry {
             RegistryAuth::None => String::new(),
             RegistryAuth::Htpasswd => {
                 let out = Command::new("htpasswd")
-                    .args(["-Bbn", USER, PASSWORD])
+                    .args(["-Bbn", USER, password()])
                     .output()
                     .expect("htpasswd runs (apache2-utils: see scripts/setup)");
                 assert!(out.status.success());
@@ -88,7 +90,7 @@ impl DockerRegistry {
                 let script = crate::repo_root().join("tests/servers/token_server.py");
                 let mut child = Command::new(std::env::var("PYTHON").unwrap_or_else(|_| "python3".into()))
                     .arg(script)
-                    .args([dir.to_str().unwrap(), USER, PASSWORD])
+                    .args([dir.to_str().unwrap(), USER, password()])
                     .stdin(Stdio::piped())
                     .stdout(Stdio::piped())
                     .stderr(Stdio::inherit())
@@ -126,7 +128,7 @@ impl DockerRegistry {
     pub fn config(&self, name: &str) -> Value {
         let mut config = json!({ "name": name, "binding": { "service": "local", "registryUrl": self.addr } });
         if self.auth != RegistryAuth::None {
-            config["local"] = json!({ "credentials": { "username": USER, "password": PASSWORD } });
+            config["local"] = json!({ "credentials": { "username": USER, "password": password() } });
         }
         config
     }

@@ -39,7 +39,7 @@ impl StubServer {
             "name": "artifacts",
             "binding": { "service": "ecr", "repositoryPrefix": "acme" },
             "aws": { "region": "us-east-1", "accountId": "123456789012",
-                     "credentials": { "accessKeyId": "AKIDEXAMPLE", "secretAccessKey": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY" },
+                     "credentials": { "accessKeyId": "AKIDEXAMPLE", "secretAccessKey": crate::canary("stubSecretAccessKey") },
                      "endpoints": { "ecr": self.endpoint, "sts": self.endpoint } }
         })
     }
@@ -61,7 +61,7 @@ pub fn never_answering_ecr() -> (std::net::TcpListener, Value) {
         "name": "artifacts",
         "binding": { "service": "ecr", "repositoryPrefix": "acme" },
         "aws": { "region": "us-east-1", "accountId": "123456789012",
-                 "credentials": { "accessKeyId": "AKIDEXAMPLE", "secretAccessKey": "secret-key-for-the-test" },
+                 "credentials": { "accessKeyId": "AKIDEXAMPLE", "secretAccessKey": crate::canary("stubSecretAccessKey") },
                  "endpoints": { "ecr": format!("http://{}", hole.local_addr().unwrap()) } },
         "timeouts": { "requestSeconds": 0.5, "operationSeconds": 2 }
     });

@@ -339,7 +339,7 @@ impl LocalRig {
         let answer = plain_http::request(
             "GET",
             &format!("http://{}/v2/{name}/tags/list", self.registry_server.addr),
-            &[("Authorization", &plain_http::basic(oci_registry::USER, oci_registry::PASSWORD))],
+            &[("Authorization", &plain_http::basic(oci_registry::USER, oci_registry::password()))],
             b"",
         );
         match answer.status {

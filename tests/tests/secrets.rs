@@ -4,11 +4,10 @@
 use artifact_registry_core::{
     ArtifactRegistry, Client, Config, FixedClock, HttpResponse, Permissions, Registry, Timestamp,
 };
+use artifact_registry_tests::canary;
 use artifact_registry_tests::transports::ScriptedTransport;
 use serde_json::{Value, json};
 
-const AWS_SECRET: &str = "AWS-SECRET-wJalrXUtnFEMI-K7MDENG";
-const AWS_TOKEN: &str = "AWS-SESSION-TOKEN-FwoGZXIvYXdz";
 /// A real (test) RSA key, so that the key is read and used to sign, not just carried.
 const GCP_KEY: &str = include_str!("../../core/testdata/gcp-test-key.pem");
 /// Lines of that key's body: none may show anywhere.
@@ -16,52 +15,54 @@ const GCP_KEY_LINES: [&str; 3] = [GCP_KEY_LINE_2, GCP_KEY_LINE_10, GCP_KEY_LINE_
 const GCP_KEY_LINE_2: &str = "lmHlbWdceXrqlLtyqKURpp2M5ofP3x+BUZE9enY7YPirKA/ssI1BJ1tsQRzimczm";
 const GCP_KEY_LINE_10: &str = "+0+aLt9mZLKL9MYqeyydcIoMN8GvEc+7uizmDkAxtTHpOo61Up41ocGwRugJ3/NV";
 const GCP_KEY_LINE_20: &str = "HQVo/S9dy7RciDsrsI6P89A/J2I89gxMSTcDfZy8Pgyqvkh/Wo7u6aRnAoGAQO0K";
-const GCP_TOKEN: &str = "GCP-ACCESS-TOKEN-ya29.a0AfH6SM";
-const AZURE_SECRET: &str = "AZURE-CLIENT-SECRET-8Q~abcdef";
-const AZURE_TOKEN: &str = "AZURE-ACCESS-TOKEN-eyJ0eXAiOiJKV1Q";
-const LOCAL_PASSWORD: &str = "LOCAL-PASSWORD-hunter2-hunter2";
-
-fn configs() -> Vec<(Value, &'static [&'static str])> {
+/// Each configuration with the secrets it holds: the suite's canaries.
+fn configs() -> Vec<(Value, Vec<&'static str>)> {
+    let (aws_secret, aws_token) = (canary("awsSecretAccessKey"), canary("awsSessionToken"));
+    let (gcp_token, azure_secret) = (canary("gcpAccessToken"), canary("azureClientSecret"));
+    let (azure_token, local_password) = (canary("azureAccessToken"), canary("registryPassword"));
     vec![
         (
             json!({ "name": "a", "binding": { "service": "ecr", "repositoryPrefix": "acme" },
                     "aws": { "region": "us-east-1", "accountId": "123456789012",
-                             "credentials": { "accessKeyId": "AKIDEXAMPLE", "secretAccessKey": AWS_SECRET, "sessionToken": AWS_TOKEN },
+                             "credentials": { "accessKeyId": "AKIDEXAMPLE", "secretAccessKey": aws_secret, "sessionToken": aws_token },
                              "endpoints": { "ecr": "http://127.0.0.1:9" } } }),
-            &[AWS_SECRET, AWS_TOKEN],
+            vec![aws_secret, aws_token],
         ),
         (
             json!({ "name": "a", "binding": { "service": "gar", "repositoryName": "images" },
                     "gcp": { "projectId": "my-project", "region": "us-central1",
                              "credentials": { "type": "service_account", "client_email": "sa@my-project.iam.gserviceaccount.com", "private_key": GCP_KEY, "private_key_id": "k1", "project_id": "my-project" } } }),
-            &GCP_KEY_LINES,
+            GCP_KEY_LINES.to_vec(),
         ),
         (
             json!({ "name": "a", "binding": { "service": "gar", "repositoryName": "images" },
-                    "gcp": { "projectId": "my-project", "region": "us-central1", "credentials": { "accessToken": GCP_TOKEN } } }),
-            &[GCP_TOKEN],
+                    "gcp": { "projectId": "my-project", "region": "us-central1", "credentials": { "accessToken": gcp_token } } }),
+            vec![gcp_token],
         ),
         (
             json!({ "name": "a", "binding": { "service": "acr", "registryName": "acmeregistry", "resourceGroupName": "rg" },
                     "azure": { "tenantId": "00000000-0000-0000-0000-000000000001", "subscriptionId": "00000000-0000-0000-0000-000000000002",
-                               "credentials": { "clientId": "app", "clientSecret": AZURE_SECRET } } }),
-            &[AZURE_SECRET],
+                               "credentials": { "clientId": "app", "clientSecret": azure_secret } } }),
+            vec![azure_secret],
         ),
         (
             json!({ "name": "a", "binding": { "service": "acr", "registryName": "acmeregistry", "resourceGroupName": "rg" },
                     "azure": { "tenantId": "00000000-0000-0000-0000-000000000001", "subscriptionId": "00000000-0000-0000-0000-000000000002",
-                               "credentials": { "accessToken": AZURE_TOKEN } } }),
-            &[AZURE_TOKEN],
+                               "credentials": { "accessToken": azure_token } } }),
+            vec![azure_token],
         ),
         (
             json!({ "name": "a", "binding": { "service": "local", "registryUrl": "localhost:5000" },
-                    "local": { "credentials": { "username": "user", "password": LOCAL_PASSWORD } } }),
-            &[LOCAL_PASSWORD],
+                    "local": { "credentials": { "username": "user", "password": local_password } } }),
+            vec![local_password],
         ),
     ]
 }
 
+/// No secret in `text`, which is printed too, for the scan of everything the suite
+/// printed (`tests/canary_scan.py`).
 fn assert_clean(what: &str, text: &str, secrets: &[&str]) {
+    println!("{what}: {text}");
     for s in secrets {
         assert!(!text.contains(s), "{what} shows a secret: {text}");
     }
@@ -72,6 +73,7 @@ async fn configs_clients_and_errors_never_show_secrets() {
     assert!(GCP_KEY_LINES.iter().all(|l| l.len() == 64 && GCP_KEY.contains(l)), "the key lines are the key's");
     for (doc, secrets) in configs() {
         let config = Config::from_json(doc.clone()).unwrap();
+        let secrets = &secrets[..];
         assert_clean("Config Debug", &format!("{config:?} {config:#?}"), secrets);
         let client = Client::new(config);
         assert_clean("Client Debug", &format!("{client:?}"), secrets);
@@ -118,13 +120,14 @@ async fn provider_messages_are_scrubbed_and_results_hide_passwords() {
     // A provider that echoes the session token (as AWS's signature-mismatch message
     // does with the canonical request) must not get it into our error.
     let echo = format!(
-        r#"{{"__type":"InvalidSignatureException","message":"canonical request had x-amz-security-token:{AWS_TOKEN}"}}"#
+        r#"{{"__type":"InvalidSignatureException","message":"canonical request had x-amz-security-token:{}"}}"#,
+        canary("awsSessionToken")
     );
     let transport = ScriptedTransport::new(vec![Ok(HttpResponse::new(403, echo))]);
     let registry =
         Registry::new(Client::from_json_str(&doc.to_string()).unwrap(), transport, FixedClock(Timestamp::from_unix(0)));
     let err = registry.get_repository("acme-app").await.unwrap_err();
-    assert_clean("scrubbed provider message", &format!("{err} {err:?}"), &[AWS_TOKEN]);
+    assert_clean("scrubbed provider message", &format!("{err} {err:?}"), &[canary("awsSessionToken")]);
     assert!(err.message().contains("***"));
 
     let token = "QVdTOnRoZS1lY3ItcGFzc3dvcmQtdmFsdWU="; // base64("AWS:the-ecr-password-value")

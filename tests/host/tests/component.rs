@@ -174,7 +174,7 @@ async fn bad_configurations_and_inputs_are_typed_errors_and_send_nothing() {
         assert_eq!(err["code"], "invalid-input", "{config}: {err}");
     }
     let config = json!({ "name": "artifacts", "binding": { "service": "ecr", "repositoryPrefix": "acme", "pullRoleArn": "arn:aws:iam::123456789012:role/pull" },
-                         "aws": { "region": "us-east-1", "accountId": "123456789012", "credentials": { "accessKeyId": "AKIDEXAMPLE", "secretAccessKey": "secret-value-123" } } });
+                         "aws": { "region": "us-east-1", "accountId": "123456789012", "credentials": { "accessKeyId": "AKIDEXAMPLE", "secretAccessKey": artifact_registry_tests::canary("awsSecretAccessKey") } } });
     let r = instance.open(&config.to_string()).await.unwrap().unwrap();
     let invalid = [
         ("create-repository", json!({ "name": "Bad Name" })),
