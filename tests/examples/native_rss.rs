@@ -5,7 +5,10 @@
 //!
 //! `cargo build --release -p artifact-registry-tests --bin ecr-stub-server`
 //! `cargo run --release -p artifact-registry-tests --example native_rss -- [--raw] [ROUNDS]`
-//! (`MALLOC_ARENA_MAX=1` in front shows glibc's arenas' share).
+//! (`MALLOC_ARENA_MAX=1` in front shows glibc's arenas' share; `TOKIO_WORKER_THREADS=1`
+//! runs one worker, as the Python and Node surfaces do; `STUB_DELAY_MS=200` holds each
+//! answer, as the load tests do, so that all 1,000 calls are in flight at once). Each
+//! line gives the open fds as well: the connection pool's size.
 
 use std::sync::Arc;
 
@@ -22,7 +25,8 @@ async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let raw = args.iter().any(|a| a == "--raw");
     let rounds: usize = args.iter().find_map(|a| a.parse().ok()).unwrap_or(40);
-    let stub = StubServer::start(0);
+    let hold_ms = std::env::var("STUB_DELAY_MS").ok().and_then(|d| d.parse().ok()).unwrap_or(0);
+    let stub = StubServer::start(hold_ms);
     let registry = Arc::new(artifact_registry_native::connect(&stub.ecr_config().to_string()).unwrap());
     for round in 0..rounds {
         let calls: Vec<_> = (0..1000)
@@ -43,8 +47,9 @@ async fn main() {
         for call in calls {
             call.await.unwrap().expect("the stub answers");
         }
-        if round % 25 == 0 || round + 1 == rounds {
-            println!("round {:>4}: RSS {:.1} MB", round + 1, rss_mb());
+        if round < 3 || round % 25 == 0 || round + 1 == rounds {
+            let fds = std::fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0);
+            println!("round {:>4}: RSS {:.1} MB, {fds} open fds", round + 1, rss_mb());
         }
     }
 }

@@ -4,8 +4,7 @@ and the ARM resources for scope maps and tokens, following
 
 It prints one JSON line `{"port", "tenantId", "subscriptionId", "clientId",
 "clientSecret" (the suite's canary), "registryName", "resourceGroup", "service"}`;
-then it serves on
-127.0.0.1 until stdin closes.
+then it serves on 127.0.0.1 until stdin closes.
 
 Strictness, by section of the reference:
 - 2.1: `POST /{tenant}/oauth2/v2.0/token` takes client credentials only, for the one

@@ -17,7 +17,7 @@ static MAX_IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
 static REQUESTS: AtomicUsize = AtomicUsize::new(0);
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpSocket, TcpStream};
 
 fn answer(target: &str, body: &str) -> String {
     let name = body
@@ -105,7 +105,12 @@ async fn main() -> std::io::Result<()> {
         .and_then(|v| v.parse().ok())
         .map(Duration::from_millis)
         .unwrap_or_default();
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    // The load tests open 1,000 connections at once: with the default backlog (128)
+    // the accept queue overflows, the kernel drops handshakes, and those connections
+    // stall until the client retransmits, a second later.
+    let socket = TcpSocket::new_v4()?;
+    socket.bind(([127, 0, 0, 1], 0).into())?;
+    let listener = socket.listen(4096)?;
     println!("{{\"port\": {}}}", listener.local_addr()?.port());
     tokio::spawn(async move {
         loop {
