@@ -362,17 +362,21 @@ fn canary_secrets_never_print_with_trace_on_any_command() {
     let (_hole, mut ecr) = artifact_registry_tests::stub_server::never_answering_ecr();
     ecr["aws"]["credentials"] =
         json!({ "accessKeyId": "AKIDEXAMPLE", "secretAccessKey": aws_secret, "sessionToken": aws_token });
+    ecr["aws"]["endpoints"]["sts"] = ecr["aws"]["endpoints"]["ecr"].clone();
     ecr["timeouts"] = json!({ "requestSeconds": 0.3, "operationSeconds": 1 });
-    let commands: [&[&str]; 6] = [
-        &["create-repository", "canary"],
-        &["get-repository", "artifacts/canary"],
-        &["generate-credentials", "artifacts/canary", "push-pull"],
-        &["whoami"],
-        &["add-cross-account-access", "artifacts/canary", r#"{"platform":"aws","accountIds":["111111111111"]}"#],
-        &["delete-repository", "artifacts/canary"],
-    ];
+    let grant = r#"{"platform":"aws","accountIds":["111111111111"]}"#;
     let mut printed = String::new();
-    for (config, secrets) in [(&local, vec![password]), (&ecr, vec![aws_secret, aws_token])] {
+    for (config, name, secrets) in
+        [(&local, "artifacts/canary", vec![password]), (&ecr, "acme-canary", vec![aws_secret, aws_token])]
+    {
+        let commands: [&[&str]; 6] = [
+            &["create-repository", "canary"],
+            &["get-repository", name],
+            &["generate-credentials", name, "--permissions", "push-pull"],
+            &["whoami"],
+            &["add-cross-account-access", name, "--access", grant],
+            &["delete-repository", name],
+        ];
         for args in commands {
             let out = Command::new(BIN)
                 .arg("--trace")
@@ -380,6 +384,9 @@ fn canary_secrets_never_print_with_trace_on_any_command() {
                 .env("ARTIFACT_REGISTRY_CONFIG", config.to_string())
                 .output()
                 .unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            // Each command runs: no usage error, no name refused before sending.
+            assert!(!stderr.contains("Usage:") && !stderr.contains("invalid-input"), "{args:?}: {stderr}");
             printed.push_str(&String::from_utf8_lossy(&out.stderr));
             // generate-credentials prints the credentials on stdout: that is what it is for.
             if args[0] != "generate-credentials" {
