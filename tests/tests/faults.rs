@@ -79,8 +79,9 @@ fn outcome_label(outcome: &Result<()>) -> String {
     outcome.as_ref().map(|_| "ok".to_owned()).unwrap_or_else(|e| e.code().to_string())
 }
 
-/// Runs every case of `ops` through `rig`; writes and returns the matrix.
-async fn run_matrix(provider: &str, rig: &mut impl Rig, ops: &[Op]) -> String {
+/// Runs every case of `ops` through `rig`; prints the matrix and writes it to
+/// `target/fault-matrix/rust-<provider>.md`.
+async fn run_matrix(provider: &str, rig: &mut impl Rig, ops: &[Op]) {
     let kinds: Vec<(&str, u32)> = FAULTS.iter().map(|f| (*f, 1)).chain(PERSISTENT.iter().map(|f| (*f, 99))).collect();
     let header = kinds.iter().map(|(f, t)| if *t == 1 { f.to_string() } else { format!("{f} (always)") });
     let mut table =
@@ -122,7 +123,6 @@ async fn run_matrix(provider: &str, rig: &mut impl Rig, ops: &[Op]) -> String {
     let file = provider.split_whitespace().next().unwrap();
     std::fs::write(dir.join(format!("rust-{file}.md")), format!("{provider}\n\n{table}")).unwrap();
     println!("{provider}\n{table}");
-    table
 }
 
 /// Whether a contract server's state lists `key` (as a map's key or a list's item).
