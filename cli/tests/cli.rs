@@ -14,6 +14,11 @@ fn run(args: &[&str]) -> Output {
     Command::new(BIN).args(args).env_remove("ARTIFACT_REGISTRY_CONFIG").output().unwrap()
 }
 
+/// The command with `config` in `ARTIFACT_REGISTRY_CONFIG`.
+fn run_with(config: &Value, args: &[&str]) -> Output {
+    Command::new(BIN).args(args).env("ARTIFACT_REGISTRY_CONFIG", config.to_string()).output().unwrap()
+}
+
 fn stdout_json(out: &Output) -> Value {
     assert!(out.status.success(), "failed: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&out.stdout)))
@@ -141,21 +146,13 @@ fn every_operation_against_the_served_registry() {
         .unwrap();
     child.stdin.take().unwrap().write_all(config.to_string().as_bytes()).unwrap();
     failure(&child.wait_with_output().unwrap(), 1, "not-found");
-    let out = Command::new(BIN)
-        .args(["registry-endpoint"])
-        .env("ARTIFACT_REGISTRY_CONFIG", config.to_string())
-        .output()
-        .unwrap();
+    let out = run_with(&config, &["registry-endpoint"]);
     assert_eq!(stdout_json(&out), json!(format!("http://{addr}")));
 
     // A wrong password is access-denied, and never printed.
     let mut wrong = config.clone();
     wrong["local"]["credentials"]["password"] = json!("wrong-password-value");
-    let out = Command::new(BIN)
-        .args(["create-repository", "web"])
-        .env("ARTIFACT_REGISTRY_CONFIG", wrong.to_string())
-        .output()
-        .unwrap();
+    let out = run_with(&wrong, &["create-repository", "web"]);
     failure(&out, 1, "access-denied");
     assert!(!String::from_utf8_lossy(&out.stderr).contains("wrong-password-value"));
     let _ = std::fs::remove_dir_all(dir);
@@ -164,27 +161,23 @@ fn every_operation_against_the_served_registry() {
 #[test]
 fn serve_without_a_user_is_open_to_anyone() {
     let (_served, addr) = serve(None);
-    let anonymous = json!({ "name": "artifacts", "binding": { "service": "local", "registryUrl": addr } }).to_string();
-    let cli = |config: &str, args: &[&str]| {
-        Command::new(BIN).args(args).env("ARTIFACT_REGISTRY_CONFIG", config).output().unwrap()
-    };
-    let created = stdout_json(&cli(&anonymous, &["create-repository", "open"]));
+    let anonymous = json!({ "name": "artifacts", "binding": { "service": "local", "registryUrl": addr } });
+    let created = stdout_json(&run_with(&anonymous, &["create-repository", "open"]));
     assert_eq!(created["name"], "artifacts/open");
     let creds =
-        stdout_json(&cli(&anonymous, &["generate-credentials", "artifacts/open", "--permissions", "push-pull"]));
+        stdout_json(&run_with(&anonymous, &["generate-credentials", "artifacts/open", "--permissions", "push-pull"]));
     assert_eq!(creds, json!({ "authMethod": "basic", "username": "", "password": "", "expiresAt": null }));
     // Clients that send credentials anyway are served too.
     let with_user = json!({ "name": "artifacts", "binding": { "service": "local", "registryUrl": addr },
-                            "local": { "credentials": { "username": "someone", "password": "anything-at-all" } } })
-    .to_string();
-    assert_eq!(stdout_json(&cli(&with_user, &["get-repository", "artifacts/open"])), created);
+                            "local": { "credentials": { "username": "someone", "password": "anything-at-all" } } });
+    assert_eq!(stdout_json(&run_with(&with_user, &["get-repository", "artifacts/open"])), created);
 }
 
 #[test]
 fn lifecycle_against_debian_registry_through_the_cli() {
     let server = DockerRegistry::start(RegistryAuth::Htpasswd, true);
-    let config = server.config("artifacts").to_string();
-    let cli = |args: &[&str]| Command::new(BIN).args(args).env("ARTIFACT_REGISTRY_CONFIG", &config).output().unwrap();
+    let config = server.config("artifacts");
+    let cli = |args: &[&str]| run_with(&config, args);
     let created = stdout_json(&cli(&["create-repository", "svc"]));
     assert_eq!(created["name"], "artifacts/svc");
     assert_eq!(stdout_json(&cli(&["get-repository", "artifacts/svc"])), created);
@@ -230,11 +223,7 @@ fn trace_prints_one_line_per_exchange_without_secrets() {
     let (_served, addr) = serve(Some(("ci", password)));
     let config = json!({ "name": "artifacts", "binding": { "service": "local", "registryUrl": addr },
                          "local": { "credentials": { "username": "ci", "password": password } } });
-    let out = Command::new(BIN)
-        .args(["--trace", "create-repository", "traced"])
-        .env("ARTIFACT_REGISTRY_CONFIG", config.to_string())
-        .output()
-        .unwrap();
+    let out = run_with(&config, &["--trace", "create-repository", "traced"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stderr = String::from_utf8_lossy(&out.stderr);
     let lines: Vec<Value> = stderr.lines().map(|l| serde_json::from_str(l).expect("each trace line is JSON")).collect();
@@ -330,11 +319,7 @@ fn a_panic_is_one_line_and_exit_70_not_a_backtrace() {
 fn a_server_that_never_answers_is_a_timeout_within_the_deadline() {
     let (_hole, config) = artifact_registry_tests::stub_server::never_answering_ecr();
     let started = std::time::Instant::now();
-    let out = Command::new(BIN)
-        .args(["get-repository", "acme-app"])
-        .env("ARTIFACT_REGISTRY_CONFIG", config.to_string())
-        .output()
-        .unwrap();
+    let out = run_with(&config, &["get-repository", "acme-app"]);
     failure(&out, 1, "timeout");
     // An upper bound only: the deadline plus a margin for a loaded machine.
     assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
@@ -378,12 +363,7 @@ fn canary_secrets_never_print_with_trace_on_any_command() {
             &["delete-repository", name],
         ];
         for args in commands {
-            let out = Command::new(BIN)
-                .arg("--trace")
-                .args(args)
-                .env("ARTIFACT_REGISTRY_CONFIG", config.to_string())
-                .output()
-                .unwrap();
+            let out = run_with(config, &[&["--trace"], args].concat());
             let stderr = String::from_utf8_lossy(&out.stderr);
             // Each command runs: no usage error, no name refused before sending.
             assert!(!stderr.contains("Usage:") && !stderr.contains("invalid-input"), "{args:?}: {stderr}");

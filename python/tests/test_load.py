@@ -82,8 +82,9 @@ def test_1000_concurrent_calls_ten_times_without_leaks():
     target = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
     (target / "load-python.json").write_text(json.dumps(figures, indent=1))
     assert after_fds <= baseline_fds, figures
-    # What growth there is, is the allocator settling, not memory held: heaptrack
-    # finds 25 KB more live after four rounds than after one. With one I/O thread
-    # (artifact_registry_native::io_runtime) this run grows ~3 MB; with two
-    # (TOKIO_WORKER_THREADS=2), 7-8 MB.
+    # What growth there is, is the allocator settling, not memory held: what is
+    # still allocated at exit is the same after four rounds as after one
+    # (`LOAD_ROUNDS=1` and `=4` under `heaptrack`, then `heaptrack_print -d`). With
+    # one I/O thread (artifact_registry_native::io_runtime) this run grows ~3 MB;
+    # with two (TOKIO_WORKER_THREADS=2), 7-8 MB.
     assert growth < RSS_BOUND, figures

@@ -64,9 +64,8 @@ struct State {
     registry: Option<NativeRegistry>,
 }
 
-/// One provider's server behind the fault proxy.
+/// One provider's server, reached through the fault proxy.
 trait Rig {
-    fn proxy(&self) -> &ContractServer;
     /// The request a case's fault is scripted on (a fault proxy rule, less the fault).
     fn rule(&self, op: Op) -> Value;
     async fn setup(&mut self, op: Op) -> State;
@@ -79,9 +78,9 @@ fn outcome_label(outcome: &Result<()>) -> String {
     outcome.as_ref().map(|_| "ok".to_owned()).unwrap_or_else(|e| e.code().to_string())
 }
 
-/// Runs every case of `ops` through `rig`; prints the matrix and writes it to
-/// `target/fault-matrix/rust-<provider>.md`.
-async fn run_matrix(provider: &str, rig: &mut impl Rig, ops: &[Op]) {
+/// Runs every case of `ops` through `rig`, scripting faults on `proxy`; prints the
+/// matrix and writes it to `target/fault-matrix/rust-<provider>.md`.
+async fn run_matrix(provider: &str, proxy: &ContractServer, rig: &mut impl Rig, ops: &[Op]) {
     let kinds: Vec<(&str, u32)> = FAULTS.iter().map(|f| (*f, 1)).chain(PERSISTENT.iter().map(|f| (*f, 99))).collect();
     let header = kinds.iter().map(|(f, t)| if *t == 1 { f.to_string() } else { format!("{f} (always)") });
     let mut table =
@@ -90,15 +89,15 @@ async fn run_matrix(provider: &str, rig: &mut impl Rig, ops: &[Op]) {
         let mut row = Vec::new();
         for &(fault, times) in &kinds {
             let state = rig.setup(op).await;
-            rig.proxy().control("/_fault/log", None);
+            proxy.control("/_fault/log", None);
             let mut rule = rig.rule(op);
             rule["fault"] = json!(fault);
             rule["times"] = json!(times);
             rule["seconds"] = json!(1);
-            rig.proxy().control("/_fault/script", Some(json!([rule])));
+            proxy.control("/_fault/script", Some(json!([rule])));
             let outcome = rig.call(op, &state).await;
-            rig.proxy().control("/_fault/script", Some(json!([])));
-            let log = rig.proxy().control("/_fault/log", None);
+            proxy.control("/_fault/script", Some(json!([])));
+            let log = proxy.control("/_fault/log", None);
             let case = format!("{provider}: {op:?} with {fault} ×{times}");
             assert!(
                 log.as_array().unwrap().iter().any(|r| !r["fault"].is_null()),
@@ -151,20 +150,19 @@ fn as_list(v: &Value) -> Vec<Value> {
 
 struct EcrRig {
     moto: MotoServer,
-    proxy: ContractServer,
     registry: NativeRegistry,
     next: usize,
 }
 
 impl EcrRig {
-    /// moto, the proxy in front of it, and a registry through the proxy.
-    fn start(timeouts: Value) -> EcrRig {
+    /// moto and a registry through the proxy in front of it; and the proxy.
+    fn start(timeouts: Value) -> (EcrRig, ContractServer) {
         let moto = MotoServer::start();
         let proxy = ContractServer::start_with("fault_proxy.py", &[&moto.endpoint]);
         let mut config = moto.ecr_config("acme", json!({}));
         config["aws"]["endpoints"] = json!({ "ecr": proxy.endpoint, "sts": proxy.endpoint });
         config["timeouts"] = timeouts;
-        EcrRig { registry: connect(&config), moto, proxy, next: 0 }
+        (EcrRig { registry: connect(&config), moto, next: 0 }, proxy)
     }
 
     /// The policy as atoms: each foreign statement whole, each of our principals alone;
@@ -233,10 +231,6 @@ impl EcrRig {
 }
 
 impl Rig for EcrRig {
-    fn proxy(&self) -> &ContractServer {
-        &self.proxy
-    }
-
     fn rule(&self, op: Op) -> Value {
         let target = match op {
             Op::Create => "CreateRepository",
@@ -278,60 +272,61 @@ impl Rig for EcrRig {
 
     async fn check(&self, op: Op, s: &State, ok: bool) {
         match op {
-            Op::Create => {
-                // The retry a user would make.
-                assert_eq!(self.registry.create_repository(&s.logical).await.unwrap().name, s.name);
-                assert!(self.exists(&s.name));
-            }
-            Op::Delete => {
-                if !ok {
-                    // The user's retry; ECR answers not-found for a repository already gone.
-                    retry_delete(&self.registry, &s.name).await;
-                }
-                assert!(!self.exists(&s.name), "{} is still there", s.name);
-            }
             Op::Add => self.grants_within(s, ok, &[B], &[]),
             Op::Remove => self.grants_within(s, ok, &[], &[B]),
             Op::GetAccess => self.grants_within(s, ok, &[], &[]),
-            Op::Get | Op::Credentials => assert!(self.exists(&s.name), "a read lost {}", s.name),
-            Op::AadToken => unreachable!(),
+            _ => check_repository(&self.registry, op, s, ok, |name| self.exists(name)).await,
         }
     }
 }
 
-/// Deletes again after a failed delete: done, or already gone.
-async fn retry_delete(registry: &NativeRegistry, name: &str) {
-    match registry.delete_repository(name).await {
-        Ok(()) => {}
-        Err(e) if e.code() == ErrorCode::NotFound => {}
-        Err(e) => panic!("retrying the delete of {name}: {e}"),
+/// The check of a create, a delete or a read, where the provider answers not-found
+/// for a repository already gone (ECR, local); `exists` asks the server itself. A
+/// create, retried as a user would, gives the same repository, which exists; a
+/// failed delete, retried, leaves it gone; a read leaves it there.
+async fn check_repository(registry: &NativeRegistry, op: Op, s: &State, ok: bool, exists: impl Fn(&str) -> bool) {
+    match op {
+        Op::Create => {
+            assert_eq!(registry.create_repository(&s.logical).await.unwrap().name, s.name);
+            assert!(exists(&s.name), "{} was not made", s.name);
+        }
+        Op::Delete => {
+            if !ok {
+                match registry.delete_repository(&s.name).await {
+                    Ok(()) => {}
+                    Err(e) if e.code() == ErrorCode::NotFound => {}
+                    Err(e) => panic!("retrying the delete of {}: {e}", s.name),
+                }
+            }
+            assert!(!exists(&s.name), "{} is still there", s.name);
+        }
+        _ => assert!(exists(&s.name), "a read lost {}", s.name),
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_operation_of_ecr_under_every_fault() {
-    let mut rig = EcrRig::start(timeouts());
+    let (mut rig, proxy) = EcrRig::start(timeouts());
     use Op::*;
-    run_matrix("ecr on moto", &mut rig, &[Create, Get, Delete, Add, Remove, GetAccess, Credentials]).await;
+    run_matrix("ecr on moto", &proxy, &mut rig, &[Create, Get, Delete, Add, Remove, GetAccess, Credentials]).await;
 }
 
 // ---- the local provider on docker-registry ----------------------------------------------
 
 struct LocalRig {
     registry_server: DockerRegistry,
-    proxy: ContractServer,
     registry: NativeRegistry,
     next: usize,
 }
 
 impl LocalRig {
-    fn start() -> LocalRig {
+    fn start() -> (LocalRig, ContractServer) {
         let registry_server = DockerRegistry::start(RegistryAuth::Htpasswd, true);
         let proxy = ContractServer::start_with("fault_proxy.py", &[&format!("http://{}", registry_server.addr)]);
         let mut config = registry_server.config("artifacts");
         config["binding"]["registryUrl"] = json!(proxy.endpoint.trim_start_matches("http://"));
         config["timeouts"] = timeouts();
-        LocalRig { registry: connect(&config), registry_server, proxy, next: 0 }
+        (LocalRig { registry: connect(&config), registry_server, next: 0 }, proxy)
     }
 
     /// Whether the repository has its marker tag, asked of the registry directly.
@@ -353,10 +348,6 @@ impl LocalRig {
 }
 
 impl Rig for LocalRig {
-    fn proxy(&self) -> &ContractServer {
-        &self.proxy
-    }
-
     fn rule(&self, op: Op) -> Value {
         match op {
             Op::Create => json!({ "method": "PUT", "path": "/manifests/" }),
@@ -389,27 +380,15 @@ impl Rig for LocalRig {
     }
 
     async fn check(&self, op: Op, s: &State, ok: bool) {
-        match op {
-            Op::Create => {
-                assert_eq!(self.registry.create_repository(&s.logical).await.unwrap().name, s.name);
-                assert!(self.marker_exists(&s.name));
-            }
-            Op::Delete => {
-                if !ok {
-                    retry_delete(&self.registry, &s.name).await;
-                }
-                assert!(!self.marker_exists(&s.name), "{} is still there", s.name);
-            }
-            _ => assert!(self.marker_exists(&s.name), "a read lost {}", s.name),
-        }
+        check_repository(&self.registry, op, s, ok, |name| self.marker_exists(name)).await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_operation_of_the_local_provider_under_every_fault() {
-    let mut rig = LocalRig::start();
+    let (mut rig, proxy) = LocalRig::start();
     use Op::*;
-    run_matrix("local on docker-registry", &mut rig, &[Create, Get, Delete, Credentials]).await;
+    run_matrix("local on docker-registry", &proxy, &mut rig, &[Create, Get, Delete, Credentials]).await;
 }
 
 // ---- GAR and ACR on their contract servers -------------------------------------------------
@@ -423,7 +402,6 @@ fn contract_behind_proxy(script: &str) -> (ContractServer, ContractServer) {
 
 struct GarRig {
     server: ContractServer,
-    proxy: ContractServer,
     config: Value,
     registry: NativeRegistry,
     next: usize,
@@ -438,7 +416,7 @@ fn gcp_grant(email: &str) -> CrossAccountAccess {
 }
 
 impl GarRig {
-    fn start() -> GarRig {
+    fn start() -> (GarRig, ContractServer) {
         let (server, proxy) = contract_behind_proxy("gar_server.py");
         server.control("/_contract/configure", Some(json!({ "lroPolls": 1 })));
         let r = &server.ready;
@@ -451,7 +429,7 @@ impl GarRig {
             },
             "timeouts": timeouts()
         });
-        GarRig { registry: connect(&config), server, proxy, config, next: 0 }
+        (GarRig { registry: connect(&config), server, config, next: 0 }, proxy)
     }
 
     /// The `images` repository's bindings as `role member` pairs.
@@ -494,10 +472,6 @@ impl GarRig {
 }
 
 impl Rig for GarRig {
-    fn proxy(&self) -> &ContractServer {
-        &self.proxy
-    }
-
     fn rule(&self, op: Op) -> Value {
         match op {
             Op::Create => json!({ "method": "POST", "path": r"/repositories\?" }),
@@ -580,21 +554,25 @@ impl Rig for GarRig {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_operation_of_gar_under_every_fault() {
-    let mut rig = GarRig::start();
+    let (mut rig, proxy) = GarRig::start();
     use Op::*;
-    run_matrix("gar on its contract server", &mut rig, &[Create, Get, Delete, Add, Remove, GetAccess, Credentials])
-        .await;
+    run_matrix(
+        "gar on its contract server",
+        &proxy,
+        &mut rig,
+        &[Create, Get, Delete, Add, Remove, GetAccess, Credentials],
+    )
+    .await;
 }
 
 struct AcrRig {
     server: ContractServer,
-    proxy: ContractServer,
     config: Value,
     next: usize,
 }
 
 impl AcrRig {
-    fn start() -> AcrRig {
+    fn start() -> (AcrRig, ContractServer) {
         let (server, proxy) = contract_behind_proxy("acr_server.py");
         server.control("/_contract/configure", Some(json!({ "publicUrl": proxy.endpoint })));
         let r = &server.ready;
@@ -608,7 +586,7 @@ impl AcrRig {
             },
             "timeouts": timeouts()
         });
-        AcrRig { server, proxy, config, next: 0 }
+        (AcrRig { server, config, next: 0 }, proxy)
     }
 
     fn exists(&self, name: &str) -> bool {
@@ -617,10 +595,6 @@ impl AcrRig {
 }
 
 impl Rig for AcrRig {
-    fn proxy(&self) -> &ContractServer {
-        &self.proxy
-    }
-
     fn rule(&self, op: Op) -> Value {
         match op {
             Op::Get => json!({ "method": "GET", "path": "^/acr/v1/" }),
@@ -663,9 +637,9 @@ impl Rig for AcrRig {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_operation_of_acr_under_every_fault() {
-    let mut rig = AcrRig::start();
+    let (mut rig, proxy) = AcrRig::start();
     use Op::*;
-    run_matrix("acr on its contract server", &mut rig, &[Get, Delete, Credentials, AadToken]).await;
+    run_matrix("acr on its contract server", &proxy, &mut rig, &[Get, Delete, Credentials, AadToken]).await;
 }
 
 // ---- deadlines and multi-region writes ---------------------------------------------------
@@ -683,7 +657,7 @@ async fn a_server_that_never_answers_is_a_timeout_within_the_deadline() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replica_that_keeps_failing_leaves_no_region_changed() {
-    let EcrRig { moto, proxy, registry, .. } = EcrRig::start(json!({ "requestSeconds": 1, "operationSeconds": 60 }));
+    let (EcrRig { moto, registry, .. }, proxy) = EcrRig::start(json!({ "requestSeconds": 1, "operationSeconds": 60 }));
     moto.boto3(
         "us-east-1",
         "ecr.put_replication_configuration(replicationConfiguration={'rules': [{'destinations': [{'region': 'us-west-2', 'registryId': '123456789012'}], 'repositoryFilters': [{'filter': 'acme-', 'filterType': 'PREFIX_MATCH'}]}]})",
