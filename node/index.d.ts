@@ -1,7 +1,7 @@
 /**
  * artifact-registry-bindings: container-image repositories and short-lived registry
  * credentials on AWS ECR, Google Artifact Registry, Azure Container Registry and
- * local OCI registries, through one API. The contract is `shared/spec/API.md`.
+ * local OCI registries, through one API. The contract is `docs/API.md`.
  */
 
 /** The contract's error codes. */
@@ -116,7 +116,7 @@ export interface ArtifactRegistryOptions {
   clock?: () => number
 }
 
-/** A JSON configuration document (see `shared/spec/API.md`). */
+/** A JSON configuration document (see `docs/API.md`). */
 export type Config = Record<string, unknown>
 
 /**

@@ -1,4 +1,4 @@
-//! The configuration document (`../shared/spec/API.md`, "The configuration document").
+//! The configuration document (`docs/API.md`, "The configuration document").
 //!
 //! Parsing is strict: unknown keys, missing keys and wrong types are `invalid-input`
 //! errors naming the offending path (`aws.credentials.accessKeyId`), and the values

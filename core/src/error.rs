@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-/// The contract's error codes (`../shared/spec/API.md`, "Errors").
+/// The contract's error codes (`docs/API.md`, "Errors").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorCode {
     /// The caller's input (configuration, name, id, TTL, ...) is wrong.

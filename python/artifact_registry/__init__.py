@@ -7,8 +7,8 @@ Google Artifact Registry, Azure Container Registry and local OCI registries.
     creds = registry.generate_credentials(repo.name, "push-pull", ttl_seconds=900)
 
 ``AsyncArtifactRegistry`` has the same methods as coroutines. The contract is
-``shared/spec/API.md``; the logic lives in a Rust core shared with the Node package
-and the WebAssembly component.
+``docs/API.md`` in the source repository; the logic lives in a Rust core shared
+with the Node package and the WebAssembly component.
 
 What a repository is depends on the provider:
 

@@ -1,6 +1,6 @@
 """A strict contract server for Azure Container Registry, its Azure AD token endpoint
 and the ARM resources for scope maps and tokens, following
-../shared/spec/gar-acr-reference.md section 2. Tests point `azure.endpoints.*` at it.
+docs/reference/gar-acr.md section 2. Tests point `azure.endpoints.*` at it.
 
 It prints one JSON line `{"port", "tenantId", "subscriptionId", "clientId",
 "clientSecret" (the suite's canary), "registryName", "resourceGroup", "service"}`;

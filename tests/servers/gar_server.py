@@ -1,6 +1,6 @@
 """A strict contract server for Google Artifact Registry (Docker format), the OAuth 2.0
 token endpoint, IAM Credentials and tokeninfo, following
-../shared/spec/gar-acr-reference.md section 1. Tests point `gcp.endpoints.*` (and a
+docs/reference/gar-acr.md section 1. Tests point `gcp.endpoints.*` (and a
 key's `token_uri`) at it.
 
 It trusts a service-account key for project `acme-p1` (`deployer@acme-p1...`; the

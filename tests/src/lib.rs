@@ -1,5 +1,5 @@
-//! Helpers shared by the cross-surface tests: where `../shared` is, transports that
-//! record or replay, and servers the tests start themselves.
+//! Helpers shared by the cross-surface tests: transports that record or replay, and
+//! servers the tests start themselves.
 
 pub mod acr_server;
 pub mod contract_server;
@@ -17,14 +17,6 @@ use std::path::PathBuf;
 /// The repository root.
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
-}
-
-/// `../shared` beside the repository (or `$ARTIFACT_REGISTRY_SHARED`).
-pub fn shared_dir() -> PathBuf {
-    match std::env::var_os("ARTIFACT_REGISTRY_SHARED") {
-        Some(dir) => PathBuf::from(dir),
-        None => repo_root().parent().expect("the repository has a parent").join("shared"),
-    }
 }
 
 /// A canary secret of `tests/canaries.json`, by name: every secret the suite

@@ -1,6 +1,7 @@
-//! The official AWS SigV4 test suite (`../shared/vectors/aws-sigv4/`): every case,
-//! header signing and presigning, checked step by step (canonical request, string to
-//! sign, signature) and on the final request.
+//! The official AWS SigV4 test suite (`tests/vectors/aws-sigv4/`; its origin and
+//! licence are in the README there): every case, header signing and presigning,
+//! checked step by step (canonical request, string to sign, signature) and on the
+//! final request.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -10,7 +11,7 @@ use artifact_registry_core::{HttpRequest, Secret, Timestamp};
 use serde_json::Value;
 
 fn suite_dir() -> PathBuf {
-    let dir = artifact_registry_tests::shared_dir().join("vectors/aws-sigv4");
+    let dir = artifact_registry_tests::repo_root().join("tests/vectors/aws-sigv4");
     assert!(dir.is_dir(), "the SigV4 suite is missing at {}", dir.display());
     dir
 }

@@ -74,7 +74,7 @@ impl Clock for FixedClock {
     }
 }
 
-/// The operations of the contract (`../shared/spec/API.md`, "Operations").
+/// The operations of the contract (`docs/API.md`, "Operations").
 #[async_trait]
 pub trait ArtifactRegistry: Send + Sync {
     /// Creates the repository for a logical name; idempotent.
