@@ -133,3 +133,35 @@ def test_scope_map_token_and_password_through_the_management_sdk(server):
     assert status == 401 and 'error="insufficient_scope"' in headers["WWW-Authenticate"]
     wrong = "Basic " + base64.b64encode(f"{result.username}:not-the-password".encode()).decode()
     assert http("GET", f"{server['base']}/oauth2/token?service=x&scope=repository:team-a/worker:pull", headers={"Authorization": wrong})[0] == 401
+
+
+@pytest.mark.parametrize("style", ["location", "async-operation", "both"])
+def test_each_long_running_answer_form_through_the_sdk_poller(server, style):
+    """azure-mgmt-containerregistry's ARMPolling follows each form the server can
+    answer a long-running token PUT and generateCredentials POST with, to the same
+    result the core reads (tests/tests/acr_contract.rs runs the core against each)."""
+    control(server, "/_contract/configure", {"lroPolls": 2, "lroStyle": style})
+    credential = ServerCredential(server)
+    mgmt = ContainerRegistryManagementClient(credential, server["subscriptionId"], base_url=server["base"])
+    rg, reg = server["resourceGroup"], server["registryName"]
+    scope_map = mgmt.scope_maps.begin_create(
+        rg, reg, "lro-pull",
+        models.ScopeMap(properties=models.ScopeMapProperties(actions=["repositories/lro/content/read"])),
+        enforce_https=False, polling_interval=0).result()
+    token = mgmt.tokens.begin_create(
+        rg, reg, "lro-pull", models.Token(properties=models.TokenProperties(scope_map_id=scope_map.id, status="enabled")),
+        enforce_https=False, polling_interval=0).result()
+    assert token.provisioning_state == "Succeeded" and token.status == "enabled"
+    expiry = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1)
+    result = mgmt.registries.begin_generate_credentials(
+        rg, reg, models.GenerateCredentialsParameters(token_id=token.id, expiry=expiry, name="password2"),
+        enforce_https=False, polling_interval=0).result()
+    assert result.username == "lro-pull"
+    assert result.passwords[0].name == "password2" and result.passwords[0].value
+    paths = [r["path"] for r in control(server, "/_contract/state")["requests"]]
+    statuses = sum("/operationStatuses/" in p for p in paths)
+    results = sum("/operationResults/" in p for p in paths)
+    if style == "location":
+        assert statuses == 0 and results >= 2, paths
+    else:
+        assert statuses >= 2 and results >= 1, paths

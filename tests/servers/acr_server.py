@@ -24,11 +24,17 @@ Strictness, by section of the reference:
 - 2.3: `/acr/v1/{name}` GET (metadata_read) and DELETE (delete), names percent-encoded
   or raw; `/v2/` manifests and blobs (pull to read, push to write), so a pull token
   provably cannot push. Errors use the distribution envelope (`NAME_UNKNOWN`, ...).
-- 2.4: ARM scope maps, tokens and `generateCredentials` (202 + `Location`, polled to a
-  200 with the result), with an ARM-audience bearer; api-version is required.
+- 2.4: ARM scope maps, tokens and `generateCredentials`, with an ARM-audience bearer;
+  api-version is required. Long-running answers come in ARM's three forms
+  (`lroStyle`): 202 + `Location` polled to a 200 with the result (the default);
+  `Azure-AsyncOperation` only (a status polled to `Succeeded`, which names a POST's
+  result in `resourceLocation`; a token PUT answers 201 and is read back at its URL);
+  or both headers, where the POST's result is at `Location` once the status has
+  succeeded.
 
 Test control: `GET /_contract/state`, `POST /_contract/configure` ({"accessLifetime",
-"refreshLifetime", "aadLifetime", "armAudienceDisabled", "lroPolls",
+"refreshLifetime", "aadLifetime", "armAudienceDisabled", "lroPolls", "lroStyle",
+"tokenStatus": {name: "enabled" | "disabled"},
 "expireRefreshTokens": true, "federatedAssertions": [...]}), `POST /_contract/image` ({"repository", "tag"}: push a
 tiny image).
 """
@@ -87,6 +93,9 @@ class State:
         self.access_lifetime = 4500
         self.arm_audience_disabled = False
         self.lro_polls = 1
+        # How ARM answers a long-running POST or token PUT: "location" (202 + Location),
+        # "async-operation" (Azure-AsyncOperation only) or "both" (as ARM may).
+        self.lro_style = "location"
         self.refresh_not_before = 0  # refresh tokens issued before this are expired
         self.repositories = {}  # name -> {"createdTime", "lastUpdateTime", "manifests", "tags", "blobs"}
         self.uploads = {}
@@ -179,6 +188,11 @@ class Handler(ContractHandler):
             s.aad_lifetime = data.get("aadLifetime", s.aad_lifetime)
             s.arm_audience_disabled = data.get("armAudienceDisabled", s.arm_audience_disabled)
             s.lro_polls = data.get("lroPolls", s.lro_polls)
+            if data.get("lroStyle", s.lro_style) not in ("location", "async-operation", "both"):
+                return 400, {"error": "lroStyle is location, async-operation or both"}
+            s.lro_style = data.get("lroStyle", s.lro_style)
+            for name, status in data.get("tokenStatus", {}).items():
+                s.tokens[name]["properties"]["status"] = status
             s.federated_assertions.update(data.get("federatedAssertions", []))
             if data.get("expireRefreshTokens"):
                 s.refresh_not_before = int(time.time()) + 1
@@ -452,6 +466,13 @@ class Handler(ContractHandler):
                                                "creationDate": rfc3339(time.time(), 6), "provisioningState": "Succeeded", "credentials": {}}}
                 created = name not in store
                 store[name] = resource
+                if kind == "tokens" and s.lro_style != "location" and s.lro_polls > 0:
+                    # ARM creates tokens asynchronously: the resource, and where to watch it.
+                    op = secrets.token_hex(8)
+                    s.operations[op] = {"polls_left": s.lro_polls, "result": None}
+                    status_url = f"{s.base}{registry_id}/operationStatuses/{op}?api-version={version}"
+                    return (201 if created else 200), {**resource, "properties": {**resource["properties"], "provisioningState": "Creating"}}, \
+                        [("Azure-AsyncOperation", status_url), ("Retry-After", "0")]
                 return (201 if created else 200), resource
         if rest == "/generateCredentials" and method == "POST":
             token_id = data.get("tokenId", "")
@@ -474,8 +495,25 @@ class Handler(ContractHandler):
             s.operations[op] = {"polls_left": s.lro_polls, "result": result}
             if s.lro_polls == 0:
                 return 200, result
-            location = f"{s.base}{registry_id}/operationResults/{op}?api-version={version}"
-            return 202, None, [("Location", location), ("Retry-After", "0")]
+            headers = [("Retry-After", "0")]
+            if s.lro_style in ("location", "both"):
+                headers.append(("Location", f"{s.base}{registry_id}/operationResults/{op}?api-version={version}"))
+            if s.lro_style in ("async-operation", "both"):
+                headers.append(("Azure-AsyncOperation", f"{s.base}{registry_id}/operationStatuses/{op}?api-version={version}"))
+            return 202, None, headers
+        if len(parts) == 2 and parts[0] == "operationStatuses" and method == "GET":
+            op = s.operations.get(parts[1])
+            if op is None:
+                self._arm_error(404, "ResourceNotFound", "no such operation")
+            if op["polls_left"] > 1:
+                op["polls_left"] -= 1
+                return 200, {"id": path, "status": "InProgress"}
+            op["polls_left"] = 0
+            status = {"id": path, "status": "Succeeded"}
+            if op["result"] is not None and s.lro_style == "async-operation":
+                # A POST's result without a Location: ARM names it in the status.
+                status["resourceLocation"] = f"{s.base}{registry_id}/operationResults/{parts[1]}?api-version={version}"
+            return 200, status
         if len(parts) == 2 and parts[0] == "operationResults" and method == "GET":
             op = s.operations.get(parts[1])
             if op is None:

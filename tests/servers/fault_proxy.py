@@ -23,6 +23,8 @@ and after forwarding (the server has applied the request):
   "slow-body"         the headers and one byte, then a stall of <seconds> before the rest
   "malformed"         the status and headers, with the body replaced by broken JSON/XML
   "content-type"      200 with `Content-Type: text/html` and an HTML page (a middlebox)
+  "empty"             200 with the server's headers and an empty body
+  "missing-fields"    200 with `Content-Type: application/json` and the body `{}`
 
 Control (not forwarded): `POST /_fault/script` replaces the rules with the body's
 list, `GET /_fault/log` returns every forwarded or faulted request as
@@ -147,6 +149,11 @@ class Handler(BaseHTTPRequestHandler):
         if kind == "malformed":
             xml = any(k.lower() == "content-type" and "xml" in v for k, v in headers)
             return self.answer(status, headers, b"<Error><Code>Broken" if xml else b'{"broken": [1, 2,')
+        if kind == "empty":
+            return self.answer(200, headers, b"")
+        if kind == "missing-fields":
+            kept = [(k, v) for k, v in headers if k.lower() != "content-type"]
+            return self.answer(200, kept + [("Content-Type", "application/json")], b"{}")
         if kind == "content-type":
             kept = [(k, v) for k, v in headers if k.lower() != "content-type"]
             return self.answer(200, kept + [("Content-Type", "text/html")],

@@ -36,6 +36,13 @@ async fn pull(
     Ok(registry.run(client.get_manifest(repo, "v1")).await?.digest)
 }
 
+/// How many `method` requests the server saw to a path containing `needle`.
+fn requests_to(server: &AcrServer, method: &str, needle: &str) -> usize {
+    let state = server.state();
+    let requests = state["requests"].as_array().unwrap();
+    requests.iter().filter(|r| r["method"] == method && r["path"].as_str().unwrap().contains(needle)).count()
+}
+
 fn now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
 }
@@ -146,6 +153,48 @@ async fn scope_map_tokens_give_ttl_exact_basic_credentials() {
         .filter(|r| r["method"] == "PUT" && r["path"].as_str().unwrap().contains("/scopeMaps/"))
         .count();
     assert_eq!(puts, 2, "one scope map per repository and permission, created once");
+}
+
+/// ARM answers a long-running POST (and a token PUT) with `Location`, with
+/// `Azure-AsyncOperation`, or with both; each way ends in working credentials.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_form_of_long_running_arm_answer_is_followed() {
+    for style in ["location", "async-operation", "both"] {
+        let server = AcrServer::start();
+        server.control("/_contract/configure", Some(json!({ "lroPolls": 2, "lroStyle": style })));
+        let registry = connect(&server.config(json!({ "scopeMapTokens": true })).to_string()).unwrap();
+        let repo = registry.create_repository("lro").await.unwrap();
+        let push_creds = registry
+            .generate_credentials(&repo.name, Permissions::PushPull, Some(900))
+            .await
+            .unwrap_or_else(|e| panic!("{style}: {e}"));
+        let digest = push(&registry, &server.endpoint, &repo.name, &push_creds).await.unwrap();
+        let pull_creds = registry.generate_credentials(&repo.name, Permissions::Pull, Some(900)).await.unwrap();
+        assert_eq!(pull(&registry, &server.endpoint, &repo.name, &pull_creds).await.unwrap(), digest, "{style}");
+        let polled = requests_to(&server, "GET", "/operation");
+        assert!(polled >= 2, "{style}: the operations were not polled ({polled} polls)");
+    }
+}
+
+/// An administrator disables a token to revoke its passwords: the next call must not
+/// enable it again (that would revive every unexpired password).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disabled_token_stays_disabled() {
+    let server = AcrServer::start();
+    let registry = connect(&server.config(json!({ "scopeMapTokens": true })).to_string()).unwrap();
+    let repo = registry.create_repository("revoked").await.unwrap();
+    let creds = registry.generate_credentials(&repo.name, Permissions::Pull, Some(900)).await.unwrap();
+    server.control("/_contract/configure", Some(json!({ "tokenStatus": { &creds.username: "disabled" } })));
+    let reads_before = requests_to(&server, "GET", "/tokens/");
+
+    let e = registry.generate_credentials(&repo.name, Permissions::Pull, Some(900)).await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
+    assert!(e.message().contains(&creds.username) && e.message().contains("disabled"), "{e}");
+    let state = server.state();
+    assert_eq!(state["tokens"][&creds.username]["properties"]["status"], "disabled");
+    assert_eq!(requests_to(&server, "PUT", "/tokens/"), 1, "only the first call wrote the token");
+    assert!(requests_to(&server, "GET", "/tokens/") > reads_before, "the token was read");
+    assert_eq!(requests_to(&server, "POST", "/generateCredentials"), 1, "no password for the disabled token");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

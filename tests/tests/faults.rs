@@ -27,6 +27,9 @@ const FAULTS: [&str; 9] =
 const PERSISTENT: [&str; 5] = ["503", "reset-before", "reset-after", "slow-body", "malformed"];
 /// The server applied the request, but its answer was lost or spoiled.
 const APPLIED: [&str; 3] = ["reset-after", "truncate", "slow-body"];
+/// A read answered 2xx with an empty body, or with a JSON object that lacks what must
+/// be there: a `provider` error, and nothing is sent after it (no write from it).
+const SPOILED_READS: [&str; 2] = ["empty", "missing-fields"];
 
 fn timeouts() -> Value {
     json!({ "requestSeconds": 0.5, "operationSeconds": 30 })
@@ -72,6 +75,9 @@ trait Rig {
     async fn call(&self, op: Op, state: &State) -> Result<()>;
     /// Reads the state back; `ok` is whether the call succeeded.
     async fn check(&self, op: Op, state: &State, ok: bool);
+    /// The reads of `op` whose answer decides what it does next, by name, as fault
+    /// proxy rules (less the fault).
+    fn reads(&self, op: Op) -> Vec<(&'static str, Value)>;
 }
 
 fn outcome_label(outcome: &Result<()>) -> String {
@@ -114,12 +120,51 @@ async fn run_matrix(provider: &str, proxy: &ContractServer, rig: &mut impl Rig, 
         }
         table.push_str(&format!("| {op:?} | {} |\n", row.join(" | ")));
     }
+    write_matrix(provider.split_whitespace().next().unwrap(), provider, &table);
+}
+
+/// Every read of `ops` answered once as each of [`SPOILED_READS`]: the call fails with
+/// `provider`, the spoiled read is the last request it sent (so nothing was written
+/// from it), and the state check finds nothing lost or widened. Prints the matrix and
+/// writes it to `target/fault-matrix/rust-<provider>-reads.md`.
+async fn run_read_matrix(provider: &str, proxy: &ContractServer, rig: &mut impl Rig, ops: &[Op]) {
+    let mut table = format!("| operation | read | {} |\n|---|---|---|---|\n", SPOILED_READS.join(" | "));
+    for &op in ops {
+        for (read, rule) in rig.reads(op) {
+            let mut row = Vec::new();
+            for fault in SPOILED_READS {
+                let state = rig.setup(op).await;
+                proxy.control("/_fault/log", None);
+                let mut rule = rule.clone();
+                rule["fault"] = json!(fault);
+                proxy.control("/_fault/script", Some(json!([rule])));
+                let outcome = rig.call(op, &state).await;
+                proxy.control("/_fault/script", Some(json!([])));
+                let log = proxy.control("/_fault/log", None);
+                let log = log.as_array().unwrap();
+                let case = format!("{provider}: {op:?} with {read} answered {fault}");
+                let spoiled =
+                    log.iter().position(|r| !r["fault"].is_null()).unwrap_or_else(|| panic!("{case}: never fired"));
+                assert_eq!(spoiled + 1, log.len(), "{case}: requests were sent after the spoiled read: {log:?}");
+                match &outcome {
+                    Err(e) => assert_eq!(e.code(), ErrorCode::Provider, "{case}: {e}"),
+                    Ok(()) => panic!("{case}: succeeded on a spoiled answer"),
+                }
+                rig.check(op, &state, false).await;
+                row.push(outcome_label(&outcome));
+            }
+            table.push_str(&format!("| {op:?} | {read} | {} |\n", row.join(" | ")));
+        }
+    }
+    write_matrix(&format!("{}-reads", provider.split_whitespace().next().unwrap()), provider, &table);
+}
+
+fn write_matrix(file: &str, provider: &str, table: &str) {
     let dir = std::env::var_os("CARGO_TARGET_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| artifact_registry_tests::repo_root().join("target"))
         .join("fault-matrix");
     std::fs::create_dir_all(&dir).unwrap();
-    let file = provider.split_whitespace().next().unwrap();
     std::fs::write(dir.join(format!("rust-{file}.md")), format!("{provider}\n\n{table}")).unwrap();
     println!("{provider}\n{table}");
 }
@@ -244,6 +289,17 @@ impl Rig for EcrRig {
         json!({ "header": ["X-Amz-Target", target] })
     }
 
+    fn reads(&self, op: Op) -> Vec<(&'static str, Value)> {
+        let read = |target: &'static str| (target, json!({ "header": ["X-Amz-Target", target] }));
+        match op {
+            Op::Get => vec![read("DescribeRepositories")],
+            Op::Add | Op::Remove => vec![read("DescribeRegistry"), read("GetRepositoryPolicy")],
+            Op::GetAccess => vec![read("GetRepositoryPolicy")],
+            Op::Credentials => vec![read("GetAuthorizationToken")],
+            _ => Vec::new(),
+        }
+    }
+
     async fn setup(&mut self, op: Op) -> State {
         match op {
             Op::Create => {
@@ -308,7 +364,9 @@ async fn check_repository(registry: &NativeRegistry, op: Op, s: &State, ok: bool
 async fn every_operation_of_ecr_under_every_fault() {
     let (mut rig, proxy) = EcrRig::start(timeouts());
     use Op::*;
-    run_matrix("ecr on moto", &proxy, &mut rig, &[Create, Get, Delete, Add, Remove, GetAccess, Credentials]).await;
+    let ops = [Create, Get, Delete, Add, Remove, GetAccess, Credentials];
+    run_matrix("ecr on moto", &proxy, &mut rig, &ops).await;
+    run_read_matrix("ecr on moto", &proxy, &mut rig, &ops).await;
 }
 
 // ---- the local provider on docker-registry ----------------------------------------------
@@ -358,6 +416,15 @@ impl Rig for LocalRig {
         }
     }
 
+    fn reads(&self, op: Op) -> Vec<(&'static str, Value)> {
+        match op {
+            // The registry API's own `GET /v2/` answers `{}`; a manifest is checked
+            // against its digest.
+            Op::Get => vec![("manifest", json!({ "method": "GET", "path": "/manifests/" }))],
+            _ => Vec::new(),
+        }
+    }
+
     async fn setup(&mut self, op: Op) -> State {
         self.next += 1;
         let n = self.next;
@@ -389,6 +456,7 @@ async fn every_operation_of_the_local_provider_under_every_fault() {
     let (mut rig, proxy) = LocalRig::start();
     use Op::*;
     run_matrix("local on docker-registry", &proxy, &mut rig, &[Create, Get, Delete, Credentials]).await;
+    run_read_matrix("local on docker-registry", &proxy, &mut rig, &[Get]).await;
 }
 
 // ---- GAR and ACR on their contract servers -------------------------------------------------
@@ -484,6 +552,17 @@ impl Rig for GarRig {
         }
     }
 
+    fn reads(&self, op: Op) -> Vec<(&'static str, Value)> {
+        let repository = ("repository", json!({ "method": "GET", "path": "/repositories/[^/:?]+$" }));
+        match op {
+            Op::Create => vec![repository],
+            Op::Get => vec![repository, ("package", json!({ "method": "GET", "path": "/packages/" }))],
+            Op::Add | Op::Remove | Op::GetAccess => vec![("getIamPolicy", json!({ "path": ":getIamPolicy" }))],
+            Op::Credentials => vec![("token", json!({ "method": "POST", "path": "^/token" }))],
+            _ => Vec::new(),
+        }
+    }
+
     async fn setup(&mut self, op: Op) -> State {
         match op {
             Op::Create => {
@@ -556,13 +635,9 @@ impl Rig for GarRig {
 async fn every_operation_of_gar_under_every_fault() {
     let (mut rig, proxy) = GarRig::start();
     use Op::*;
-    run_matrix(
-        "gar on its contract server",
-        &proxy,
-        &mut rig,
-        &[Create, Get, Delete, Add, Remove, GetAccess, Credentials],
-    )
-    .await;
+    let ops = [Create, Get, Delete, Add, Remove, GetAccess, Credentials];
+    run_matrix("gar on its contract server", &proxy, &mut rig, &ops).await;
+    run_read_matrix("gar on its contract server", &proxy, &mut rig, &ops).await;
 }
 
 struct AcrRig {
@@ -605,6 +680,15 @@ impl Rig for AcrRig {
         }
     }
 
+    fn reads(&self, op: Op) -> Vec<(&'static str, Value)> {
+        match op {
+            Op::Get => vec![("repository", self.rule(op))],
+            Op::Credentials => vec![("access token", self.rule(op))],
+            Op::AadToken => vec![("AAD token", self.rule(op))],
+            _ => Vec::new(),
+        }
+    }
+
     async fn setup(&mut self, _op: Op) -> State {
         self.next += 1;
         let name = format!("team-a/a{}", self.next);
@@ -640,6 +724,7 @@ async fn every_operation_of_acr_under_every_fault() {
     let (mut rig, proxy) = AcrRig::start();
     use Op::*;
     run_matrix("acr on its contract server", &proxy, &mut rig, &[Get, Delete, Credentials, AadToken]).await;
+    run_read_matrix("acr on its contract server", &proxy, &mut rig, &[Get, Credentials, AadToken]).await;
 }
 
 // ---- deadlines and multi-region writes ---------------------------------------------------

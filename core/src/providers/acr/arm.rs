@@ -77,53 +77,82 @@ impl Arm {
         .await
     }
 
-    /// Follows a long-running ARM answer (`Location` or `Azure-AsyncOperation`) to
-    /// its final body.
-    async fn wait(&self, ex: &Exchange, token: &Secret, mut response: HttpResponse, what: &str) -> Result<Value> {
+    /// Follows ARM's answer to a `method` on `url` to its final resource, by ARM's
+    /// rules (what azure-core's `ARMPolling` does):
+    /// - no `Azure-AsyncOperation` and not 202: the answer is final;
+    /// - `Azure-AsyncOperation`: poll it until `status` is `Succeeded`, then the result
+    ///   is at the status's `resourceLocation`, else for PUT and PATCH at `url`, for a
+    ///   POST at the first answer's `Location` (or, without one, the status itself),
+    ///   and a DELETE has none;
+    /// - else `Location`: poll it while it answers 202; its last answer is the result.
+    async fn wait(
+        &self,
+        ex: &Exchange,
+        token: &Secret,
+        method: &str,
+        url: &str,
+        response: HttpResponse,
+        what: &str,
+    ) -> Result<Value> {
+        if !response.is_success() {
+            return Err(wire::error_from_response(&response, what));
+        }
+        let async_op = response.header_value("Azure-AsyncOperation").map(str::to_owned);
+        let mut location = response.header_value("Location").map(str::to_owned);
+        if async_op.is_none() && response.status != 202 {
+            return parse(&response, what);
+        }
+        let mut previous = response;
         for _ in 0..POLLS {
-            if !response.is_success() {
-                return Err(wire::error_from_response(&response, what));
-            }
-            let async_op = response.header_value("Azure-AsyncOperation").map(str::to_owned);
-            let location = response.header_value("Location").map(str::to_owned);
-            let pending = async_op.is_some() || response.status == 202;
-            if !pending {
-                return parse(&response, what);
-            }
-            let delay = response
-                .header_value("Retry-After")
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map_or(Duration::from_secs(1), |s| Duration::from_secs(s.min(30)));
-            ex.sleep(delay).await;
-            match (async_op, location) {
-                (Some(url), _) => {
-                    let status = self.send(ex, "GET", &url, token, None).await?;
-                    let body = parse(&status, what)?;
-                    match body["status"].as_str() {
-                        Some("Succeeded") => return Ok(Value::Null),
-                        Some("Failed" | "Canceled") => {
-                            let message = body["error"]["message"].as_str().unwrap_or("no message");
-                            return Err(Error::provider(format!("{what} failed: {message}")));
-                        }
-                        _ => response = status.with_header("Azure-AsyncOperation", url),
+            ex.sleep(retry_after(&previous)).await;
+            if let Some(status_url) = &async_op {
+                let answer = self.send(ex, "GET", status_url, token, None).await?;
+                let status = parse(&answer, what)?;
+                match status["status"].as_str() {
+                    Some("Succeeded") => {
+                        let final_url = match status["resourceLocation"].as_str() {
+                            Some(resource) => Some(resource.to_owned()),
+                            None if matches!(method, "PUT" | "PATCH") => Some(url.to_owned()),
+                            None if method == "POST" => location.clone(),
+                            None => return Ok(Value::Null),
+                        };
+                        let Some(final_url) = final_url else { return Ok(status) };
+                        let result = self.send(ex, "GET", &final_url, token, None).await?;
+                        return parse(&result, what);
                     }
+                    Some("Failed" | "Canceled") => {
+                        let message = status["error"]["message"].as_str().unwrap_or("no message");
+                        return Err(Error::provider(format!("{what} failed: {message}")));
+                    }
+                    _ => previous = answer,
                 }
-                (None, Some(url)) => response = self.send(ex, "GET", &url, token, None).await?,
-                (None, None) => return Err(Error::provider(format!("{what}: ARM answered 202 without a Location"))),
+            } else if let Some(poll_url) = &location {
+                let answer = self.send(ex, "GET", poll_url, token, None).await?;
+                if answer.status != 202 {
+                    return parse(&answer, what);
+                }
+                if let Some(next) = answer.header_value("Location") {
+                    location = Some(next.to_owned());
+                }
+                previous = answer;
+            } else {
+                return Err(Error::provider(format!(
+                    "{what}: ARM answered 202 without a Location or Azure-AsyncOperation"
+                )));
             }
         }
         Err(Error::new(crate::ErrorCode::Timeout, format!("{what}: the operation did not finish after {POLLS} polls")))
     }
 
-    /// Makes the resource at `path` have `properties` unless `current` already
-    /// satisfies `keep`.
+    /// Makes the resource at `path` have `properties` unless its current properties
+    /// satisfy `keep` (`Ok(true)`); `keep` may also refuse to touch it (`Err`).
     async fn ensure(
         &self,
         ex: &Exchange,
         token: &Secret,
         path: &str,
         properties: Value,
-        keep: impl Fn(&Value) -> bool,
+        keep: impl Fn(&Value) -> Result<bool>,
     ) -> Result<Value> {
         let url = self.url(path);
         let what = format!("reading {path}");
@@ -131,7 +160,14 @@ impl Arm {
         match current.status {
             200 => {
                 let resource = parse(&current, &what)?;
-                if keep(&resource["properties"]) {
+                // An empty or partial answer is not "absent": rewriting the resource
+                // from it could undo an administrator's change.
+                if !resource["properties"].is_object() {
+                    return Err(Error::provider(format!(
+                        "{what}: ARM answered 200 without the resource's properties; nothing was written"
+                    )));
+                }
+                if keep(&resource["properties"])? {
                     return Ok(resource);
                 }
             }
@@ -140,13 +176,7 @@ impl Arm {
         }
         let what = format!("writing {path}");
         let answer = self.send(ex, "PUT", &url, token, Some(&json!({ "properties": properties }))).await?;
-        let resource = self.wait(ex, token, answer, &what).await?;
-        if resource.is_null() {
-            // The operation was followed through Azure-AsyncOperation: read it back.
-            let again = self.send(ex, "GET", &url, token, None).await?;
-            return parse(&again, &what);
-        }
-        Ok(resource)
+        self.wait(ex, token, "PUT", &url, answer, &what).await
     }
 
     pub(super) async fn credentials(
@@ -174,7 +204,7 @@ impl Arm {
             let mut want: Vec<&str> = actions.iter().map(String::as_str).collect();
             have.sort();
             want.sort();
-            have == want
+            Ok(have == want)
         };
         let scope_map = format!("/scopeMaps/{resource}");
         self.ensure(
@@ -189,8 +219,18 @@ impl Arm {
         let scope_map_id = format!("{}{scope_map}", self.registry_id);
         let token_path = format!("/tokens/{resource}");
         let bound = |p: &Value| {
-            p["status"] == "enabled"
-                && p["scopeMapId"].as_str().is_some_and(|id| id.eq_ignore_ascii_case(&scope_map_id))
+            // An administrator disables a token to revoke its passwords: enabling it
+            // again would revive every unexpired one.
+            if p["status"] == "disabled" {
+                return Err(Error::new(
+                    crate::ErrorCode::Conflict,
+                    format!(
+                        "the ACR token {resource} is disabled (an administrator revoked its passwords), so no credentials are generated with it; delete the token (and its scope map {resource}) to have new ones made, or enable it again if it was disabled by mistake"
+                    ),
+                ));
+            }
+            Ok(p["status"] == "enabled"
+                && p["scopeMapId"].as_str().is_some_and(|id| id.eq_ignore_ascii_case(&scope_map_id)))
         };
         let token = self
             .ensure(ex, aad, &token_path, json!({ "scopeMapId": scope_map_id, "status": "enabled" }), bound)
@@ -204,8 +244,9 @@ impl Arm {
             "name": slot,
         });
         let what = format!("generating a password for the token {resource}");
-        let answer = self.send(ex, "POST", &self.url("/generateCredentials"), aad, Some(&body)).await?;
-        let result = self.wait(ex, aad, answer, &what).await?;
+        let url = self.url("/generateCredentials");
+        let answer = self.send(ex, "POST", &url, aad, Some(&body)).await?;
+        let result = self.wait(ex, aad, "POST", &url, answer, &what).await?;
         let username = result["username"]
             .as_str()
             .ok_or_else(|| Error::provider(format!("{what}: the answer has no username")))?;
@@ -244,6 +285,14 @@ fn password_slot(passwords: &Value) -> &'static str {
         (Some(a), Some(b)) if b < a => "password2",
         _ => "password1",
     }
+}
+
+/// How long ARM asks to wait before the next poll (`Retry-After`, at most 30 s).
+fn retry_after(response: &HttpResponse) -> Duration {
+    response
+        .header_value("Retry-After")
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or(Duration::from_secs(1), |s| Duration::from_secs(s.min(30)))
 }
 
 fn parse(response: &HttpResponse, what: &str) -> Result<Value> {

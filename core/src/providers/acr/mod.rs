@@ -291,7 +291,13 @@ impl Acr {
             200..=299 => {
                 let body: Value = serde_json::from_slice(&response.body)
                     .map_err(|_| Error::provider(format!("{what}: the answer is not JSON")))?;
-                body["createdTime"].as_str().and_then(Timestamp::parse_rfc3339).map(Timestamp::to_rfc3339)
+                // ACR describes every repository with its createdTime.
+                let created = body["createdTime"].as_str().and_then(Timestamp::parse_rfc3339);
+                Some(
+                    created
+                        .ok_or_else(|| Error::provider(format!("{what}: the answer has no createdTime")))?
+                        .to_rfc3339(),
+                )
             }
             404 if wire::parse_error(&response).0.as_deref() == Some("NAME_UNKNOWN") => None,
             _ => return Err(wire::error_from_response(&response, &what)),

@@ -11,8 +11,11 @@ use crate::protocol::aws::{error_from_response, is_throttled};
 
 impl AwsContext {
     /// Calls an ECR JSON-protocol action (`AmazonEC2ContainerRegistry_V20150921.{action}`)
-    /// in `region`, signed with `creds`, retrying transient failures. A non-2xx answer
-    /// becomes a typed [`Error`] carrying AWS's error code.
+    /// in `region`, signed with `creds`, retrying transient failures, and returns its
+    /// JSON object. A non-2xx answer becomes a typed [`Error`] carrying AWS's error
+    /// code; a 2xx whose body is empty or not a JSON object is a `provider` error
+    /// (every ECR action answers with an object, so an empty one is a spoiled answer,
+    /// never "nothing there").
     pub async fn ecr_call(
         &self,
         ex: &Exchange,
@@ -23,12 +26,19 @@ impl AwsContext {
     ) -> Result<Value> {
         let response = self.ecr_call_counted(ex, creds, region, action, body).await?.0?;
         if response.body.is_empty() {
-            return Ok(Value::Object(Default::default()));
+            return Err(Error::provider(format!(
+                "ECR {action} in {region} answered {} with an empty body",
+                response.status
+            ))
+            .with_http_status(response.status));
         }
-        serde_json::from_slice(&response.body).map_err(|e| {
-            Error::provider(format!("ECR {action} answered with a body that is not JSON ({e})"))
-                .with_http_status(response.status)
-        })
+        match serde_json::from_slice(&response.body) {
+            Ok(object @ Value::Object(_)) => Ok(object),
+            Ok(_) => Err(Error::provider(format!("ECR {action} in {region} answered with JSON that is not an object"))
+                .with_http_status(response.status)),
+            Err(e) => Err(Error::provider(format!("ECR {action} answered with a body that is not JSON ({e})"))
+                .with_http_status(response.status)),
+        }
     }
 
     /// [`AwsContext::ecr_call`] for a caller that needs no body (a 2xx is the answer),

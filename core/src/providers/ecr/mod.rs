@@ -93,6 +93,12 @@ impl Ecr {
         self.aws.ecr_call(ex, &creds, region, action, body).await
     }
 
+    /// An action whose 2xx is the whole answer (its body is not needed).
+    async fn write(&self, ex: &Exchange, region: &str, action: &str, body: Value) -> Result<()> {
+        let creds = self.aws.credentials(ex).await?;
+        self.aws.ecr_call_counted(ex, &creds, region, action, body).await?.0.map(|_| ())
+    }
+
     pub async fn create_repository(&self, ex: &Exchange, name: &str) -> Result<Repository> {
         let region = &self.aws.region;
         match self.call(ex, region, "CreateRepository", json!({ "repositoryName": name })).await {
@@ -292,10 +298,14 @@ impl Ecr {
 
     async fn describe(&self, ex: &Exchange, region: &str, name: &str) -> Result<Repository> {
         let answer = self.call(ex, region, "DescribeRepositories", json!({ "repositoryNames": [name] })).await?;
+        // ECR answers a missing repository with RepositoryNotFoundException (not-found);
+        // a 2xx list without it is a spoiled answer, not proof that it is gone.
         let found = answer["repositories"].as_array().and_then(|r| r.iter().find(|r| r["repositoryName"] == name));
         match found {
             Some(r) => self.repository(r),
-            None => Err(Error::new(ErrorCode::NotFound, format!("ECR repository {name:?} does not exist in {region}"))),
+            None => Err(Error::provider(format!(
+                "ECR DescribeRepositories in {region} answered without the repository {name:?}"
+            ))),
         }
     }
 
@@ -379,18 +389,18 @@ impl Ecr {
 
     async fn write_policy(&self, ex: &Exchange, region: &str, name: &str, write: &PolicyWrite) -> Result<()> {
         match write {
+            // A write's 2xx is its answer, whatever the body: the policy is read back next.
             PolicyWrite::Set(text) => {
-                self.call(ex, region, "SetRepositoryPolicy", json!({ "repositoryName": name, "policyText": text }))
-                    .await?;
+                let body = json!({ "repositoryName": name, "policyText": text });
+                self.write(ex, region, "SetRepositoryPolicy", body).await
             }
             PolicyWrite::Delete => {
-                match self.call(ex, region, "DeleteRepositoryPolicy", json!({ "repositoryName": name })).await {
-                    Err(e) if e.provider_code() != Some("RepositoryPolicyNotFoundException") => return Err(e),
-                    _ => {}
+                match self.write(ex, region, "DeleteRepositoryPolicy", json!({ "repositoryName": name })).await {
+                    Err(e) if e.provider_code() != Some("RepositoryPolicyNotFoundException") => Err(e),
+                    _ => Ok(()),
                 }
             }
         }
-        Ok(())
     }
 
     /// The same-account replica regions of this repository, from the registry's
@@ -405,9 +415,17 @@ impl Ecr {
                 e
             }
         })?;
+        // ECR describes a registry without replication as `{"rules": []}`: an answer
+        // without that structure says nothing about replicas, and skipping them would
+        // leave a grant (or a revoked one) in place there.
+        let Some(rules) = answer["replicationConfiguration"]["rules"].as_array() else {
+            return Err(Error::provider(
+                "ECR DescribeRegistry answered without replicationConfiguration.rules, so the repository's replicas are unknown; nothing was written",
+            ));
+        };
         let registry = answer["registryId"].as_str().unwrap_or(&self.aws.account_id);
         let mut regions = BTreeSet::new();
-        for rule in answer["replicationConfiguration"]["rules"].as_array().into_iter().flatten() {
+        for rule in rules {
             let filters = rule["repositoryFilters"].as_array().filter(|f| !f.is_empty());
             let matches = filters.is_none_or(|filters| {
                 filters.iter().any(|f| {

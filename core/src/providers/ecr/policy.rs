@@ -7,7 +7,8 @@
 //! - `CrossAccountRolePermission`: `Effect: Allow`, principals
 //!   `arn:{partition}:iam::{account}:root` for each account plus each role ARN, and the
 //!   pull actions only (`ecr:BatchGetImage`, `ecr:GetDownloadUrlForLayer`, as AWS's
-//!   own cross-account example grants);
+//!   own cross-account example grants; read with `ecr:BatchCheckLayerAvailability`
+//!   too, or in the five-action form of 0.1, and written back in the two-action form);
 //! - `LambdaECRImageCrossAccountRetrievalPolicy` (the `worker` service type):
 //!   `Effect: Allow`, service `lambda.amazonaws.com`, the same pull actions, and one
 //!   `StringLike` (or `ArnLike`) condition on `aws:SourceArn` (any casing of the key)
@@ -36,6 +37,12 @@ pub const MAX_POLICY_CHARS: usize = 10_240;
 
 /// What a cross-account principal may do: pull, nothing else.
 const PULL_ACTIONS: [&str; 2] = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"];
+/// The pull actions plus `ecr:BatchCheckLayerAvailability`, a read (AWS's managed
+/// pull-only policy grants it), as earlier tools wrote our statements: ours, and
+/// written back in the two-action form. A statement with only some of the pull
+/// actions is not ours: writing ours in its place would widen what it grants.
+const PULL_ACTIONS_WITH_CHECK: [&str; 3] =
+    ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"];
 /// What versions 0.1.x wrote in the role statement. Recognised as ours so that the
 /// next write narrows it to [`PULL_ACTIONS`] instead of refusing it as foreign.
 const LEGACY_ROLE_ACTIONS: [&str; 5] = [
@@ -111,48 +118,29 @@ impl Grants {
         out
     }
 
-    /// These grants less `access`. Only deletes, so it never widens.
+    /// These grants less `access`. Only deletes, so it never widens; and it revokes
+    /// everything `access` names, whatever its shape:
     ///
-    /// - With no regions and no service types, the principals named go; so do the
-    ///   Lambda pairs of each account id named, and those of a named role's account
-    ///   once no principal of that account is left.
-    /// - With the `worker` type or regions, only Lambda pairs go: those of the
-    ///   accounts named (every account when none is), in the regions listed (every
-    ///   region when none is). An any-region pair goes only when no region is listed:
-    ///   a region cannot be cut out of "any region", and that pair is never turned
-    ///   into a wider or narrower one.
+    /// - every principal named goes: each account id's `root` and each role;
+    /// - the Lambda pairs of the accounts named (the account ids and the roles'
+    ///   accounts) go: those in `access.regions` when the `worker` type and regions
+    ///   are given, else every pair of those accounts.
+    ///
+    /// So `add(a)` then `remove(a)` leaves grants that held nothing of `a`'s as they
+    /// were, for every shape of `a`. An any-region pair is removed only by a removal
+    /// that lists no regions: a region cannot be cut out of "any region", and that
+    /// pair is never turned into a narrower or a wider one.
     pub fn remove(&self, access: &AwsAccess) -> Grants {
         let mut out = self.clone();
-        let scoped = !access.allowed_service_types.is_empty() || !access.regions.is_empty();
-        if scoped {
-            let named = Grants::named_accounts(access);
-            out.lambda.retain(|pair| {
-                let account_matches = named.is_empty() || named.contains(&pair.account);
-                let region_matches = match &pair.region {
-                    _ if access.regions.is_empty() => true,
-                    Some(r) => access.regions.contains(r),
-                    None => false,
-                };
-                !(account_matches && region_matches)
-            });
-            return out;
-        }
         out.account_ids.retain(|a| !access.account_ids.contains(a));
         out.role_arns.retain(|r| !access.role_arns.contains(r));
-        let removed_roles: BTreeSet<&str> =
-            access.role_arns.iter().filter(|r| self.role_arns.contains(*r)).filter_map(|r| role_account(r)).collect();
-        let still_backed = |account: &str| {
-            out.account_ids.contains(account) || out.role_arns.iter().any(|r| role_account(r) == Some(account))
-        };
-        let lambda = std::mem::take(&mut out.lambda);
-        out.lambda = lambda
-            .into_iter()
-            .filter(|p| {
-                let named_account = access.account_ids.contains(&p.account);
-                let orphaned_by_role = removed_roles.contains(p.account.as_str()) && !still_backed(&p.account);
-                !(named_account || orphaned_by_role)
-            })
-            .collect();
+        let named = Grants::named_accounts(access);
+        let in_regions_only = access.allowed_service_types.contains(&ServiceType::Worker) && !access.regions.is_empty();
+        out.lambda.retain(|pair| {
+            let removed = named.contains(&pair.account)
+                && (!in_regions_only || pair.region.as_ref().is_some_and(|r| access.regions.contains(r)));
+            !removed
+        });
         out
     }
 
@@ -272,7 +260,7 @@ fn parse_role_statement(s: &Map<String, Value>, partition: Partition) -> Option<
     if !has_exactly_keys(s, &["Sid", "Effect", "Principal", "Action"]) || s["Effect"] != "Allow" {
         return None;
     }
-    if !actions_are(&s["Action"], &[&PULL_ACTIONS, &LEGACY_ROLE_ACTIONS]) {
+    if !actions_are(&s["Action"], &[&PULL_ACTIONS, &PULL_ACTIONS_WITH_CHECK, &LEGACY_ROLE_ACTIONS]) {
         return None;
     }
     let Value::Object(principal) = &s["Principal"] else { return None };
@@ -313,7 +301,7 @@ fn parse_lambda_statement(s: &Map<String, Value>, partition: Partition) -> Optio
     if !has_exactly_keys(s, &["Sid", "Effect", "Principal", "Action", "Condition"]) || s["Effect"] != "Allow" {
         return None;
     }
-    if !actions_are(&s["Action"], &[&PULL_ACTIONS]) {
+    if !actions_are(&s["Action"], &[&PULL_ACTIONS, &PULL_ACTIONS_WITH_CHECK]) {
         return None;
     }
     let Value::Object(principal) = &s["Principal"] else { return None };
@@ -519,6 +507,29 @@ mod tests {
     }
 
     #[test]
+    fn pull_statements_with_batch_check_layer_availability_are_ours() {
+        let three = r#"["ecr:BatchCheckLayerAvailability","ecr:GetDownloadUrlForLayer","ecr:BatchGetImage"]"#;
+        let text = format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"CrossAccountRolePermission","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::111111111111:root"}},"Action":{three}}},{{"Sid":"LambdaECRImageCrossAccountRetrievalPolicy","Effect":"Allow","Principal":{{"Service":"lambda.amazonaws.com"}},"Action":{three},"Condition":{{"StringLike":{{"aws:sourceArn":"arn:aws:lambda:*:111111111111:function:*"}}}}}}]}}"#
+        );
+        let policy = Policy::parse(&text, P).unwrap();
+        policy.check_writable().expect("the three-action form is ours, not a squatter");
+        assert_eq!(policy.grants.account_ids.iter().collect::<Vec<_>>(), ["111111111111"]);
+        assert_eq!(pairs(&policy.grants), [("111111111111".into(), None)]);
+        let written = policy.render().unwrap();
+        assert!(!written.contains("BatchCheckLayerAvailability"), "written back in the two-action form: {written}");
+        // Only some of the pull actions: not ours (ours would widen it), kept, and a write refuses.
+        for partial in [r#""ecr:BatchGetImage""#, r#"["ecr:BatchCheckLayerAvailability","ecr:BatchGetImage"]"#] {
+            let text = format!(
+                r#"{{"Statement":[{{"Sid":"CrossAccountRolePermission","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::111111111111:root"}},"Action":{partial}}}]}}"#
+            );
+            let policy = Policy::parse(&text, P).unwrap();
+            assert!(policy.grants.is_empty());
+            assert_eq!(policy.check_writable().unwrap_err().code(), ErrorCode::Conflict);
+        }
+    }
+
+    #[test]
     fn adding_a_region_for_one_account_gives_no_other_account_that_region() {
         let a = Grants::default().add(&access(&["111111111111"], &[], &["us-west-2"], true));
         let ab = a.add(&access(&["222222222222"], &[], &["eu-west-1"], true));
@@ -547,19 +558,32 @@ mod tests {
     }
 
     #[test]
-    fn remove_never_widens() {
+    fn a_remove_takes_away_every_principal_it_names_whatever_its_shape() {
         let g = Grants::default().add(&access(&["111111111111"], &[], &["us-west-2"], true));
-        let g2 = g.remove(&access(&[], &[], &["us-west-2"], false));
-        assert!(g2.lambda.is_empty(), "dropping the last region must not turn into any-region");
-        assert_eq!(g2.account_ids, g.account_ids, "a Lambda-scoped removal keeps the principals");
-        // A region cannot be cut out of any-region: the pair stays as it is.
+        // A worker-and-region removal is still a revoke of the account (the bug of the
+        // original platform left its root principal in place).
+        let after = g.remove(&access(&["111111111111"], &[], &["us-west-2"], true));
+        assert!(after.is_empty(), "{after:?}");
+        // Regions without the worker type: every pair of the named account.
+        let after = g.remove(&access(&["111111111111"], &[], &["eu-west-1"], false));
+        assert!(after.is_empty(), "{after:?}");
+        // A removal that names no account takes nothing away.
+        assert_eq!(g.remove(&access(&[], &[], &["us-west-2"], true)), g);
+    }
+
+    #[test]
+    fn remove_never_widens() {
+        // A region cannot be cut out of any-region: that pair stays as it is.
         let any = Grants::default().add(&access(&["111111111111"], &[], &[], true));
-        assert_eq!(any.remove(&access(&["111111111111"], &[], &["eu-west-1"], true)), any);
-        // Removing the worker type ends every Lambda pair of the named account only.
+        let after = any.remove(&access(&["111111111111"], &[], &["eu-west-1"], true));
+        assert!(after.account_ids.is_empty());
+        assert_eq!(pairs(&after), [("111111111111".into(), None)]);
+        // Removing with the worker type and no regions ends every Lambda pair of the
+        // named account only.
         let two = any.add(&access(&["222222222222"], &[], &["eu-west-1"], true));
         let one = two.remove(&access(&["111111111111"], &[], &[], true));
         assert_eq!(pairs(&one), [("222222222222".into(), Some("eu-west-1".into()))]);
-        assert_eq!(one.account_ids.len(), 2);
+        assert_eq!(one.account_ids.iter().collect::<Vec<_>>(), ["222222222222"]);
     }
 
     #[test]
@@ -576,7 +600,7 @@ mod tests {
             pairs(&after),
             [("111111111111".into(), Some("us-east-1".into())), ("222222222222".into(), Some("us-east-1".into()))]
         );
-        // The role's account loses Lambda when its last principal goes.
+        // A role's account is named by the role: its Lambda pairs go with it.
         let after = after.remove(&access(&[], &["arn:aws:iam::222222222222:role/r"], &[], false));
         assert_eq!(pairs(&after), [("111111111111".into(), Some("us-east-1".into()))]);
         assert!(after.remove(&access(&["111111111111"], &[], &[], false)).is_empty());

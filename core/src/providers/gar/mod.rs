@@ -276,7 +276,14 @@ impl Gar {
     async fn repository_exists(&self, ex: &Exchange) -> Result<bool> {
         let response = self.send(ex, "GET", &self.url(&self.resource()), None).await?;
         match response.status {
-            200..=299 => Ok(true),
+            // A spoiled 2xx is no proof that it exists (create would then skip it).
+            200..=299 => match parse_json(&response, "reading the Artifact Registry repository")?["name"] {
+                Value::String(_) => Ok(true),
+                _ => Err(Error::provider(format!(
+                    "reading the Artifact Registry repository {}: Google answered without its name",
+                    self.resource()
+                ))),
+            },
             404 => Ok(false),
             _ => Err(self.repository_error(&response, "reading the Artifact Registry repository")),
         }
@@ -336,10 +343,14 @@ impl Gar {
         let image = self.image(name)?;
         let response = self.send(ex, "GET", &self.url(&self.package(image)), None).await?;
         let created_at = match response.status {
-            200..=299 => parse_json(&response, "reading the image package")?["createTime"]
-                .as_str()
-                .and_then(Timestamp::parse_rfc3339)
-                .map(Timestamp::to_rfc3339),
+            200..=299 => {
+                let package = parse_json(&response, "reading the image package")?;
+                let created = package["createTime"].as_str().and_then(Timestamp::parse_rfc3339);
+                let created = created.ok_or_else(|| {
+                    Error::provider("reading the image package: Google answered without a createTime")
+                })?;
+                Some(created.to_rfc3339())
+            }
             404 => None,
             _ => return Err(google::error_from_response(&response, "reading the image package")),
         };
@@ -364,10 +375,10 @@ impl Gar {
             return Err(self.repository_error(&response, "reading the IAM policy of"));
         }
         let policy = parse_json(&response, "reading the IAM policy")?;
-        if !policy.is_object() {
-            return Err(Error::provider(
-                "getIamPolicy answered with a policy that is not an object; nothing was written",
-            ));
+        // Google gives every policy an etag, an empty one included; setIamPolicy
+        // without it would overwrite whatever is there blindly.
+        if policy["etag"].as_str().is_none_or(str::is_empty) {
+            return Err(Error::provider("getIamPolicy answered with a policy without an etag; nothing was written"));
         }
         Ok(policy)
     }
@@ -462,14 +473,18 @@ impl Gar {
     }
 }
 
+/// A 2xx answer's JSON object. Every call here answers with an object, so an empty
+/// body is a spoiled answer (a `provider` error), never an empty resource.
 fn parse_json(response: &HttpResponse, what: &str) -> Result<Value> {
     if response.body.is_empty() {
-        return Ok(json!({}));
+        return Err(Error::provider(format!("{what}: Google answered {} with an empty body", response.status))
+            .with_http_status(response.status));
     }
-    serde_json::from_slice(&response.body).map_err(|_| {
-        Error::provider(format!("{what}: Google answered with a body that is not JSON"))
-            .with_http_status(response.status)
-    })
+    match serde_json::from_slice(&response.body) {
+        Ok(object @ Value::Object(_)) => Ok(object),
+        _ => Err(Error::provider(format!("{what}: Google answered with a body that is not a JSON object"))
+            .with_http_status(response.status)),
+    }
 }
 
 impl Provider for Gar {
