@@ -216,6 +216,9 @@ pub struct GcpEndpoints {
     /// IAM Credentials API base URL.
     #[serde(default)]
     pub iam_credentials: Option<String>,
+    /// Google STS base URL: replaces an `external_account` file's `token_url`.
+    #[serde(default)]
+    pub sts: Option<String>,
 }
 
 /// The Azure cloud (`azure.cloud`): login-server suffix, Azure AD authority, ARM.
@@ -596,6 +599,7 @@ impl Config {
                     ("gcp.endpoints.artifactRegistry", &p.endpoints.artifact_registry),
                     ("gcp.endpoints.iamCredentials", &p.endpoints.iam_credentials),
                     ("gcp.endpoints.oauth2", &p.endpoints.oauth2),
+                    ("gcp.endpoints.sts", &p.endpoints.sts),
                 ] {
                     if let Some(url) = url {
                         naming::validate_endpoint_url(url).map_err(|e| at(path, e))?;

@@ -328,6 +328,22 @@ fn cases(moto: &MotoServer, metadata: &str, root: &Path) -> Vec<Case> {
         },
         None,
     );
+    // Where the container credentials request (with its authorization token) may go:
+    // botocore refuses these before sending anything (a ValueError), and so do we
+    // (invalid-input). `.invalid` names resolve nowhere, so nothing could leave anyway.
+    case(
+        "container-full-uri-plain-http-elsewhere",
+        &|_, e| {
+            set(e, "AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://evil.invalid/creds");
+            set(e, "AWS_CONTAINER_AUTHORIZATION_TOKEN", artifact_registry_tests::canary("awsSessionToken"));
+        },
+        Some("ValueError"),
+    );
+    case(
+        "container-relative-uri-naming-another-host",
+        &|_, e| set(e, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "@evil.invalid/creds"),
+        Some("ValueError"),
+    );
     case("nothing-anywhere", &|_, _| {}, Some("none"));
     out
 }
@@ -360,6 +376,10 @@ async fn the_chain_resolves_what_botocore_resolves() {
                     "{}: botocore found nothing ({theirs}) but we found {ours}",
                     case.name
                 );
+                // What botocore refuses outright is bad input to us, before any request.
+                if kind == "ValueError" {
+                    assert_eq!(ours["error"], "invalid-input", "{}: {ours}", case.name);
+                }
             }
             None => {
                 assert!(theirs["method"].is_string(), "{}: botocore found no credentials: {theirs}", case.name);

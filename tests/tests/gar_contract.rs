@@ -243,6 +243,9 @@ async fn workload_identity_federation_from_the_environment() {
     std::fs::write(&token_file, "oidc-subject-token").unwrap();
     let mut config = server.config("images", json!({}));
     config["gcp"].as_object_mut().unwrap().remove("credentials");
+    // The files name Google's own STS and IAM Credentials, as gcloud writes them; the
+    // configuration's endpoints (the operator's choice) send both to the server.
+    config["gcp"]["endpoints"]["sts"] = json!(server.endpoint);
     let registry_with = |file: Value| {
         let path = dir.join("external.json");
         std::fs::write(&path, file.to_string()).unwrap();
@@ -253,7 +256,7 @@ async fn workload_identity_federation_from_the_environment() {
         artifact_registry_tests::transports::registry_in_env(&config, env)
     };
     let file_sourced = json!({ "type": "external_account", "audience": AUDIENCE,
-        "subject_token_type": "urn:ietf:params:oauth:token-type:jwt", "token_url": format!("{}/v1/token", server.endpoint),
+        "subject_token_type": "urn:ietf:params:oauth:token-type:jwt", "token_url": "https://sts.googleapis.com/v1/token",
         "credential_source": { "file": token_file.to_str().unwrap() } });
 
     // The pool exists but does not trust the token yet: STS's refusal, typed, and
@@ -283,8 +286,9 @@ async fn workload_identity_federation_from_the_environment() {
     let mut url_sourced = file_sourced;
     url_sourced["credential_source"] = json!({ "url": format!("{}/_contract/subject-token", server.endpoint),
         "headers": { "Metadata-Flavor": "Test" }, "format": { "type": "json", "subject_token_field_name": "id_token" } });
-    url_sourced["service_account_impersonation_url"] =
-        json!(format!("{}/v1/projects/-/serviceAccounts/{deployer}:generateAccessToken", server.endpoint));
+    url_sourced["service_account_impersonation_url"] = json!(format!(
+        "https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/{deployer}:generateAccessToken"
+    ));
     let impersonating = registry_with(url_sourced);
     let who = impersonating.describe_credentials().await.unwrap();
     assert_eq!(
@@ -294,5 +298,38 @@ async fn workload_identity_federation_from_the_environment() {
     let creds = impersonating.generate_credentials(&repo.name, Permissions::Pull, None).await.unwrap();
     assert_eq!(tokeninfo(&server, creds.password.expose())["email"], deployer.as_str());
     impersonating.delete_repository(&repo.name).await.unwrap();
+
+    // Without the configuration's endpoints, a file whose URLs are not Google's is
+    // refused before the subject token is read or sent anywhere.
+    let mut unconfigured = config.clone();
+    unconfigured["gcp"]["endpoints"].as_object_mut().unwrap().remove("sts");
+    unconfigured["gcp"]["endpoints"].as_object_mut().unwrap().remove("iamCredentials");
+    for (field, url) in [
+        ("token_url", format!("{}/v1/token", server.endpoint)),
+        ("token_url", format!("{}/v1/token", server.endpoint.replacen("http://", "https://", 1))),
+        ("token_url", "http://sts.googleapis.com/v1/token".to_owned()),
+        (
+            "service_account_impersonation_url",
+            format!("{}/v1/projects/-/serviceAccounts/{deployer}:generateAccessToken", server.endpoint),
+        ),
+    ] {
+        let mut file = json!({ "type": "external_account", "audience": AUDIENCE,
+            "subject_token_type": "urn:ietf:params:oauth:token-type:jwt", "token_url": "https://sts.googleapis.com/v1/token",
+            "credential_source": { "file": token_file.to_str().unwrap() } });
+        file[field] = json!(url);
+        let path = dir.join("untrusted.json");
+        std::fs::write(&path, file.to_string()).unwrap();
+        let env = artifact_registry_tests::transports::env_of(&[
+            ("GOOGLE_APPLICATION_CREDENTIALS", path.to_str().unwrap()),
+            ("HOME", dir.to_str().unwrap()),
+        ]);
+        let registry = artifact_registry_tests::transports::registry_in_env(&unconfigured, env);
+        let before = server.state()["requests"].as_array().unwrap().len();
+        let e = registry.get_repository(&repo.name).await.unwrap_err();
+        assert_eq!(e.code(), artifact_registry_core::ErrorCode::InvalidInput, "{field} {url}: {e}");
+        assert!(e.message().contains(field), "{e}");
+        let after = server.state()["requests"].as_array().unwrap().len();
+        assert_eq!(after, before, "{field} {url}: a request was sent");
+    }
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -20,7 +20,7 @@ use std::time::Duration;
 use crate::auth::azure;
 use crate::auth::token_cache::{CachedToken, token_from_json};
 use crate::engine::host::{HostAnswer, HostQuery};
-use crate::engine::http::{HttpRequest, HttpResponse, percent_encode};
+use crate::engine::http::{HttpRequest, HttpResponse, UrlParts, percent_encode};
 use crate::engine::operation::Exchange;
 use crate::engine::time::Timestamp;
 use crate::error::{Error, ErrorCode, Result};
@@ -75,10 +75,34 @@ async fn var(ex: &Exchange, name: &str) -> Option<String> {
     }
 }
 
+/// `AZURE_AUTHORITY_HOST`, where the client secret or the federated assertion goes.
+/// azure-identity refuses any authority that is not https; so do we, but for a
+/// loopback address over http: such a request never leaves the machine (it is how
+/// tests and local emulators serve Azure AD), so nothing crosses a network in clear.
+fn checked_authority(host: &str) -> Result<String> {
+    let refuse = |why: &str| {
+        Err(Error::invalid_input(format!(
+            "AZURE_AUTHORITY_HOST {why}: the client secret or federated token would travel in clear; use https (nothing was sent)"
+        )))
+    };
+    let Some(url) = UrlParts::parse(host) else { return refuse("is not an absolute URL") };
+    if url.host().is_none() {
+        return refuse("carries user information before its host");
+    }
+    match url.scheme {
+        "https" => Ok(host.to_owned()),
+        "http" if url.is_loopback() => Ok(host.to_owned()),
+        _ => refuse(&format!("is {}, not https", url.scheme)),
+    }
+}
+
 /// The chain: what the environment offers, without a network call (managed identity
 /// is taken as available; its first token request says whether it is).
 pub(crate) async fn find(ex: &Exchange, default_authority: &str) -> Result<Source> {
-    let authority = var(ex, "AZURE_AUTHORITY_HOST").await.unwrap_or_else(|| default_authority.to_owned());
+    let authority = match var(ex, "AZURE_AUTHORITY_HOST").await {
+        Some(host) => checked_authority(&host)?,
+        None => default_authority.to_owned(),
+    };
     let authority = authority.trim_end_matches('/').to_owned();
     let (tenant, client_id) = (var(ex, "AZURE_TENANT_ID").await, var(ex, "AZURE_CLIENT_ID").await);
     if let (Some(tenant), Some(client_id), Some(secret)) = (&tenant, &client_id, var(ex, "AZURE_CLIENT_SECRET").await) {
@@ -196,4 +220,23 @@ fn managed(ex: &Exchange, response: &HttpResponse, what: &str) -> Result<CachedT
         .or_else(|| number("expires_on").map(Timestamp::from_unix))
         .or_else(|| number("expires_in").map(|s| ex.now().plus(Duration::from_secs(s.max(0) as u64))));
     Ok(CachedToken { token, expires_at })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_authority_host_is_https_or_loopback() {
+        for ok in
+            ["https://login.microsoftonline.com", "https://login.example/", "http://127.0.0.1:8443", "http://localhost"]
+        {
+            assert_eq!(super::checked_authority(ok).unwrap(), ok);
+        }
+        for bad in
+            ["http://login.microsoftonline.com", "http://evil.example", "https://x@evil.example", "login.example"]
+        {
+            let e = super::checked_authority(bad).unwrap_err();
+            assert_eq!(e.code(), crate::ErrorCode::InvalidInput, "{bad}");
+            assert!(e.message().contains("AZURE_AUTHORITY_HOST"), "{e}");
+        }
+    }
 }

@@ -22,7 +22,7 @@ use serde_json::Value;
 use crate::auth::gcp::{self, ServiceAccount};
 use crate::auth::token_cache::{CachedToken, token_from_json};
 use crate::engine::host::{HostAnswer, HostQuery};
-use crate::engine::http::{HttpRequest, percent_encode};
+use crate::engine::http::{HttpRequest, UrlParts, percent_encode};
 use crate::engine::operation::Exchange;
 use crate::error::{Error, ErrorCode, Result};
 use crate::protocol::google;
@@ -31,6 +31,64 @@ use crate::secret::Secret;
 /// How long the metadata ping may take (google-auth waits 3 s, three times; one
 /// short try keeps a laptop from hanging).
 const PING_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The configuration's endpoint overrides (`gcp.endpoints`): the operator's own
+/// choice, used as written and preferred to the URLs a credentials file names.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Endpoints<'a> {
+    /// `oauth2`: replaces a file's `token_uri`.
+    pub oauth2: Option<&'a str>,
+    /// `sts`: replaces an external account's `token_url` (`{sts}/v1/token`).
+    pub sts: Option<&'a str>,
+    /// `iamCredentials`: replaces an external account's impersonation host.
+    pub iam_credentials: Option<&'a str>,
+}
+
+/// Whether `host` is one of Google's hosts for `service` (`sts`, `iamcredentials`):
+/// `{service}.googleapis.com` and its regional, locational, private and mTLS forms
+/// (`x.{service}`, `{service}.x`, `{service}.x.rep`, `x-{service}`, `{service}-x.p`,
+/// each optionally `.mtls`). Other universe domains are reached through the
+/// configuration's endpoints, never through a file's word.
+fn is_google_host(host: &str, service: &str) -> bool {
+    let host = host.to_ascii_lowercase();
+    let Some(prefix) = host.strip_suffix(".googleapis.com") else { return false };
+    let prefix = prefix.strip_suffix(".mtls").unwrap_or(prefix);
+    let labels: Vec<&str> = prefix.split('.').collect();
+    let label_ok = |l: &str| !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if !labels.iter().all(|l| label_ok(l)) {
+        return false;
+    }
+    // `x-{service}` and `{service}-x`, with a non-empty x.
+    let after_dash = |l: &str| l.strip_suffix(service).and_then(|r| r.strip_suffix('-')).is_some_and(|x| !x.is_empty());
+    let before_dash =
+        |l: &str| l.strip_prefix(service).and_then(|r| r.strip_prefix('-')).is_some_and(|x| !x.is_empty());
+    match labels.as_slice() {
+        [s] => *s == service || after_dash(s),
+        [_, s] if *s == service => true,
+        [s, _] if *s == service => true,
+        [s, _, "rep"] if *s == service => true,
+        [s, "p"] => before_dash(s),
+        _ => false,
+    }
+}
+
+/// An external-account file's URL for `service`, checked before any subject token is
+/// sent: google-auth documents that it does not validate these URLs, and a file can
+/// come from a deploy tool's input. https on Google's own hosts only.
+fn checked_google_url(url: &str, field: &str, service: &str) -> Result<()> {
+    let refuse = |why: String| {
+        Err(Error::invalid_input(format!(
+            "the external_account file's {field} {why}; set gcp.endpoints in the configuration to use another endpoint (nothing was sent)"
+        )))
+    };
+    let Some(parts) = UrlParts::parse(url) else { return refuse(format!("{url:?} is not an absolute URL")) };
+    match parts.host() {
+        Some(host) if parts.scheme == "https" && is_google_host(host, service) => Ok(()),
+        Some(host) if parts.scheme == "https" => refuse(format!("names {host}, not a Google {service} host")),
+        Some(_) => refuse(format!("is {}, not https", parts.scheme)),
+        None => refuse("carries user information before its host".into()),
+    }
+}
 
 /// Where tokens come from.
 #[derive(Debug)]
@@ -160,7 +218,30 @@ impl ExternalAccount {
         Ok(Secret::new(token))
     }
 
-    async fn token(&self, ex: &Exchange, scope: &str) -> Result<CachedToken> {
+    async fn token(&self, ex: &Exchange, scope: &str, endpoints: Endpoints<'_>) -> Result<CachedToken> {
+        // Where the subject token and the STS token go, checked before either is read.
+        let token_url = match endpoints.sts {
+            Some(sts) => format!("{}/v1/token", sts.trim_end_matches('/')),
+            None => {
+                checked_google_url(&self.token_url, "token_url", "sts")?;
+                self.token_url.clone()
+            }
+        };
+        let impersonation_url = match (&self.impersonation_url, endpoints.iam_credentials) {
+            (None, _) => None,
+            (Some(_), Some(iam)) => {
+                let email = self.service_account_email().unwrap_or_default();
+                Some(format!(
+                    "{}/v1/projects/-/serviceAccounts/{}:generateAccessToken",
+                    iam.trim_end_matches('/'),
+                    percent_encode(&email, false)
+                ))
+            }
+            (Some(url), None) => {
+                checked_google_url(url, "service_account_impersonation_url", "iamcredentials")?;
+                Some(url.clone())
+            }
+        };
         let subject = self.subject_token(ex).await?;
         // With impersonation the STS token only needs to call IAM Credentials; the
         // requested scope goes on the service account's token (as google-auth does).
@@ -177,9 +258,9 @@ impl ExternalAccount {
         if let Some(options) = &options {
             form.push(("options", options.as_str()));
         }
-        let response = post_form(ex, HttpRequest::post_form(&self.token_url, &form)).await?;
+        let response = post_form(ex, HttpRequest::post_form(&token_url, &form)).await?;
         let sts = gcp::oauth_token(ex, &response, "exchanging the subject token at Google STS")?;
-        let Some(impersonate) = &self.impersonation_url else { return Ok(sts) };
+        let Some(impersonate) = &impersonation_url else { return Ok(sts) };
         let body = serde_json::json!({ "scope": [scope], "lifetime": "3600s" }).to_string();
         let bearer = format!("Bearer {}", sts.token.expose());
         let response = ex
@@ -348,14 +429,10 @@ pub(crate) async fn find(ex: &Exchange) -> Result<Found> {
     ))
 }
 
-/// An access token for `scope` from what [`find`] found. `token_endpoint` overrides
-/// the files' `token_uri` (`gcp.endpoints.oauth2`).
-pub(crate) async fn token(
-    ex: &Exchange,
-    found: &Found,
-    token_endpoint: Option<&str>,
-    scope: &str,
-) -> Result<CachedToken> {
+/// An access token for `scope` from what [`find`] found, through the configuration's
+/// `endpoints` where it names them.
+pub(crate) async fn token(ex: &Exchange, found: &Found, endpoints: Endpoints<'_>, scope: &str) -> Result<CachedToken> {
+    let token_endpoint = endpoints.oauth2;
     match &found.adc {
         Adc::ServiceAccount(account) => {
             gcp::fetch_token(ex, account, token_endpoint.unwrap_or(&account.token_uri), scope).await
@@ -384,7 +461,7 @@ pub(crate) async fn token(
                 .await?;
             gcp::oauth_token(ex, &response, "getting a token from the metadata server")
         }
-        Adc::ExternalAccount(account) => account.token(ex, scope).await,
+        Adc::ExternalAccount(account) => account.token(ex, scope, endpoints).await,
     }
 }
 
@@ -400,6 +477,52 @@ mod tests {
 
     fn parse(v: Value) -> Result<ExternalAccount> {
         ExternalAccount::parse("wif.json", &v)
+    }
+
+    #[test]
+    fn only_googles_own_sts_and_iam_credentials_hosts_are_trusted_from_a_file() {
+        for host in [
+            "sts.googleapis.com",
+            "sts.mtls.googleapis.com",
+            "us-east1.sts.googleapis.com",
+            "sts.us-east7.rep.googleapis.com",
+            "sts.europe-west3.googleapis.com",
+            "europe-west3-sts.googleapis.com",
+            "sts-xyz123.p.googleapis.com",
+            "STS.GOOGLEAPIS.COM",
+        ] {
+            assert!(is_google_host(host, "sts"), "{host}");
+        }
+        for host in [
+            "sts.googleapis.com.evil.example",
+            "evil.example",
+            "stsgoogleapis.com",
+            "xsts.googleapis.com",
+            "-sts.googleapis.com",
+            "a.b.sts.googleapis.com",
+            "sts..googleapis.com",
+            "iamcredentials.googleapis.com",
+            "sts.googleapis.com:443@evil.example",
+            "googleapis.com",
+            "127.0.0.1",
+        ] {
+            assert!(!is_google_host(host, "sts"), "{host}");
+        }
+        assert!(is_google_host("iamcredentials.googleapis.com", "iamcredentials"));
+        assert!(is_google_host("iamcredentials.mtls.googleapis.com", "iamcredentials"));
+        assert!(!is_google_host("sts.googleapis.com", "iamcredentials"));
+        let url = |u: &str| checked_google_url(u, "token_url", "sts");
+        assert!(url("https://sts.googleapis.com/v1/token").is_ok());
+        for bad in [
+            "http://sts.googleapis.com/v1/token",
+            "https://sts.googleapis.com@evil.example/v1/token",
+            "https://evil.example/v1/token",
+            "sts.googleapis.com/v1/token",
+        ] {
+            let e = url(bad).unwrap_err();
+            assert_eq!(e.code(), ErrorCode::InvalidInput, "{bad}");
+            assert!(e.message().contains("token_url"), "{e}");
+        }
     }
 
     #[test]

@@ -179,6 +179,30 @@ impl<'a> UrlParts<'a> {
         Some(UrlParts { scheme, authority, path: if path.is_empty() { "/" } else { path }, query })
     }
 
+    /// The host name or address alone: no port, no IPv6 brackets. `None` when the
+    /// authority carries user information (`user@host`): such a URL is refused
+    /// wherever a host is checked, since what precedes `@` is easily mistaken for the
+    /// host.
+    pub fn host(&self) -> Option<&'a str> {
+        if self.authority.contains('@') {
+            return None;
+        }
+        if let Some(rest) = self.authority.strip_prefix('[') {
+            return rest.split_once(']').map(|(h, _)| h);
+        }
+        Some(self.authority.rsplit_once(':').map_or(self.authority, |(h, _)| h))
+    }
+
+    /// Whether the host is a loopback address or `localhost`: a request to it never
+    /// leaves the machine.
+    pub fn is_loopback(&self) -> bool {
+        match self.host() {
+            Some(h) if h.eq_ignore_ascii_case("localhost") => true,
+            Some(h) => h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback()),
+            None => false,
+        }
+    }
+
     /// The host as a `Host` header carries it: the port only when it is not the
     /// scheme's default.
     pub fn host_header(&self) -> &'a str {

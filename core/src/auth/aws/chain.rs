@@ -30,7 +30,7 @@ use super::sigv4::AwsCredentials;
 use super::sts;
 use crate::auth::aws::AwsContext;
 use crate::engine::host::{HostAnswer, HostQuery};
-use crate::engine::http::HttpRequest;
+use crate::engine::http::{HttpRequest, UrlParts};
 use crate::engine::operation::Exchange;
 use crate::engine::time::Timestamp;
 use crate::error::{Error, ErrorCode, Result};
@@ -386,8 +386,18 @@ async fn container(ex: &Exchange, env: &Env<'_>) -> Result<Option<Found>> {
         env.var("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI").await,
         env.var("AWS_CONTAINER_CREDENTIALS_FULL_URI").await,
     ) {
-        (Some(relative), _) => format!("{CONTAINER_HOST}{relative}"),
-        (None, Some(full)) => full,
+        // A path on the ECS agent's address; anything else (`@host/x`) would name
+        // another host.
+        (Some(relative), _) if relative.starts_with('/') => format!("{CONTAINER_HOST}{relative}"),
+        (Some(_), _) => {
+            return Err(Error::invalid_input(
+                "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI must be a path starting with '/' (on 169.254.170.2); nothing was sent",
+            ));
+        }
+        (None, Some(full)) => {
+            check_container_full_uri(&full)?;
+            full
+        }
         (None, None) => return Ok(None),
     };
     let token = match env.var("AWS_CONTAINER_AUTHORIZATION_TOKEN").await {
@@ -422,6 +432,25 @@ async fn container(ex: &Exchange, env: &Env<'_>) -> Result<Option<Found>> {
     let (credentials, expiration) = keys_from_json(&v, "Token", "the container credentials endpoint")?;
     ex.add_secret(credentials.secret_access_key.expose());
     Ok(Some(Found { credentials, expiration, method: "container-role", source: "container".into() }))
+}
+
+/// Where the container credentials (and the authorization token sent with them) may
+/// go, by botocore's rule: any host over https; over plain http only a loopback
+/// address, `localhost`, or the ECS and EKS agents' link-local addresses.
+fn check_container_full_uri(full: &str) -> Result<()> {
+    const AGENT_HOSTS: [&str; 3] = ["169.254.170.2", "169.254.170.23", "fd00:ec2::23"];
+    let refuse =
+        |why: &str| Err(Error::invalid_input(format!("AWS_CONTAINER_CREDENTIALS_FULL_URI {why}; nothing was sent")));
+    let Some(url) = UrlParts::parse(full) else { return refuse("is not an absolute URL") };
+    let Some(host) = url.host() else { return refuse("carries user information before its host") };
+    match url.scheme {
+        "https" => Ok(()),
+        "http" if url.is_loopback() || AGENT_HOSTS.contains(&host.to_ascii_lowercase().as_str()) => Ok(()),
+        "http" => refuse(&format!(
+            "names {host} over plain http: only https, a loopback address or the container agent's address (169.254.170.2, 169.254.170.23, fd00:ec2::23) may receive the credentials request"
+        )),
+        _ => refuse("is neither http nor https"),
+    }
 }
 
 /// IMDSv2, falling back to IMDSv1 when no token can be had (a hop limit that drops
@@ -478,6 +507,35 @@ async fn imds(ex: &Exchange, env: &Env<'_>) -> std::result::Result<Option<Found>
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn container_credentials_go_where_botocore_sends_them() {
+        for ok in [
+            "https://anything.example/creds",
+            "http://127.0.0.1:8080/creds",
+            "http://127.9.9.9/x",
+            "http://localhost/x",
+            "http://[::1]:80/x",
+            "http://169.254.170.2/x",
+            "http://169.254.170.23/v1/credentials",
+            "http://[fd00:ec2::23]/x",
+        ] {
+            assert!(super::check_container_full_uri(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://evil.example/creds",
+            "http://169.254.170.2@evil.example/x",
+            "https://a@evil.example/x",
+            "http://10.0.0.1/creds",
+            "ftp://127.0.0.1/x",
+            "169.254.170.2/x",
+            "http://169.254.169.254/x",
+        ] {
+            let e = super::check_container_full_uri(bad).unwrap_err();
+            assert_eq!(e.code(), crate::ErrorCode::InvalidInput, "{bad}");
+            assert!(e.message().contains("AWS_CONTAINER_CREDENTIALS_FULL_URI"), "{e}");
+        }
+    }
+
     #[test]
     fn commands_split_like_a_shell() {
         assert_eq!(

@@ -31,7 +31,7 @@ use serde_json::{Value, json};
 use crate::auth::gcp::{self, CLOUD_PLATFORM, ServiceAccount};
 use crate::auth::gcp_adc;
 use crate::auth::token_cache::{CachedToken, TokenCache};
-use crate::config::{GarBinding, GcpCredentials, GcpPlatform};
+use crate::config::{GarBinding, GcpCredentials, GcpEndpoints, GcpPlatform};
 use crate::engine::http::{HttpRequest, HttpResponse, percent_encode};
 use crate::engine::operation::Exchange;
 use crate::engine::time::Timestamp;
@@ -82,7 +82,9 @@ pub(crate) struct Gar {
     iam_credentials: String,
     token_endpoint: String,
     /// `gcp.endpoints.oauth2`, which wins over a credentials file's `token_uri`.
-    oauth2_override: Option<String>,
+    /// `gcp.endpoints` as configured: the application default credentials use them
+    /// in place of what their files name.
+    endpoint_overrides: GcpEndpoints,
     identity: Identity,
     tokens: TokenCache,
 }
@@ -108,7 +110,7 @@ impl Gar {
             (None, Identity::Key(account)) => account.token_uri.clone(),
             (None, _) => gcp::GOOGLE_TOKEN_URI.to_owned(),
         };
-        let oauth2_override = platform.endpoints.oauth2.clone();
+        let endpoint_overrides = platform.endpoints.clone();
         Ok(Gar {
             project: platform.project_id.clone(),
             location: platform.region.clone(),
@@ -118,7 +120,7 @@ impl Gar {
             api: trim(&platform.endpoints.artifact_registry, DEFAULT_API),
             iam_credentials: trim(&platform.endpoints.iam_credentials, DEFAULT_IAM),
             token_endpoint,
-            oauth2_override,
+            endpoint_overrides,
             identity,
             tokens: TokenCache::default(),
         })
@@ -174,10 +176,17 @@ impl Gar {
             Identity::Ambient(_) => {
                 let found = self.adc(ex).await?;
                 let key = self.token_key();
-                self.tokens
-                    .get(ex, &key, || gcp_adc::token(ex, &found, self.oauth2_override.as_deref(), CLOUD_PLATFORM))
-                    .await
+                self.tokens.get(ex, &key, || gcp_adc::token(ex, &found, self.adc_endpoints(), CLOUD_PLATFORM)).await
             }
+        }
+    }
+
+    fn adc_endpoints(&self) -> gcp_adc::Endpoints<'_> {
+        let o = &self.endpoint_overrides;
+        gcp_adc::Endpoints {
+            oauth2: o.oauth2.as_deref(),
+            sts: o.sts.as_deref(),
+            iam_credentials: o.iam_credentials.as_deref(),
         }
     }
 
