@@ -141,3 +141,131 @@ async fn provider_messages_are_scrubbed_and_results_hide_passwords() {
     // The JSON form does carry it: that is what the caller asked for.
     assert_eq!(serde_json::to_value(&creds).unwrap()["password"], "the-ecr-password-value");
 }
+
+/// A transport that answers the AWS credential sources (container endpoint, instance
+/// metadata, STS) with the canary secret and session token, and every ECR call with a
+/// `SignatureDoesNotMatch` whose message quotes every request header, as AWS's own
+/// answer quotes the canonical request (the session token included).
+struct EchoingAws;
+
+#[async_trait::async_trait]
+impl artifact_registry_core::Transport for EchoingAws {
+    async fn send(
+        &self,
+        request: artifact_registry_core::HttpRequest,
+    ) -> Result<HttpResponse, artifact_registry_core::TransportError> {
+        let (secret, token) = (canary("awsSecretAccessKey"), canary("awsSessionToken"));
+        let keys = json!({ "AccessKeyId": "ASIAECHO000000000001", "SecretAccessKey": secret, "Token": token,
+                           "Expiration": "2099-01-01T00:00:00Z", "Code": "Success" });
+        let url = request.url.as_str();
+        let answer = if url.contains("/container/") || url.ends_with("/security-credentials/role") {
+            HttpResponse::new(200, keys.to_string())
+        } else if url.ends_with("/latest/api/token") {
+            HttpResponse::new(200, "imds-session")
+        } else if url.ends_with("/security-credentials/") {
+            HttpResponse::new(200, "role")
+        } else if url.starts_with("http://sts.") {
+            HttpResponse::new(
+                200,
+                format!(
+                    "<AssumeRoleResponse><AssumeRoleResult><Credentials><AccessKeyId>ASIAROLE000000000001</AccessKeyId><SecretAccessKey>{secret}</SecretAccessKey><SessionToken>{token}</SessionToken><Expiration>2099-01-01T00:00:00Z</Expiration></Credentials></AssumeRoleResult></AssumeRoleResponse>"
+                ),
+            )
+        } else {
+            let quoted: Vec<String> =
+                request.headers.iter().map(|(k, v)| format!("{}:{v}", k.to_lowercase())).collect();
+            let message = format!(
+                "The request signature we calculated does not match the signature you provided. The Canonical String for this request should have been 'POST\n/\n\n{}'",
+                quoted.join("\n")
+            );
+            HttpResponse::new(400, json!({ "__type": "InvalidSignatureException", "message": message }).to_string())
+                .with_header("x-amzn-ErrorType", "InvalidSignatureException")
+        };
+        Ok(answer)
+    }
+
+    async fn sleep(&self, _: std::time::Duration) {}
+}
+
+/// Every source of the AWS chain hands out a secret key and a session token; an error
+/// that quotes the signed request (as `SignatureDoesNotMatch` does) shows neither, on
+/// the call that resolved them and on the next one, served from the client's cache.
+#[tokio::test]
+async fn aws_secrets_from_every_source_are_redacted_where_errors_quote_requests() {
+    use artifact_registry_tests::transports::{EnvTransport, env_of};
+    let (secret, token) = (canary("awsSecretAccessKey"), canary("awsSessionToken"));
+    let home = artifact_registry_tests::oci_registry::scratch_dir("aws-secrets");
+    let file = |name: &str, text: String| {
+        let path = home.join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let keys = format!(
+        "aws_access_key_id = AKIAFILE000000000001\naws_secret_access_key = {secret}\naws_session_token = {token}\n"
+    );
+    let credentials_file = file("credentials", format!("[default]\n{keys}"));
+    let config_file = file("config", format!("[default]\n{keys}"));
+    let process = format!(
+        "echo '{{\"Version\": 1, \"AccessKeyId\": \"ASIAPROC000000000001\", \"SecretAccessKey\": \"{secret}\", \"SessionToken\": \"{token}\"}}'"
+    );
+    let process_config = file("process-config", format!("[default]\ncredential_process = {process}\n"));
+    let role_config = file(
+        "role-config",
+        "[default]\nrole_arn = arn:aws:iam::123456789012:role/ci\ncredential_source = Environment\n".to_owned(),
+    );
+    let home_dir = home.to_str().unwrap();
+    let none = "/nonexistent";
+    let base = [
+        ("HOME", home_dir),
+        ("AWS_SHARED_CREDENTIALS_FILE", none),
+        ("AWS_CONFIG_FILE", none),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ];
+    let sources: Vec<(&str, Vec<(&str, &str)>)> = vec![
+        (
+            "environment",
+            vec![
+                ("AWS_ACCESS_KEY_ID", "ASIAENV0000000000001"),
+                ("AWS_SECRET_ACCESS_KEY", secret),
+                ("AWS_SESSION_TOKEN", token),
+            ],
+        ),
+        ("credentials file", vec![("AWS_SHARED_CREDENTIALS_FILE", &credentials_file)]),
+        ("config file", vec![("AWS_CONFIG_FILE", &config_file)]),
+        ("credential_process", vec![("AWS_CONFIG_FILE", &process_config)]),
+        (
+            "credential_source = Environment",
+            vec![
+                ("AWS_CONFIG_FILE", &role_config),
+                ("AWS_ACCESS_KEY_ID", "AKIAENV0000000000002"),
+                ("AWS_SECRET_ACCESS_KEY", secret),
+                ("AWS_SESSION_TOKEN", token),
+            ],
+        ),
+        ("container", vec![("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1:1/container/creds")]),
+        (
+            "instance metadata",
+            vec![("AWS_EC2_METADATA_DISABLED", "false"), ("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:2")],
+        ),
+    ];
+    for (source, vars) in sources {
+        let mut env = env_of(&base);
+        env.extend(env_of(&vars));
+        let config = json!({ "name": "a", "binding": { "service": "ecr", "repositoryPrefix": "acme" },
+            "aws": { "region": "us-east-1", "accountId": "123456789012",
+                     "endpoints": { "ecr": "http://ecr.echo.test", "sts": "http://sts.echo.test" } } });
+        let client = Client::from_json_str(&config.to_string()).unwrap();
+        let registry = Registry::new(
+            client,
+            EnvTransport { inner: EchoingAws, env },
+            FixedClock(Timestamp::from_unix(1_800_000_000)),
+        );
+        for call in ["first call (resolves)", "second call (cached)"] {
+            let e = registry.get_repository("acme-app").await.unwrap_err();
+            assert_eq!(e.provider_code(), Some("InvalidSignatureException"), "{source}, {call}: {e}");
+            assert!(e.message().contains("x-amz-security-token:"), "{source}, {call}: the echo is in the message: {e}");
+            assert_clean(&format!("{source}, {call}: error"), &format!("{e} {e:?} {}", e.message()), &[secret, token]);
+        }
+    }
+    let _ = std::fs::remove_dir_all(home);
+}

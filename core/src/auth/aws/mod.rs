@@ -67,6 +67,18 @@ impl AwsContext {
     /// The base credentials: the configured ones, or those the environment gives
     /// (resolved once, shared by the client's operations, refreshed before expiry).
     pub async fn credentials(&self, ex: &Exchange) -> Result<AwsCredentials> {
+        let credentials = self.base_credentials(ex).await?;
+        // Every operation that signs with them registers each secret field, so that an
+        // error quoting a request (a canonical request, an echoed header) is redacted,
+        // whichever source supplied them and whether or not they came from the cache.
+        ex.add_secret(credentials.secret_access_key.expose());
+        if let Some(token) = &credentials.session_token {
+            ex.add_secret(token.expose());
+        }
+        Ok(credentials)
+    }
+
+    async fn base_credentials(&self, ex: &Exchange) -> Result<AwsCredentials> {
         if let Some(c) = &self.configured {
             return Ok(c.clone());
         }
