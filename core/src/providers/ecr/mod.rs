@@ -162,6 +162,8 @@ impl Ecr {
             }
             regions.push(replica);
         }
+        // Every region's change is planned and checked (our Sids, the size limit)
+        // before anything is written, so a refusal changes no region.
         let mut plans = Vec::with_capacity(regions.len());
         for region in &regions {
             let read_at = ex.now();
@@ -173,7 +175,23 @@ impl Ecr {
         // far, and that one (its write may have landed with its answer lost), get
         // the change taken back (only it: concurrent changes stay).
         let mut written: Vec<(&String, Grants)> = Vec::new();
-        for (region, read_at, write, before) in plans {
+        for (i, (region, read_at, write, before)) in plans.into_iter().enumerate() {
+            // A later region's plan is seconds old by now (the earlier regions' writes
+            // and read-backs came between): planned from it, the write would drop what
+            // another writer added meanwhile. Read it again right before writing.
+            let (read_at, write, before) = if i == 0 {
+                (read_at, write, before)
+            } else {
+                let read_at = ex.now();
+                let fresh = match self.read_policy(ex, region, name).await {
+                    Ok(policy) => plan(&policy, region, &change).map(|w| (w, policy.grants.clone())),
+                    Err(e) => Err(e),
+                };
+                match fresh {
+                    Ok((write, before)) => (read_at, write, before),
+                    Err(error) => return Err(self.undo(ex, name, &written, &change, error).await),
+                }
+            };
             let Some(write) = write else { continue };
             written.push((region, before));
             if let Err(error) = self.write_until_it_holds(ex, region, name, &change, write, read_at).await {
