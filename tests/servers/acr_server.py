@@ -101,7 +101,10 @@ class State:
         self.uploads = {}
         self.scope_maps = {}  # name -> resource
         self.tokens = {}  # name -> resource
-        self.passwords = {}  # token name -> (password, expiry)
+        self.passwords = {}  # token name -> {slot ("password1"/"password2"): (password, expiry)}
+        # Every password generated: {"token", "slot", "fingerprint" (sha256 prefix),
+        # "created", "replaced" (epoch seconds; None while it is current)}.
+        self.password_log = []
         self.operations = {}  # id -> {"polls_left", "result"}
         self.requests = []
 
@@ -177,7 +180,8 @@ class Handler(ContractHandler):
         if path == "/_contract/state":
             return 200, {"repositories": {n: {"tags": r["tags"], "manifests": sorted(r["manifests"])} for n, r in s.repositories.items()},
                          "scopeMaps": s.scope_maps, "tokens": s.tokens, "requests": s.requests,
-                         "passwords": {t: {"expiry": e} for t, (_, e) in s.passwords.items()}}
+                         "passwords": {t: {slot: {"expiry": e} for slot, (_, e) in slots.items()} for t, slots in s.passwords.items()},
+                         "passwordLog": s.password_log}
         if path == "/_contract/configure":
             if "publicUrl" in data:
                 # Served behind a proxy: challenges and tokens name the proxy's address.
@@ -297,7 +301,7 @@ class Handler(ContractHandler):
                 user, _, password = base64.b64decode(auth[6:]).decode().partition(":") if auth.startswith("Basic ") else ("", "", "")
             except Exception:
                 user, password = "", ""
-            stored = s.passwords.get(user)
+            stored = next((p for p in s.passwords.get(user, {}).values() if hmac.compare_digest(p[0], password)), None)
             if not stored or not hmac.compare_digest(stored[0], password) or stored[1] <= time.time() or s.tokens.get(user, {}).get("properties", {}).get("status") != "enabled":
                 return 401, {"errors": [{"code": "UNAUTHORIZED", "message": "invalid username or password"}]}
             scope_map = s.scope_maps[s.tokens[user]["properties"]["scopeMapId"].rsplit("/", 1)[1]]
@@ -489,7 +493,16 @@ class Handler(ContractHandler):
             if expiry <= time.time():
                 self._arm_error(400, "InvalidParameter", "expiry must be in the future")
             value = secrets.token_urlsafe(32)
-            s.passwords[token] = (value, expiry)
+            now = time.time()
+            for entry in s.password_log:
+                if entry["token"] == token and entry["slot"] == password_name and entry["replaced"] is None:
+                    entry["replaced"] = now
+            s.password_log.append({"token": token, "slot": password_name, "created": now, "replaced": None,
+                                   "fingerprint": hashlib.sha256(value.encode()).hexdigest()[:16]})
+            s.passwords.setdefault(token, {})[password_name] = (value, expiry)
+            # ARM lists a token's passwords (names and expiries, never values).
+            s.tokens[token]["properties"]["credentials"] = {"passwords": [
+                {"name": slot, "expiry": rfc3339(e, 0), "creationTime": rfc3339(now, 6)} for slot, (_, e) in sorted(s.passwords[token].items())]}
             result = {"username": token, "passwords": [{"name": password_name, "value": value, "creationTime": rfc3339(time.time(), 6), "expiry": rfc3339(expiry, 0)}]}
             op = secrets.token_hex(8)
             s.operations[op] = {"polls_left": s.lro_polls, "result": result}

@@ -176,6 +176,46 @@ async fn every_form_of_long_running_arm_answer_is_followed() {
     }
 }
 
+/// Eight calls of one client for the same repository and permission at once: each
+/// password handed out is current when its call returns (a token has two password
+/// slots, and two calls that read it together would pick the same one, the second
+/// replacing the first's password before it is even returned).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_calls_do_not_replace_each_others_passwords() {
+    use sha2::{Digest, Sha256};
+    let server = AcrServer::start();
+    let registry = std::sync::Arc::new(connect(&server.config(json!({ "scopeMapTokens": true })).to_string()).unwrap());
+    let repo = registry.create_repository("busy").await.unwrap();
+    let calls: Vec<_> = (0..8)
+        .map(|_| {
+            let (registry, name) = (registry.clone(), repo.name.clone());
+            tokio::spawn(async move {
+                let creds = registry.generate_credentials(&name, Permissions::Pull, Some(900)).await;
+                let returned = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs_f64();
+                (creds, returned)
+            })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for call in calls {
+        results.push(call.await.unwrap());
+    }
+    let log = server.state()["passwordLog"].as_array().unwrap().clone();
+    assert_eq!(log.len(), 8, "one password per call: {log:?}");
+    for (creds, returned) in results {
+        let creds = creds.unwrap();
+        let digest = Sha256::digest(creds.password.expose().as_bytes());
+        let fingerprint: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        let entry = log.iter().find(|e| e["fingerprint"] == fingerprint.as_str()).expect("the password was generated");
+        if let Some(replaced) = entry["replaced"].as_f64() {
+            assert!(
+                replaced > returned,
+                "a password was replaced at {replaced} before its call returned at {returned}"
+            );
+        }
+    }
+}
+
 /// An administrator disables a token to revoke its passwords: the next call must not
 /// enable it again (that would revive every unexpired password).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -33,7 +33,50 @@ pub(super) struct Arm {
     scope: &'static str,
     /// `/subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.ContainerRegistry/registries/{r}`
     registry_id: String,
+    /// Tokens a call of this client is generating a password for.
+    busy: TokenLocks,
 }
+
+/// One password generation at a time per token, across a client's operations. Two
+/// calls that read the token together would pick the same password slot, and the
+/// second would replace the password the first is about to hand out. (Across
+/// processes nothing serialises them: see the ACR page of the docs.)
+#[derive(Debug, Default)]
+struct TokenLocks(std::sync::Mutex<std::collections::HashSet<String>>);
+
+/// Held while a call works on one token; released when dropped (also when the
+/// operation is dropped mid-way).
+struct TokenLock<'a> {
+    locks: &'a TokenLocks,
+    token: String,
+}
+
+impl Drop for TokenLock<'_> {
+    fn drop(&mut self) {
+        self.locks.0.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.token);
+    }
+}
+
+impl TokenLocks {
+    /// Waits (short `Sleep` steps, within the operation's deadline) for `token`.
+    async fn lock(&self, ex: &Exchange, token: &str) -> Result<TokenLock<'_>> {
+        loop {
+            if self.0.lock().unwrap_or_else(|p| p.into_inner()).insert(token.to_owned()) {
+                return Ok(TokenLock { locks: self, token: token.to_owned() });
+            }
+            if ex.remaining().is_zero() {
+                return Err(Error::new(
+                    crate::ErrorCode::Timeout,
+                    format!("another call of this client kept generating a password for the token {token}"),
+                ));
+            }
+            ex.sleep(LOCK_WAIT_STEP).await;
+        }
+    }
+}
+
+/// How long a call waits between looks at a token another call is working on.
+const LOCK_WAIT_STEP: Duration = Duration::from_millis(50);
 
 impl Arm {
     pub(super) fn new(base: &str, scope: &'static str, subscription: &str, group: &str, registry: &str) -> Arm {
@@ -43,6 +86,7 @@ impl Arm {
             registry_id: format!(
                 "/subscriptions/{subscription}/resourceGroups/{group}/providers/Microsoft.ContainerRegistry/registries/{registry}"
             ),
+            busy: TokenLocks::default(),
         }
     }
 
@@ -206,6 +250,9 @@ impl Arm {
             want.sort();
             Ok(have == want)
         };
+        // From the token's read to its new password, no other call of this client
+        // touches it (the scope map and token are named after the resource).
+        let _held = self.busy.lock(ex, &resource).await?;
         let scope_map = format!("/scopeMaps/{resource}");
         self.ensure(
             ex,
