@@ -350,6 +350,65 @@ RIGS = {
 }
 
 
+# The reads whose answer decides what an operation does next; each is answered once
+# with 200 and an empty body ("empty") and with `{}` ("missing-fields"). The same
+# reads as tests/tests/faults.rs.
+SPOILED_READS = ["empty", "missing-fields"]
+_target = lambda t: (t, {"header": ["X-Amz-Target", t]})
+_gar_repository = ("repository", {"method": "GET", "path": "/repositories/[^/:?]+$"})
+READS = {
+    "ecr on moto": {
+        "get": [_target("DescribeRepositories")],
+        "add": [_target("DescribeRegistry"), _target("GetRepositoryPolicy")],
+        "remove": [_target("DescribeRegistry"), _target("GetRepositoryPolicy")],
+        "get-access": [_target("GetRepositoryPolicy")],
+        "credentials": [_target("GetAuthorizationToken")],
+    },
+    "local on docker-registry": {"get": [("manifest", {"method": "GET", "path": "/manifests/"})]},
+    "gar on its contract server": {
+        "create": [_gar_repository],
+        "get": [_gar_repository, ("package", {"method": "GET", "path": "/packages/"})],
+        "add": [("getIamPolicy", {"path": ":getIamPolicy"})],
+        "remove": [("getIamPolicy", {"path": ":getIamPolicy"})],
+        "get-access": [("getIamPolicy", {"path": ":getIamPolicy"})],
+        "credentials": [("token", {"method": "POST", "path": "^/token"})],
+    },
+    "acr on its contract server": {
+        "get": [("repository", {"method": "GET", "path": "^/acr/v1/"})],
+        "credentials": [("access token", {"method": "POST", "path": "^/oauth2/token"})],
+        "aad-token": [("AAD token", {"method": "POST", "path": "/oauth2/v2.0/token"})],
+    },
+}
+READ_MATRIX = {}
+
+
+@pytest.mark.parametrize("provider,op,read,rule,fault", [
+    pytest.param(provider, op, read, rule, fault, id=f"{RIGS[provider][0].split('_')[0]}-{op}-{read}-{fault}")
+    for provider, ops in READS.items() for op, reads in ops.items() for read, rule in reads for fault in SPOILED_READS])
+def test_spoiled_read(request, provider, op, read, rule, fault):
+    """A read answered 2xx with nothing usable is a provider error, the last request
+    the call sent (nothing is written from it), and the state is as it was."""
+    scenario, script, log = request.getfixturevalue(RIGS[provider][0])
+    _, setup, call, check = scenario[op]
+    state = setup()
+    log()
+    script([{**rule, "fault": fault, "times": 1}])
+    try:
+        call(state)
+        outcome = "ok"
+    except ar.ArtifactRegistryError as e:
+        outcome = e.code
+    finally:
+        script([])
+    sent = log()
+    spoiled = [i for i, r in enumerate(sent) if r["fault"]]
+    assert spoiled, f"the fault never fired: {sent}"
+    assert spoiled[0] == len(sent) - 1, f"requests were sent after the spoiled read: {sent}"
+    assert outcome == "provider", f"{op} with {read} answered {fault}: {outcome}"
+    check(state, outcome)
+    READ_MATRIX[(provider, op, read, fault)] = outcome
+
+
 @pytest.mark.parametrize("provider,op,fault,times", [
     pytest.param(provider, *case.values, id=f"{rig.split('_')[0]}-{case.id}")
     for provider, (rig, ops) in RIGS.items() for case in cases(ops)])
@@ -368,3 +427,10 @@ def test_write_the_matrix():
         for op, outcomes in ops.items():
             lines.append(f"| {provider} | {op} | " + " | ".join(outcomes.get(k, "") for k in kinds) + " |")
     (target / "fault-matrix.md").write_text("\n".join(lines) + "\n")
+    assert READ_MATRIX, "no spoiled-read case ran"
+    lines = ["| provider | operation | read | " + " | ".join(SPOILED_READS) + " |", "|---|---|---|" + "---|" * len(SPOILED_READS)]
+    for provider, ops in READS.items():
+        for op, reads in ops.items():
+            for read, _ in reads:
+                lines.append(f"| {provider} | {op} | {read} | " + " | ".join(READ_MATRIX.get((provider, op, read, f), "") for f in SPOILED_READS) + " |")
+    (target / "fault-matrix-reads.md").write_text("\n".join(lines) + "\n")
