@@ -31,7 +31,8 @@ pub async fn run(keep: bool) -> Result<(), String> {
     println!("artifact-registry quickstart: the local provider against an embedded OCI registry\n");
 
     let password = random_password();
-    let auth = Auth::Basic { user: USER.to_owned(), password: password.clone() };
+    // Token auth: the credentials generated below are scoped to the one repository.
+    let auth = Auth::Token { user: USER.to_owned(), password: password.clone() };
     let server = EmbeddedRegistry::start(([127, 0, 0, 1], 0).into(), None, auth)
         .await
         .map_err(|e| format!("cannot start the embedded registry: {e}"))?;

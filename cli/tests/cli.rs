@@ -88,7 +88,7 @@ fn every_operation_against_the_served_registry() {
     let password = canary("registryPassword");
     let (_served, addr) = serve(Some(("ci", password)));
     let dir = scratch_dir("cli-config");
-    let config = json!({ "name": "artifacts", "binding": { "service": "local", "registryUrl": addr },
+    let config = json!({ "name": "artifacts", "binding": { "service": "local", "registryUrl": addr, "unscopedCredentials": true },
                          "local": { "credentials": { "username": "ci", "password": password } } });
     let file = dir.join("config.json");
     std::fs::write(&file, config.to_string()).unwrap();
@@ -221,7 +221,7 @@ fn every_command_has_help_with_an_example() {
 fn trace_prints_one_line_per_exchange_without_secrets() {
     let password = canary("registryPassword");
     let (_served, addr) = serve(Some(("ci", password)));
-    let config = json!({ "name": "artifacts", "binding": { "service": "local", "registryUrl": addr },
+    let config = json!({ "name": "artifacts", "binding": { "service": "local", "registryUrl": addr, "unscopedCredentials": true },
                          "local": { "credentials": { "username": "ci", "password": password } } });
     let out = run_with(&config, &["--trace", "create-repository", "traced"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -247,7 +247,7 @@ fn ecr_with_credentials_from_the_environment_only() {
     let moto = MotoServer::start();
     let home = scratch_dir("cli-ambient");
     // No credentials in the configuration: they come from the environment.
-    let config = json!({ "name": "artifacts", "binding": { "service": "ecr", "repositoryPrefix": "amb" },
+    let config = json!({ "name": "artifacts", "binding": { "service": "ecr", "repositoryPrefix": "amb", "unscopedCredentials": true },
         "aws": { "accountId": "123456789012", "endpoints": { "ecr": moto.endpoint, "sts": moto.endpoint } } });
     let run_env = |args: &[&str], with_keys: bool| {
         let mut c = Command::new(BIN);
@@ -341,7 +341,7 @@ fn canary_secrets_never_print_with_trace_on_any_command() {
     let password = canary("registryPassword");
     let (aws_secret, aws_token) = (canary("awsSecretAccessKey"), canary("awsSessionToken"));
     let (_served, addr) = serve(Some(("ci", password)));
-    let local = json!({ "name": "artifacts", "binding": { "service": "local", "registryUrl": addr },
+    let local = json!({ "name": "artifacts", "binding": { "service": "local", "registryUrl": addr, "unscopedCredentials": true },
                         "local": { "credentials": { "username": "ci", "password": password } } });
     // ECR with canaries a server refuses: the errors must be clean as well.
     let (_hole, mut ecr) = artifact_registry_tests::stub_server::never_answering_ecr();
@@ -349,6 +349,8 @@ fn canary_secrets_never_print_with_trace_on_any_command() {
         json!({ "accessKeyId": "AKIDEXAMPLE", "secretAccessKey": aws_secret, "sessionToken": aws_token });
     ecr["aws"]["endpoints"]["sts"] = ecr["aws"]["endpoints"]["ecr"].clone();
     ecr["timeouts"] = json!({ "requestSeconds": 0.3, "operationSeconds": 1 });
+    // So that generate-credentials gets as far as sending (and failing) too.
+    ecr["binding"]["unscopedCredentials"] = json!(true);
     let grant = r#"{"platform":"aws","accountIds":["111111111111"]}"#;
     let mut printed = String::new();
     for (config, name, secrets) in

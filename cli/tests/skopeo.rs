@@ -154,8 +154,10 @@ fn serve(data: &Path, extra: &[&str], password: &str) -> (Served, String) {
     panic!("serve did not listen on {addr}");
 }
 
+/// The served registry's configuration; Basic auth cannot scope, so the binding opts in
+/// to handing out the user's password (token auth gives scoped tokens regardless).
 fn local_config(addr: &str, user: &str, password: &str) -> Value {
-    json!({ "name": "artifacts", "binding": { "service": "local", "registryUrl": addr },
+    json!({ "name": "artifacts", "binding": { "service": "local", "registryUrl": addr, "unscopedCredentials": true },
             "local": { "credentials": { "username": user, "password": password } } })
 }
 

@@ -157,7 +157,11 @@ impl Client {
         permissions: Permissions,
         ttl_seconds: Option<u64>,
     ) -> Operation<Credentials> {
-        let checked = self.routable(name).and_then(|name| Ok((name, self.provider.check_ttl(ttl_seconds)?)));
+        let checked = self.routable(name).and_then(|name| {
+            let ttl = self.provider.check_ttl(ttl_seconds)?;
+            self.provider.check_credentials(permissions)?;
+            Ok((name, ttl))
+        });
         self.start(checked, move |p, ex, (name, ttl)| p.generate_credentials(ex, name, permissions, ttl))
     }
 

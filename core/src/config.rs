@@ -84,6 +84,10 @@ pub struct EcrBinding {
     /// Role assumed for push-pull credentials.
     #[serde(default)]
     pub push_role_arn: Option<String>,
+    /// Accept credentials that carry the binding's whole identity where scoped ones
+    /// cannot be made (see `generate_credentials`); off by default.
+    #[serde(default)]
+    pub unscoped_credentials: bool,
 }
 
 /// `{ "service": "gar", "repositoryName", "pullServiceAccountEmail"?, "pushServiceAccountEmail"? }`
@@ -98,6 +102,10 @@ pub struct GarBinding {
     /// Service account impersonated for push-pull credentials.
     #[serde(default)]
     pub push_service_account_email: Option<String>,
+    /// Accept credentials that carry the binding's whole identity where scoped ones
+    /// cannot be made (see `generate_credentials`); off by default.
+    #[serde(default)]
+    pub unscoped_credentials: bool,
 }
 
 /// `{ "service": "acr", "registryName", "resourceGroupName", "repositoryPrefix"? }`
@@ -115,6 +123,10 @@ pub struct AcrBinding {
     /// instead of an ACR access token.
     #[serde(default)]
     pub scope_map_tokens: bool,
+    /// Accept credentials that carry the binding's whole identity where scoped ones
+    /// cannot be made (see `generate_credentials`); off by default.
+    #[serde(default)]
+    pub unscoped_credentials: bool,
 }
 
 /// `{ "service": "local", "registryUrl", "dataDir"? }`
@@ -126,6 +138,10 @@ pub struct LocalBinding {
     /// Where an embedded registry keeps its data.
     #[serde(default)]
     pub data_dir: Option<String>,
+    /// Accept credentials that carry the binding's whole identity where scoped ones
+    /// cannot be made (see `generate_credentials`); off by default.
+    #[serde(default)]
+    pub unscoped_credentials: bool,
 }
 
 /// The platform section beside the binding.

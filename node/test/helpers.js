@@ -39,7 +39,7 @@ async function startMoto (t) {
   const endpoint = `http://127.0.0.1:${ready.port}`
   const config = (prefix = 'acme', binding = {}) => ({
     name: 'artifacts',
-    binding: { service: 'ecr', repositoryPrefix: prefix, ...binding },
+    binding: { service: 'ecr', repositoryPrefix: prefix, unscopedCredentials: true, ...binding },
     aws: {
       region: 'us-east-1',
       accountId: '123456789012',
@@ -58,7 +58,7 @@ async function startGar (t) {
   const endpoint = `http://127.0.0.1:${ready.port}`
   const config = (repositoryName = 'images', binding = {}) => ({
     name: 'artifacts',
-    binding: { service: 'gar', repositoryName, ...binding },
+    binding: { service: 'gar', repositoryName, unscopedCredentials: true, ...binding },
     gcp: {
       projectId: ready.projectId,
       region: ready.location,
@@ -122,7 +122,7 @@ async function stubStats (endpoint) {
 function stubConfig (endpoint) {
   return {
     name: 'artifacts',
-    binding: { service: 'ecr', repositoryPrefix: 'acme' },
+    binding: { service: 'ecr', repositoryPrefix: 'acme', unscopedCredentials: true },
     aws: {
       region: 'us-east-1',
       accountId: '123456789012',
@@ -164,7 +164,7 @@ async function startDockerRegistry (t, password = CANARIES.registryPassword) {
     addr,
     user,
     password,
-    config: { name: 'artifacts', binding: { service: 'local', registryUrl: addr }, local: { credentials: { username: user, password } } }
+    config: { name: 'artifacts', binding: { service: 'local', registryUrl: addr, unscopedCredentials: true }, local: { credentials: { username: user, password } } }
   }
 }
 

@@ -58,7 +58,7 @@ def moto():
             "secret_access_key": ready["secretAccessKey"],
             "config": lambda prefix="acme", **binding: {
                 "name": "artifacts",
-                "binding": {"service": "ecr", "repositoryPrefix": prefix, **binding},
+                "binding": {"service": "ecr", "repositoryPrefix": prefix, "unscopedCredentials": True, **binding},
                 "aws": {
                     "region": "us-east-1",
                     "accountId": "123456789012",
@@ -97,7 +97,7 @@ def gar_server():
             "control": control,
             "config": lambda repository="images", **binding: {
                 "name": "artifacts",
-                "binding": {"service": "gar", "repositoryName": repository, **binding},
+                "binding": {"service": "gar", "repositoryName": repository, "unscopedCredentials": True, **binding},
                 "gcp": {
                     "projectId": ready["projectId"],
                     "region": ready["location"],
@@ -156,7 +156,7 @@ def stub_stats(endpoint: str) -> dict:
 def stub_config(endpoint: str) -> dict:
     return {
         "name": "artifacts",
-        "binding": {"service": "ecr", "repositoryPrefix": "acme"},
+        "binding": {"service": "ecr", "repositoryPrefix": "acme", "unscopedCredentials": True},
         "aws": {
             "region": "us-east-1",
             "accountId": "123456789012",
@@ -210,7 +210,7 @@ def running_docker_registry(password=CANARIES["registryPassword"]):
                 "password": password,
                 "config": {
                     "name": "artifacts",
-                    "binding": {"service": "local", "registryUrl": addr},
+                    "binding": {"service": "local", "registryUrl": addr, "unscopedCredentials": True},
                     "local": {"credentials": {"username": user, "password": password}},
                 },
             }

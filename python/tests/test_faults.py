@@ -163,7 +163,7 @@ def ecr_rig():
         ready = _read_ready_line(proc)
         upstream = f"http://127.0.0.1:{ready['port']}"
         with fault_proxy(upstream) as (endpoint, script, log):
-            config = {"name": "artifacts", "binding": {"service": "ecr", "repositoryPrefix": "acme"},
+            config = {"name": "artifacts", "binding": {"service": "ecr", "repositoryPrefix": "acme", "unscopedCredentials": True},
                       "aws": {"region": "us-east-1", "accountId": "123456789012",
                               "credentials": {"accessKeyId": ready["accessKeyId"], "secretAccessKey": ready["secretAccessKey"]},
                               "endpoints": {"ecr": endpoint, "sts": endpoint}},
@@ -181,7 +181,7 @@ def ecr_rig():
 def local_rig():
     with running_docker_registry() as reg:
         with fault_proxy(f"http://{reg['addr']}") as (endpoint, script, log):
-            config = {**reg["config"], "binding": {"service": "local", "registryUrl": endpoint[len("http://"):]}, "timeouts": TIMEOUTS}
+            config = {**reg["config"], "binding": {**reg["config"]["binding"], "registryUrl": endpoint[len("http://"):]}, "timeouts": TIMEOUTS}
             registry = ar.ArtifactRegistry(config)
             auth = "Basic " + base64.b64encode(f"{reg['user']}:{reg['password']}".encode()).decode()
             counter = iter(range(10**6))
@@ -240,7 +240,7 @@ def gar_members(control):
 def gar_rig():
     with contract_rig("gar_server.py") as (ready, upstream, endpoint, control, script, log):
         control("/_contract/configure", {"lroPolls": 1})
-        config = {"name": "artifacts", "binding": {"service": "gar", "repositoryName": "images"},
+        config = {"name": "artifacts", "binding": {"service": "gar", "repositoryName": "images", "unscopedCredentials": True},
                   "gcp": {"projectId": ready["projectId"], "region": ready["location"], "credentials": ready["serviceAccountKey"],
                           "endpoints": {"artifactRegistry": endpoint, "iamCredentials": endpoint, "oauth2": f"{endpoint}/token"}},
                   "timeouts": TIMEOUTS}

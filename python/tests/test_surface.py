@@ -7,7 +7,7 @@ import artifact_registry as ar
 SECRET = "wJalrXUtnFEMI-K7MDENG-super-secret"
 CONFIG = {
     "name": "artifacts",
-    "binding": {"service": "ecr", "repositoryPrefix": "acme"},
+    "binding": {"service": "ecr", "repositoryPrefix": "acme", "unscopedCredentials": True},
     "aws": {"region": "us-east-1", "accountId": "123456789012",
             "credentials": {"accessKeyId": "AKIDEXAMPLE", "secretAccessKey": SECRET, "sessionToken": "FwoGZXIvYXdz-token-value"}},
 }

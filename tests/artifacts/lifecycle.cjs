@@ -16,7 +16,7 @@ assert.equal(require('artifact-registry-bindings/package.json').version, version
 async function main () {
   const registry = new ArtifactRegistry({
     name: 'artifacts',
-    binding: { service: 'local', registryUrl: addr },
+    binding: { service: 'local', registryUrl: addr, unscopedCredentials: true },
     local: { credentials: { username: user, password } }
   })
   const repo = await registry.createRepository('node')

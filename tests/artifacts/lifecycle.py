@@ -13,7 +13,7 @@ version, addr, user, password, vector = sys.argv[1:6]
 assert ar.__version__ == version, (ar.__version__, version)
 assert "site-packages" in ar.__file__, f"not the installed package: {ar.__file__}"
 
-config = {"name": "artifacts", "binding": {"service": "local", "registryUrl": addr},
+config = {"name": "artifacts", "binding": {"service": "local", "registryUrl": addr, "unscopedCredentials": True},
           "local": {"credentials": {"username": user, "password": password}}}
 registry = ar.ArtifactRegistry(config)
 name = f"py{sys.version_info[0]}{sys.version_info[1]}"

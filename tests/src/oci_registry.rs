@@ -124,11 +124,16 @@ impl DockerRegistry {
     }
 
     /// A local-provider configuration for this registry, with the credentials the
-    /// auth mode needs.
+    /// auth mode needs. With htpasswd (Basic auth, which cannot be scoped) the binding
+    /// opts in to handing out the user's password (`unscopedCredentials`), as a user
+    /// of such a registry must.
     pub fn config(&self, name: &str) -> Value {
         let mut config = json!({ "name": name, "binding": { "service": "local", "registryUrl": self.addr } });
         if self.auth != RegistryAuth::None {
             config["local"] = json!({ "credentials": { "username": USER, "password": password() } });
+        }
+        if self.auth == RegistryAuth::Htpasswd {
+            config["binding"]["unscopedCredentials"] = json!(true);
         }
         config
     }

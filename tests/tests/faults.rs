@@ -204,7 +204,8 @@ impl EcrRig {
     fn start(timeouts: Value) -> (EcrRig, ContractServer) {
         let moto = MotoServer::start();
         let proxy = ContractServer::start_with("fault_proxy.py", &[&moto.endpoint]);
-        let mut config = moto.ecr_config("acme", json!({}));
+        // Credentials without a pull role: the base credentials' token, accepted.
+        let mut config = moto.ecr_config("acme", json!({ "unscopedCredentials": true }));
         config["aws"]["endpoints"] = json!({ "ecr": proxy.endpoint, "sts": proxy.endpoint });
         config["timeouts"] = timeouts;
         (EcrRig { registry: connect(&config), moto, next: 0 }, proxy)
@@ -490,7 +491,7 @@ impl GarRig {
         let r = &server.ready;
         let config = json!({
             "name": "artifacts",
-            "binding": { "service": "gar", "repositoryName": "images" },
+            "binding": { "service": "gar", "repositoryName": "images", "unscopedCredentials": true },
             "gcp": {
                 "projectId": r["projectId"], "region": r["location"], "credentials": r["serviceAccountKey"],
                 "endpoints": { "artifactRegistry": proxy.endpoint, "iamCredentials": proxy.endpoint, "oauth2": format!("{}/token", proxy.endpoint) }

@@ -133,7 +133,7 @@ async fn lifecycle_grants_and_credentials() {
 async fn one_token_serves_many_calls_and_a_refused_token_is_replaced() {
     let server = GarServer::start();
     server.control("/_contract/configure", Some(json!({ "lroPolls": 0 })));
-    let registry = connect(&server.config("images", json!({})).to_string()).unwrap();
+    let registry = connect(&server.config("images", json!({ "unscopedCredentials": true })).to_string()).unwrap();
     registry.create_repository("a").await.unwrap();
     for _ in 0..5 {
         registry.get_repository("acme-p1/images/a").await.unwrap();
@@ -212,7 +212,7 @@ async fn application_default_credentials_from_the_environment() {
     let key_file = dir.join("key.json");
     std::fs::write(&key_file, server.key.to_string()).unwrap();
     // No credentials in the configuration.
-    let mut config = server.config("images", json!({}));
+    let mut config = server.config("images", json!({ "unscopedCredentials": true }));
     config["gcp"].as_object_mut().unwrap().remove("credentials");
     let env = artifact_registry_tests::transports::env_of(&[
         ("GOOGLE_APPLICATION_CREDENTIALS", key_file.to_str().unwrap()),
@@ -241,7 +241,7 @@ async fn workload_identity_federation_from_the_environment() {
     let dir = artifact_registry_tests::oci_registry::scratch_dir("gar-wif");
     let token_file = dir.join("oidc-token");
     std::fs::write(&token_file, "oidc-subject-token").unwrap();
-    let mut config = server.config("images", json!({}));
+    let mut config = server.config("images", json!({ "unscopedCredentials": true }));
     config["gcp"].as_object_mut().unwrap().remove("credentials");
     // The files name Google's own STS and IAM Credentials, as gcloud writes them; the
     // configuration's endpoints (the operator's choice) send both to the server.

@@ -133,6 +133,9 @@ async fn provider_messages_are_scrubbed_and_results_hide_passwords() {
     let token = "QVdTOnRoZS1lY3ItcGFzc3dvcmQtdmFsdWU="; // base64("AWS:the-ecr-password-value")
     let answer = format!(r#"{{"authorizationData":[{{"authorizationToken":"{token}","expiresAt":1795892400}}]}}"#);
     let transport = ScriptedTransport::new(vec![Ok(HttpResponse::new(200, answer))]);
+    // No pull role: the token is the base credentials' own, which the binding accepts.
+    let mut doc = doc;
+    doc["binding"]["unscopedCredentials"] = json!(true);
     let registry =
         Registry::new(Client::from_json_str(&doc.to_string()).unwrap(), transport, FixedClock(Timestamp::from_unix(0)));
     let creds = registry.generate_credentials("acme-app", Permissions::Pull, None).await.unwrap();

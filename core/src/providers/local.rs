@@ -39,6 +39,8 @@ pub(crate) struct Local {
     host: String,
     auth: OciAuth,
     username: Option<String>,
+    /// The configured user's own Basic credentials are accepted as credentials.
+    unscoped_credentials: bool,
 }
 
 impl Local {
@@ -56,6 +58,7 @@ impl Local {
             host,
             auth,
             username: platform.credentials.as_ref().map(|c| c.username.clone()),
+            unscoped_credentials: binding.unscoped_credentials,
         }
     }
 
@@ -146,7 +149,16 @@ impl Local {
             expires_at: None,
         };
         match (session.probe().await?, &self.auth) {
-            (None, OciAuth::Basic { username, password }) => Ok(basic(username, password.clone())),
+            (None, OciAuth::Basic { username, password }) if self.unscoped_credentials => {
+                Ok(basic(username, password.clone()))
+            }
+            // Basic auth cannot be scoped: these would be the configured user's own
+            // password, good for every repository and for push.
+            (None, OciAuth::Basic { .. }) => Err(Error::invalid_input(format!(
+                "the registry at {} takes the configured user's own password on every request, which cannot be scoped to {name} or to {}: run it with token auth (a token server issuing repository-scoped tokens; `artifact-registry serve --auth token`), or set \"unscopedCredentials\": true in the binding to hand out that password",
+                self.host,
+                permissions.as_str()
+            ))),
             (None, _) => Ok(basic("", Secret::default())),
             (Some(Challenge::Bearer { realm, service }), _) => {
                 let token = session.fetch_token(&realm, service.as_deref()).await?;

@@ -28,6 +28,11 @@ pub(crate) trait Provider: Send + Sync + std::fmt::Debug {
     fn check_access(&self, access: &CrossAccountAccess, adding: bool) -> Result<CrossAccountAccess>;
     /// Checks a credentials TTL and applies the default.
     fn check_ttl(&self, ttl: Option<u64>) -> Result<u64>;
+    /// Checks, before any request, that credentials for `permissions` can be scoped
+    /// to one repository (or that the binding accepts unscoped ones).
+    fn check_credentials(&self, _permissions: Permissions) -> Result<()> {
+        Ok(())
+    }
     /// The registry endpoint.
     fn registry_endpoint(&self) -> String;
     /// The upstream repository prefix.

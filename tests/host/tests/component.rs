@@ -307,7 +307,7 @@ async fn acr_lifecycle_against_the_contract_server() {
 async fn ecr_with_credentials_from_the_granted_environment() {
     let moto = MotoServer::start();
     let authority = moto.endpoint.trim_start_matches("http://").to_owned();
-    let mut config = moto.ecr_config("wasm-amb", json!({}));
+    let mut config = moto.ecr_config("wasm-amb", json!({ "unscopedCredentials": true }));
     config["aws"].as_object_mut().unwrap().remove("credentials");
     config["aws"].as_object_mut().unwrap().remove("region");
 

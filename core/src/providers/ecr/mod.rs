@@ -43,6 +43,8 @@ pub(crate) struct Ecr {
     prefix: String,
     pull_role_arn: Option<String>,
     push_role_arn: Option<String>,
+    /// Tokens of the base credentials are accepted where no role is set.
+    unscoped_credentials: bool,
 }
 
 impl Ecr {
@@ -52,6 +54,7 @@ impl Ecr {
             prefix: binding.repository_prefix.clone(),
             pull_role_arn: binding.pull_role_arn.clone(),
             push_role_arn: binding.push_role_arn.clone(),
+            unscoped_credentials: binding.unscoped_credentials,
         }
     }
 
@@ -542,6 +545,20 @@ impl Provider for Ecr {
         let ttl = ttl.unwrap_or(DEFAULT_TTL);
         naming::validate_ttl(ttl, sts::MIN_DURATION, sts::MAX_DURATION)?;
         Ok(ttl)
+    }
+    fn check_credentials(&self, permissions: Permissions) -> Result<()> {
+        let (role, key) = match permissions {
+            Permissions::Pull => (&self.pull_role_arn, "pullRoleArn"),
+            Permissions::PushPull => (&self.push_role_arn, "pushRoleArn"),
+        };
+        match role {
+            Some(_) => Ok(()),
+            None if self.unscoped_credentials => Ok(()),
+            None => Err(Error::invalid_input(format!(
+                "{} credentials need binding.{key}: a role assumed for each call with a session policy for the one repository. Without one the ECR token would carry everything the binding's credentials may do in the registry; set \"unscopedCredentials\": true in the binding to accept that",
+                permissions.as_str()
+            ))),
+        }
     }
     fn registry_endpoint(&self) -> String {
         format!("https://{}", self.aws.registry_host())

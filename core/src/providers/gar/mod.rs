@@ -78,10 +78,11 @@ pub(crate) struct Gar {
     repository: String,
     pull_account: Option<String>,
     push_account: Option<String>,
+    /// Credentials of the binding's own identity are accepted where no account is set.
+    unscoped_credentials: bool,
     api: String,
     iam_credentials: String,
     token_endpoint: String,
-    /// `gcp.endpoints.oauth2`, which wins over a credentials file's `token_uri`.
     /// `gcp.endpoints` as configured: the application default credentials use them
     /// in place of what their files name.
     endpoint_overrides: GcpEndpoints,
@@ -116,6 +117,7 @@ impl Gar {
             location: platform.region.clone(),
             repository: binding.repository_name.clone(),
             pull_account: binding.pull_service_account_email.clone(),
+            unscoped_credentials: binding.unscoped_credentials,
             push_account: binding.push_service_account_email.clone(),
             api: trim(&platform.endpoints.artifact_registry, DEFAULT_API),
             iam_credentials: trim(&platform.endpoints.iam_credentials, DEFAULT_IAM),
@@ -532,6 +534,21 @@ impl Provider for Gar {
         let ttl = ttl.unwrap_or(DEFAULT_TTL);
         naming::validate_ttl(ttl, MIN_TTL, MAX_TTL)?;
         Ok(ttl)
+    }
+    fn check_credentials(&self, permissions: Permissions) -> Result<()> {
+        let (account, key) = match permissions {
+            Permissions::Pull => (&self.pull_account, "pullServiceAccountEmail"),
+            Permissions::PushPull => (&self.push_account, "pushServiceAccountEmail"),
+        };
+        match account {
+            Some(_) => Ok(()),
+            None if self.unscoped_credentials => Ok(()),
+            None => Err(Error::invalid_input(format!(
+                "{} credentials need binding.{key}: a service account that may only {} this Artifact Registry repository, impersonated for each call. Without one the token would be the binding's own, with everything it may do; set \"unscopedCredentials\": true in the binding to accept that",
+                permissions.as_str(),
+                if permissions == Permissions::Pull { "read" } else { "read and write" },
+            ))),
+        }
     }
     fn registry_endpoint(&self) -> String {
         format!("https://{}", self.host())
