@@ -8,12 +8,11 @@ use crate::engine::operation::{Exchange, Operation};
 use crate::engine::retry::RetryPolicy;
 use crate::error::Error;
 use crate::error::Result;
-use crate::naming;
 use crate::providers::acr::Acr;
 use crate::providers::ecr::Ecr;
 use crate::providers::gar::Gar;
 use crate::providers::local::Local;
-use crate::providers::{BoxFuture, Pending, Provider};
+use crate::providers::{BoxFuture, Provider};
 use crate::secret::SecretList;
 use crate::types::{Credentials, CrossAccountAccess, CrossAccountPermissions, Permissions, Repository};
 
@@ -28,49 +27,31 @@ pub struct Client {
     secrets: SecretList,
 }
 
-fn provider_for(config: &Config) -> Arc<dyn Provider> {
-    match (&config.binding, &config.platform) {
+/// The provider for a configuration. [`Config`] parsing pairs each binding with its
+/// platform and reads a GAR key, so a parsed configuration always has one; a
+/// hand-built one that does not is an `invalid-input` error here.
+fn provider_for(config: &Config) -> Result<Arc<dyn Provider>> {
+    Ok(match (&config.binding, &config.platform) {
         (Binding::Ecr(b), Platform::Aws(p)) => Arc::new(Ecr::new(b, p)),
         (Binding::Local(b), Platform::Local(p)) => Arc::new(Local::new(&config.name, b, p)),
-        (Binding::Gar(b), Platform::Gcp(p)) => match Gar::new(b, p) {
-            Ok(gar) => Arc::new(gar),
-            // Configuration parsing reads the key first, so this is not reached; if it
-            // were, every operation would answer the error.
-            Err(error) => {
-                let (project, repository) = (p.project_id.clone(), b.repository_name.clone());
-                Arc::new(Pending {
-                    error,
-                    endpoint: format!("https://{}-docker.pkg.dev", p.region),
-                    prefix: format!("{project}/{repository}"),
-                    naming: Box::new(move |logical| naming::gar_routable_name(&project, &repository, logical)),
-                })
-            }
-        },
+        (Binding::Gar(b), Platform::Gcp(p)) => Arc::new(Gar::new(b, p)?),
         (Binding::Acr(b), Platform::Azure(p)) => Arc::new(Acr::new(b, p)),
-        // Config pairs each binding with its platform; a hand-built Config that does
-        // not gets an error on every operation rather than a panic.
-        _ => Arc::new(Pending {
-            error: Error::invalid_input("the binding's service and the platform section do not match"),
-            endpoint: String::new(),
-            prefix: String::new(),
-            naming: Box::new(|_| {
-                Err(Error::invalid_input("the binding's service and the platform section do not match"))
-            }),
-        }),
-    }
+        _ => return Err(Error::invalid_input("the binding's service and the platform section do not match")),
+    })
 }
 
 impl Client {
-    /// A client for a parsed configuration.
-    pub fn new(config: Config) -> Client {
-        let provider = provider_for(&config);
+    /// A client for a configuration; `invalid-input` when its binding and platform
+    /// do not go together (only a hand-built [`Config`] can have that).
+    pub fn new(config: Config) -> Result<Client> {
+        let provider = provider_for(&config)?;
         let secrets = SecretList(config.secrets());
-        Client { config, provider, retry: RetryPolicy::default(), seed: AtomicU64::new(0x5EED), secrets }
+        Ok(Client { config, provider, retry: RetryPolicy::default(), seed: AtomicU64::new(0x5EED), secrets })
     }
 
     /// Parses the configuration JSON text and builds a client.
     pub fn from_json_str(text: &str) -> Result<Client> {
-        Ok(Client::new(Config::from_json_str(text)?))
+        Client::new(Config::from_json_str(text)?)
     }
 
     /// Uses another retry policy.

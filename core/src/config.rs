@@ -11,6 +11,8 @@ use serde_json::Value;
 use std::time::Duration;
 
 use crate::auth::aws::AwsCredentials;
+pub use crate::auth::aws::AwsEndpoints;
+pub use crate::engine::time::Timeouts;
 use crate::error::{Error, Result};
 use crate::naming;
 use crate::secret::Secret;
@@ -26,25 +28,6 @@ pub struct Config {
     pub platform: Platform,
     /// How long one request and one whole operation may take.
     pub timeouts: Timeouts,
-}
-
-/// `timeouts`: `{ "requestSeconds"?: 30, "operationSeconds"?: 120 }` (numbers of
-/// seconds, fractions allowed, at most a day). A request that has no answer within
-/// `request` fails as `timeout` and is retried; an operation never runs past
-/// `operation`: no request is sent and no retry waits beyond it, and a request's own
-/// timeout is cut to what is left.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Timeouts {
-    /// Per request, from connecting to the last byte of the response body.
-    pub request: Duration,
-    /// Per operation, from its first step to its result, retries and waits included.
-    pub operation: Duration,
-}
-
-impl Default for Timeouts {
-    fn default() -> Timeouts {
-        Timeouts { request: Duration::from_secs(30), operation: Duration::from_secs(120) }
-    }
 }
 
 /// The binding, tagged by `service`.
@@ -164,7 +147,6 @@ pub struct AwsPlatform {
     pub region: String,
     /// 12-digit account id of the registry.
     pub account_id: String,
-    /// Base credentials.
     /// Base credentials; `None` resolves them from the environment, in the order of
     /// the AWS SDKs (`credentials` absent or `"default"`).
     pub credentials: Option<AwsCredentials>,
@@ -172,18 +154,6 @@ pub struct AwsPlatform {
     pub endpoints: AwsEndpoints,
     /// Use FIPS endpoints (an extension of the contract: `"useFips": true`).
     pub use_fips: bool,
-}
-
-/// `aws.endpoints`: base URLs that replace the derived ones.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AwsEndpoints {
-    /// ECR API base URL.
-    #[serde(default)]
-    pub ecr: Option<String>,
-    /// STS base URL.
-    #[serde(default)]
-    pub sts: Option<String>,
 }
 
 /// The `gcp` section.

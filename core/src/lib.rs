@@ -55,6 +55,7 @@ pub mod json_api;
 pub mod naming;
 #[cfg(test)]
 mod parser_properties;
+mod partition;
 mod protocol;
 mod providers;
 pub mod registry_host;

@@ -1,8 +1,8 @@
 //! Names and identifiers: what each provider accepts, and the routable names that
 //! round-trip through every operation. Everything here runs before any request.
 
-use crate::auth::aws::Partition;
 use crate::error::{Error, Result};
+use crate::partition::Partition;
 
 fn bad(message: String) -> Error {
     Error::invalid_input(message)

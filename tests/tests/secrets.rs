@@ -75,7 +75,7 @@ async fn configs_clients_and_errors_never_show_secrets() {
         let config = Config::from_json(doc.clone()).unwrap();
         let secrets = &secrets[..];
         assert_clean("Config Debug", &format!("{config:?} {config:#?}"), secrets);
-        let client = Client::new(config);
+        let client = Client::new(config).unwrap();
         assert_clean("Client Debug", &format!("{client:?}"), secrets);
         let registry = Registry::new(client, ScriptedTransport::recording(), FixedClock(Timestamp::from_unix(0)));
         // Whatever each provider answers (an error here), it must be clean.

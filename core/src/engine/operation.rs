@@ -14,10 +14,10 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use crate::config::Timeouts;
 use crate::engine::host::{HostAnswer, HostQuery};
 use crate::engine::http::{HttpRequest, HttpResponse, TransportError};
 use crate::engine::retry::{Jitter, RetryPolicy, is_retryable};
+use crate::engine::time::Timeouts;
 use crate::engine::time::Timestamp;
 use crate::error::{Error, ErrorCode, Result};
 

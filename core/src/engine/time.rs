@@ -250,6 +250,25 @@ pub(crate) fn describe_duration(d: Duration) -> String {
     if secs.fract() == 0.0 { format!("{secs:.0} s") } else { format!("{secs} s") }
 }
 
+/// `timeouts`: `{ "requestSeconds"?: 30, "operationSeconds"?: 120 }` (numbers of
+/// seconds, fractions allowed, at most a day). A request that has no answer within
+/// `request` fails as `timeout` and is retried; an operation never runs past
+/// `operation`: no request is sent and no retry waits beyond it, and a request's own
+/// timeout is cut to what is left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Per request, from connecting to the last byte of the response body.
+    pub request: Duration,
+    /// Per operation, from its first step to its result, retries and waits included.
+    pub operation: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Timeouts {
+        Timeouts { request: Duration::from_secs(30), operation: Duration::from_secs(120) }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,10 +12,10 @@ use std::time::Duration;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::config::Timeouts;
 use crate::engine::http::{HttpRequest, HttpResponse, UrlParts, percent_encode};
 use crate::engine::operation::{Exchange, Operation};
 use crate::engine::retry::RetryPolicy;
+use crate::engine::time::Timeouts;
 use crate::engine::time::Timestamp;
 use crate::error::{Error, ErrorCode, Result};
 use crate::naming;

@@ -2,18 +2,16 @@
 //! endpoints, base credentials), SigV4 signing and STS.
 
 pub(crate) mod chain;
-mod partition;
 mod profile;
 pub mod sigv4;
 pub(crate) mod sts;
 
 use std::sync::Arc;
 
-pub use partition::Partition;
+pub use crate::partition::Partition;
 pub use sigv4::{AwsCredentials, Signer};
 
 use crate::auth::token_cache::{CachedToken, TokenCache};
-use crate::config::{AwsEndpoints, AwsPlatform};
 use crate::engine::host::{HostAnswer, HostQuery};
 use crate::engine::operation::Exchange;
 use crate::error::{Error, Result};
@@ -50,16 +48,37 @@ pub(crate) struct AwsContext {
     pub signer: Arc<Signer>,
 }
 
+/// `aws.endpoints`: base URLs that replace the derived ones.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwsEndpoints {
+    /// ECR API base URL.
+    #[serde(default)]
+    pub ecr: Option<String>,
+    /// STS base URL.
+    #[serde(default)]
+    pub sts: Option<String>,
+}
+
 impl AwsContext {
-    pub fn new(platform: &AwsPlatform) -> AwsContext {
+    /// The context of one registry: its home `region` and `account_id`, the
+    /// `configured` credentials (`None`: from the environment), endpoint overrides and
+    /// whether to use FIPS endpoints.
+    pub fn new(
+        region: &str,
+        account_id: &str,
+        configured: Option<AwsCredentials>,
+        endpoints: AwsEndpoints,
+        use_fips: bool,
+    ) -> AwsContext {
         AwsContext {
-            region: platform.region.clone(),
-            account_id: platform.account_id.clone(),
-            partition: Partition::of_region(&platform.region),
-            configured: platform.credentials.clone(),
+            region: region.to_owned(),
+            account_id: account_id.to_owned(),
+            partition: Partition::of_region(region),
+            configured,
             resolved: TokenCache::default(),
-            endpoints: platform.endpoints.clone(),
-            use_fips: platform.use_fips,
+            endpoints,
+            use_fips,
             signer: Arc::new(Signer::new()),
         }
     }

@@ -50,7 +50,13 @@ pub(crate) struct Ecr {
 impl Ecr {
     pub fn new(binding: &EcrBinding, platform: &AwsPlatform) -> Ecr {
         Ecr {
-            aws: AwsContext::new(platform),
+            aws: AwsContext::new(
+                &platform.region,
+                &platform.account_id,
+                platform.credentials.clone(),
+                platform.endpoints.clone(),
+                platform.use_fips,
+            ),
             prefix: binding.repository_prefix.clone(),
             pull_role_arn: binding.pull_role_arn.clone(),
             push_role_arn: binding.push_role_arn.clone(),
