@@ -228,6 +228,32 @@ async fn application_default_credentials_from_the_environment() {
     assert_eq!(repo.name, "acme-p1/images/adc");
     let creds = registry.generate_credentials(&repo.name, Permissions::Pull, None).await.unwrap();
     assert_eq!(tokeninfo(&server, creds.password.expose())["email"], "deployer@acme-p1.iam.gserviceaccount.com");
+
+    // What `gcloud auth application-default login --impersonate-service-account`
+    // writes: the key's token buys the target's through IAM Credentials (the
+    // configuration's iamCredentials endpoint stands for Google's).
+    let target = "ci-target@acme-p1.iam.gserviceaccount.com";
+    server.control(
+        "/_contract/configure",
+        Some(json!({ "tokenCreators": { target: ["deployer@acme-p1.iam.gserviceaccount.com"] }, "projectMembers": [target] })),
+    );
+    let impersonated = dir.join("impersonated.json");
+    let file = json!({ "type": "impersonated_service_account",
+        "service_account_impersonation_url": format!("https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/{target}:generateAccessToken"),
+        "delegates": [], "source_credentials": server.key });
+    std::fs::write(&impersonated, file.to_string()).unwrap();
+    let env = artifact_registry_tests::transports::env_of(&[
+        ("GOOGLE_APPLICATION_CREDENTIALS", impersonated.to_str().unwrap()),
+        ("HOME", dir.to_str().unwrap()),
+    ]);
+    let registry = artifact_registry_tests::transports::registry_in_env(&config, env);
+    let who = registry.describe_credentials().await.unwrap();
+    assert_eq!(
+        (who["method"].as_str(), who["principal"].as_str()),
+        (Some("impersonated_service_account"), Some(target))
+    );
+    let creds = registry.generate_credentials(&repo.name, Permissions::Pull, None).await.unwrap();
+    assert_eq!(tokeninfo(&server, creds.password.expose())["email"], target);
     let _ = std::fs::remove_dir_all(dir);
 }
 

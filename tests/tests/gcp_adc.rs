@@ -18,8 +18,10 @@ try:
     c, _ = google.auth.default()
     kind = {"google.oauth2.service_account": "service_account", "google.oauth2.credentials": "authorized_user",
             "google.auth.compute_engine.credentials": "compute_engine",
-            "google.auth.identity_pool": "external_account"}.get(type(c).__module__, type(c).__module__)
-    principal = (getattr(c, "service_account_email", None) if kind in ("service_account", "external_account")
+            "google.auth.identity_pool": "external_account",
+            "google.auth.impersonated_credentials": "impersonated_service_account"}.get(type(c).__module__, type(c).__module__)
+    principal = (getattr(c, "service_account_email", None)
+                 if kind in ("service_account", "external_account", "impersonated_service_account")
                  else getattr(c, "client_id", None))
     print(json.dumps({"method": kind, "principal": principal if kind != "compute_engine" else None}))
 except Exception as e:
@@ -71,6 +73,14 @@ fn external_account(source: Value, impersonate: Option<&str>) -> String {
         ));
     }
     file.to_string()
+}
+
+/// What `gcloud auth application-default login --impersonate-service-account` writes.
+fn impersonated(source: &str, delegates: &[&str]) -> String {
+    json!({ "type": "impersonated_service_account", "delegates": delegates,
+            "service_account_impersonation_url": "https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/ci-deployer@acme-images.iam.gserviceaccount.com:generateAccessToken",
+            "source_credentials": serde_json::from_str::<Value>(source).unwrap() })
+    .to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -170,6 +180,34 @@ async fn application_default_credentials_match_google_auth() {
                     h,
                     ".config/gcloud/application_default_credentials.json",
                     &external_account(source, Some("ci-deployer@acme-images.iam.gserviceaccount.com")),
+                );
+            }),
+            true,
+        ),
+        (
+            "impersonated-from-a-user-login",
+            Box::new(|h, _| {
+                write(
+                    h,
+                    ".config/gcloud/application_default_credentials.json",
+                    &impersonated(
+                        &authorized_user("impersonator.apps.googleusercontent.com"),
+                        &["relay@acme-images.iam.gserviceaccount.com"],
+                    ),
+                );
+            }),
+            true,
+        ),
+        (
+            "impersonated-from-a-service-account-key",
+            Box::new(|h, e| {
+                e.insert(
+                    "GOOGLE_APPLICATION_CREDENTIALS".into(),
+                    write(
+                        h,
+                        "imp.json",
+                        &impersonated(&service_account("source@acme-images.iam.gserviceaccount.com"), &[]),
+                    ),
                 );
             }),
             true,

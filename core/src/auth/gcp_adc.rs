@@ -15,6 +15,7 @@
 //! `service_account_impersonation_url`, the STS token buys that service account's token.
 //! AWS- and executable-sourced external accounts are `not-supported` (they say so).
 
+use std::future::Future;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -94,9 +95,30 @@ fn checked_google_url(url: &str, field: &str, service: &str) -> Result<()> {
 #[derive(Debug)]
 pub(crate) enum Adc {
     ServiceAccount(Box<ServiceAccount>),
-    AuthorizedUser { client_id: String, client_secret: Secret, refresh_token: Secret, token_uri: String },
-    Metadata { base: String },
+    AuthorizedUser {
+        client_id: String,
+        client_secret: Secret,
+        refresh_token: Secret,
+        token_uri: String,
+    },
+    Metadata {
+        base: String,
+    },
     ExternalAccount(Box<ExternalAccount>),
+    /// What `gcloud auth application-default login --impersonate-service-account`
+    /// writes: source credentials whose token buys the target's.
+    Impersonated(Box<Impersonated>),
+}
+
+/// An `impersonated_service_account` file: the source credentials (a user login or a
+/// service-account key), the target's `generateAccessToken` URL and the delegation
+/// chain, as google-auth reads them.
+#[derive(Debug)]
+pub(crate) struct Impersonated {
+    source: Adc,
+    url: String,
+    target: String,
+    delegates: Vec<String>,
 }
 
 /// An `external_account` file (google-auth's `identity_pool` credentials).
@@ -300,6 +322,7 @@ impl Found {
             Adc::AuthorizedUser { .. } => "authorized_user",
             Adc::Metadata { .. } => "compute_engine",
             Adc::ExternalAccount(_) => "external_account",
+            Adc::Impersonated(_) => "impersonated_service_account",
         }
     }
 
@@ -310,6 +333,7 @@ impl Found {
             Adc::AuthorizedUser { client_id, .. } => Some(client_id.clone()),
             Adc::Metadata { .. } => None,
             Adc::ExternalAccount(account) => account.service_account_email(),
+            Adc::Impersonated(i) => Some(i.target.clone()),
         }
     }
 }
@@ -329,6 +353,13 @@ async fn load(ex: &Exchange, path: &str) -> Result<Option<Found>> {
         HostAnswer::Refused(why) => return Err(Error::invalid_input(format!("cannot read {path}: {why}"))),
     };
     let v: Value = serde_json::from_str(&text).map_err(|_| Error::invalid_input(format!("{path} is not JSON")))?;
+    let adc = parse(ex, path, &v, true)?;
+    Ok(Some(Found { adc, source: path.to_owned() }))
+}
+
+/// The credentials a file (or, with `top` false, an impersonation's
+/// `source_credentials`) describes.
+fn parse(ex: &Exchange, path: &str, v: &Value, top: bool) -> Result<Adc> {
     let field = |k: &str| v[k].as_str().map(str::to_owned);
     let adc = match v["type"].as_str() {
         Some("service_account") => {
@@ -360,15 +391,46 @@ async fn load(ex: &Exchange, path: &str) -> Result<Option<Found>> {
                 token_uri: field("token_uri").unwrap_or_else(|| gcp::GOOGLE_TOKEN_URI.to_owned()),
             }
         }
-        Some("external_account") => Adc::ExternalAccount(Box::new(ExternalAccount::parse(path, &v)?)),
+        Some("external_account") if top => Adc::ExternalAccount(Box::new(ExternalAccount::parse(path, v)?)),
+        Some("impersonated_service_account") if top => {
+            let url = field("service_account_impersonation_url").ok_or_else(|| {
+                Error::invalid_input(format!(
+                    "{path}: impersonated_service_account needs service_account_impersonation_url"
+                ))
+            })?;
+            // google-auth's reading: the target is what stands between the last `/`
+            // and `:generateAccessToken`.
+            let target = url
+                .rsplit_once('/')
+                .map(|(_, t)| t.strip_suffix(":generateAccessToken").unwrap_or(t).to_owned())
+                .filter(|t| !t.is_empty())
+                .ok_or_else(|| {
+                    Error::invalid_input(format!("{path}: the impersonation URL names no service account"))
+                })?;
+            let delegates =
+                v["delegates"].as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_owned);
+            let source = &v["source_credentials"];
+            if !source.is_object() {
+                return Err(Error::invalid_input(format!(
+                    "{path}: impersonated_service_account needs source_credentials"
+                )));
+            }
+            Adc::Impersonated(Box::new(Impersonated {
+                source: parse(ex, &format!("{path} (source_credentials)"), source, false)?,
+                url,
+                target,
+                delegates: delegates.collect(),
+            }))
+        }
         Some(other) => {
             return Err(Error::not_supported(format!(
-                "{path} holds {other:?} credentials; this version reads service_account, authorized_user and external_account files"
+                "{path} holds {other:?} credentials; this version reads service_account, authorized_user, external_account and impersonated_service_account files{}",
+                if top { "" } else { " (and source credentials of the first two kinds)" }
             )));
         }
         None => return Err(Error::invalid_input(format!("{path} has no \"type\""))),
     };
-    Ok(Some(Found { adc, source: path.to_owned() }))
+    Ok(adc)
 }
 
 /// The chain; when nothing is found the error lists every source and why.
@@ -432,8 +494,63 @@ pub(crate) async fn find(ex: &Exchange) -> Result<Found> {
 /// An access token for `scope` from what [`find`] found, through the configuration's
 /// `endpoints` where it names them.
 pub(crate) async fn token(ex: &Exchange, found: &Found, endpoints: Endpoints<'_>, scope: &str) -> Result<CachedToken> {
+    adc_token(ex, &found.adc, endpoints, scope).await
+}
+
+fn adc_token<'a>(
+    ex: &'a Exchange,
+    adc: &'a Adc,
+    endpoints: Endpoints<'a>,
+    scope: &'a str,
+) -> std::pin::Pin<Box<dyn Future<Output = Result<CachedToken>> + Send + 'a>> {
+    // Boxed: an impersonation's source is itself credentials of this kind.
+    Box::pin(token_from(ex, adc, endpoints, scope))
+}
+
+impl Impersonated {
+    /// The source's token buys the target's, through the delegation chain, as
+    /// google-auth's `impersonated_credentials` does.
+    async fn token(&self, ex: &Exchange, endpoints: Endpoints<'_>, scope: &str) -> Result<CachedToken> {
+        let url = match endpoints.iam_credentials {
+            Some(iam) => format!(
+                "{}/v1/projects/-/serviceAccounts/{}:generateAccessToken",
+                iam.trim_end_matches('/'),
+                percent_encode(&self.target, false)
+            ),
+            None => {
+                checked_google_url(&self.url, "service_account_impersonation_url", "iamcredentials")?;
+                self.url.clone()
+            }
+        };
+        let source = adc_token(ex, &self.source, endpoints, CLOUD_PLATFORM).await?;
+        let body =
+            serde_json::json!({ "delegates": self.delegates, "scope": [scope], "lifetime": "3600s" }).to_string();
+        let bearer = format!("Bearer {}", source.token.expose());
+        let response = ex
+            .call(
+                |_| {
+                    Ok(HttpRequest::new("POST", url.clone())
+                        .header("Authorization", &bearer)
+                        .header("Content-Type", "application/json")
+                        .body(body.clone()))
+                },
+                google::is_throttled,
+            )
+            .await?;
+        let what = format!("impersonating {} with the source credentials", self.target);
+        if !response.is_success() {
+            return Err(google::error_from_response(&response, &what));
+        }
+        let (token, v) = token_from_json(ex, &response.body, "accessToken", &what)?;
+        let expires_at = v["expireTime"].as_str().and_then(crate::Timestamp::parse_rfc3339);
+        Ok(CachedToken { token, expires_at })
+    }
+}
+
+/// A token from one kind of credentials.
+async fn token_from(ex: &Exchange, adc: &Adc, endpoints: Endpoints<'_>, scope: &str) -> Result<CachedToken> {
     let token_endpoint = endpoints.oauth2;
-    match &found.adc {
+    match adc {
         Adc::ServiceAccount(account) => {
             gcp::fetch_token(ex, account, token_endpoint.unwrap_or(&account.token_uri), scope).await
         }
@@ -462,6 +579,7 @@ pub(crate) async fn token(ex: &Exchange, found: &Found, endpoints: Endpoints<'_>
             gcp::oauth_token(ex, &response, "getting a token from the metadata server")
         }
         Adc::ExternalAccount(account) => account.token(ex, scope, endpoints).await,
+        Adc::Impersonated(i) => i.token(ex, endpoints, scope).await,
     }
 }
 
