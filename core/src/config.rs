@@ -700,7 +700,7 @@ fn parse_gcp(value: Value) -> Result<GcpPlatform> {
                 ));
             }
             if !key.private_key.contains("PRIVATE KEY")
-                || crate::auth::gcp::RsaSigner::from_pem(&key.private_key).is_err()
+                || crate::auth::jwt::RsaSigner::from_pem(&key.private_key).is_err()
             {
                 return Err(Error::invalid_input(
                     "invalid configuration at `gcp.credentials.private_key`: not a PEM RSA private key",

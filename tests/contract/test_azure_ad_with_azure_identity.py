@@ -103,3 +103,27 @@ def test_workload_identity_credential(tls_server, tmp_path):
                                                            token_file_path=str(token_file), authority=s["base"],
                                                            disable_instance_discovery=True)
     assert registry_accepts(s, credential.get_token(ACR_SCOPE).token)
+
+
+def test_certificate_credential(tls_server, tmp_path):
+    """azure-identity's CertificateCredential (MSAL's RS256 assertion named by the
+    certificate's SHA-1 thumbprint, `x5t`): what the core's AZURE_CLIENT_CERTIFICATE_PATH
+    source sends too (tests/tests/acr_contract.rs)."""
+    import ssl
+    s = tls_server
+    testdata = SERVERS.parent.parent / "core" / "testdata"
+    certificate = (testdata / "azure-test-cert.pem").read_text()
+    pem = tmp_path / "client.pem"
+    pem.write_text(certificate + (testdata / "gcp-test-key.pem").read_text())
+    credential = azure_identity.CertificateCredential(s["tenantId"], s["clientId"], certificate_path=str(pem),
+                                                      authority=s["base"], disable_instance_discovery=True)
+    with pytest.raises(ClientAuthenticationError, match="AADSTS70021"):
+        credential.get_token(ACR_SCOPE)  # not registered yet: no certificate names it
+
+    req = urllib.request.Request(s["base"] + "/_contract/configure", method="POST",
+                                 data=json.dumps({"certificates": [certificate]}).encode(),
+                                 headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(req, context=ssl.create_default_context(cafile=s["ca"])).read()
+    credential = azure_identity.CertificateCredential(s["tenantId"], s["clientId"], certificate_path=str(pem),
+                                                      authority=s["base"], disable_instance_discovery=True)
+    assert registry_accepts(s, credential.get_token(ACR_SCOPE).token)

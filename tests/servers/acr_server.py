@@ -10,7 +10,11 @@ Strictness, by section of the reference:
 - 2.1: `POST /{tenant}/oauth2/v2.0/token` takes client credentials only, for the one
   registered client and secret (401 invalid_client otherwise), or instead of the
   secret a `client_assertion` (type jwt-bearer) the client's federated credential
-  trusts (`"federatedAssertions"`; 400 invalid_client AADSTS70021 otherwise); `scope` must be an
+  trusts (`"federatedAssertions"`; 400 invalid_client AADSTS70021 otherwise), or one
+  signed with a certificate registered for the client (`"certificates"`: PEM; RS256
+  named by its SHA-1 thumbprint `x5t`, or PS256 by `x5t#S256`, as MSAL writes them;
+  `aud` the token endpoint, `iss` = `sub` = the client, within `nbf`..`exp`, each
+  `jti` once; 401 invalid_client AADSTS700027 otherwise); `scope` must be an
   audience this server knows + `/.default`. Tokens are JWTs (HS256 with a server key)
   carrying `aud`, `tid`, `oid`, `exp`.
 - 2.2: the registry answers unauthenticated calls with 401 and
@@ -35,7 +39,7 @@ Strictness, by section of the reference:
 Test control: `GET /_contract/state`, `POST /_contract/configure` ({"accessLifetime",
 "refreshLifetime", "aadLifetime", "armAudienceDisabled", "lroPolls", "lroStyle",
 "tokenStatus": {name: "enabled" | "disabled"},
-"expireRefreshTokens": true, "federatedAssertions": [...]}), `POST /_contract/image` ({"repository", "tag"}: push a
+"expireRefreshTokens": true, "federatedAssertions": [...], "certificates": [PEM, ...]}), `POST /_contract/image` ({"repository", "tag"}: push a
 tiny image).
 """
 import base64
@@ -87,6 +91,8 @@ class State:
             self.client_secret = json.load(f)["secrets"]["azureClientSecret"]
         self.service = f"127.0.0.1:{port}"
         self.federated_assertions = set()  # client assertions the registered client's federated credential trusts
+        self.certificates = {}  # ("x5t" | "x5t#S256", thumbprint) -> the certificate's public key
+        self.seen_jti = set()
         self.base = f"{'https' if os.environ.get('CONTRACT_TLS_CERT') else 'http'}://127.0.0.1:{port}"
         self.aad_lifetime = 3600
         self.refresh_lifetime = 10800
@@ -198,6 +204,12 @@ class Handler(ContractHandler):
             for name, status in data.get("tokenStatus", {}).items():
                 s.tokens[name]["properties"]["status"] = status
             s.federated_assertions.update(data.get("federatedAssertions", []))
+            for pem in data.get("certificates", []):
+                from cryptography import x509
+                from cryptography.hazmat.primitives import hashes
+                cert = x509.load_pem_x509_certificate(pem.encode())
+                s.certificates[("x5t", b64url(cert.fingerprint(hashes.SHA1())))] = cert.public_key()
+                s.certificates[("x5t#S256", b64url(cert.fingerprint(hashes.SHA256())))] = cert.public_key()
             if data.get("expireRefreshTokens"):
                 s.refresh_not_before = int(time.time()) + 1
             return 200, {}
@@ -239,7 +251,10 @@ class Handler(ContractHandler):
                 return 400, {"error": "invalid_request", "error_description": "AADSTS700025: Client is public so neither 'client_assertion' nor 'client_secret' should be presented with both.", "error_codes": [700025]}
             if one("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer":
                 return 400, {"error": "invalid_request", "error_description": "AADSTS50027: Invalid client_assertion_type.", "error_codes": [50027]}
-            if one("client_id") != CLIENT_ID or one("client_assertion") not in s.federated_assertions:
+            certified = self._certificate_assertion(one("client_assertion"), tenant) if one("client_id") == CLIENT_ID else None
+            if certified is False:
+                return 401, {"error": "invalid_client", "error_description": "AADSTS700027: Client assertion failed signature validation.", "error_codes": [700027]}
+            if one("client_id") != CLIENT_ID or (certified is None and one("client_assertion") not in s.federated_assertions):
                 return 400, {"error": "invalid_client", "error_description": "AADSTS70021: No matching federated identity record found for presented assertion.", "error_codes": [70021]}
         elif one("client_id") != CLIENT_ID or not hmac.compare_digest(one("client_secret"), s.client_secret):
             return 401, {"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided.", "error_codes": [7000215]}
@@ -251,6 +266,39 @@ class Handler(ContractHandler):
         token = s.sign({"aud": audience, "iss": f"https://sts.windows.net/{TENANT}/", "tid": TENANT, "oid": CLIENT_ID,
                         "appid": CLIENT_ID, "iat": now, "nbf": now, "exp": now + s.aad_lifetime})
         return 200, {"token_type": "Bearer", "expires_in": s.aad_lifetime, "ext_expires_in": s.aad_lifetime, "access_token": token}
+
+    def _certificate_assertion(self, assertion, tenant):
+        """None when the assertion names no registered certificate (it may be a
+        federated token); else whether it is valid for the client at this endpoint."""
+        s = self.state
+        try:
+            head, body, signature = assertion.split(".")
+            header, claims = json.loads(b64url_decode(head)), json.loads(b64url_decode(body))
+        except Exception:
+            return None
+        if not isinstance(header, dict) or not isinstance(claims, dict):
+            return None
+        kind = {"RS256": "x5t", "PS256": "x5t#S256"}.get(header.get("alg"))
+        # MSAL pads the thumbprint (`=`), JWS does not: both name the same certificate.
+        thumbprint = header.get(kind) if kind else None
+        key = s.certificates.get((kind, thumbprint.rstrip("="))) if isinstance(thumbprint, str) else None
+        if key is None:
+            return None
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+        pad = padding.PKCS1v15() if kind == "x5t" else padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.DIGEST_LENGTH)
+        try:
+            key.verify(b64url_decode(signature), f"{head}.{body}".encode(), pad, hashes.SHA256())
+        except (InvalidSignature, ValueError):
+            return False
+        now = time.time()
+        ok = (claims.get("aud") == f"{s.base}/{tenant}/oauth2/v2.0/token" and claims.get("iss") == CLIENT_ID
+              and claims.get("sub") == CLIENT_ID and claims.get("nbf", now) <= now + 300 and claims.get("exp", 0) > now
+              and isinstance(claims.get("jti"), str) and claims["jti"] not in s.seen_jti)
+        if ok:
+            s.seen_jti.add(claims["jti"])
+        return ok
 
     def _aad_claims(self, token, audiences):
         claims = self.state.verify(token or "")

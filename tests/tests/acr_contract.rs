@@ -257,6 +257,66 @@ async fn credentials_from_the_environment() {
     assert_eq!(creds.auth_method, AuthMethod::Bearer);
 }
 
+/// A service principal's certificate (`AZURE_CLIENT_CERTIFICATE_PATH`, PEM with the
+/// certificate and its key), as CI systems use instead of a secret: the key signs a
+/// client assertion naming the certificate by its thumbprint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_certificate_from_the_environment() {
+    let server = AcrServer::start();
+    let mut config = server.config(json!({}));
+    config["azure"].as_object_mut().unwrap().remove("credentials");
+    let r = &server.ready;
+    let dir = artifact_registry_tests::oci_registry::scratch_dir("acr-certificate");
+    let certificate = include_str!("../../core/testdata/azure-test-cert.pem");
+    let key = include_str!("../../core/testdata/gcp-test-key.pem");
+    let pem = dir.join("client.pem");
+    std::fs::write(&pem, format!("{certificate}{key}")).unwrap();
+    let env = artifact_registry_tests::transports::env_of(&[
+        ("AZURE_TENANT_ID", r["tenantId"].as_str().unwrap()),
+        ("AZURE_CLIENT_ID", r["clientId"].as_str().unwrap()),
+        ("AZURE_CLIENT_CERTIFICATE_PATH", pem.to_str().unwrap()),
+    ]);
+    let registry = || artifact_registry_tests::transports::registry_in_env(&config, env.clone());
+
+    // Azure AD does not know the certificate yet: refused, typed, no key in the error.
+    let refused = registry().get_repository("team-a/web").await.unwrap_err();
+    assert_eq!(refused.code(), ErrorCode::AccessDenied, "{refused}");
+    assert!(!refused.to_string().contains("PRIVATE KEY"), "{refused}");
+
+    server.control("/_contract/configure", Some(json!({ "certificates": [certificate] })));
+    let registry = registry();
+    let who = registry.describe_credentials().await.unwrap();
+    assert_eq!(
+        (who["method"].as_str(), who["principal"].as_str()),
+        (Some("EnvironmentCredential"), r["clientId"].as_str())
+    );
+    let creds = registry.generate_credentials("team-a/web", Permissions::Pull, None).await.unwrap();
+    assert_eq!(creds.auth_method, AuthMethod::Bearer);
+
+    // A file that is no PEM key and certificate is bad input, and nothing is sent.
+    let before = server.state()["requests"].as_array().unwrap().len();
+    for (name, text) in [
+        ("cert-only.pem", certificate.to_owned()),
+        (
+            "encrypted.pem",
+            format!("{certificate}-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n"),
+        ),
+    ] {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        let mut env = env.clone();
+        env.insert("AZURE_CLIENT_CERTIFICATE_PATH".into(), path.to_str().unwrap().to_owned());
+        let e = artifact_registry_tests::transports::registry_in_env(&config, env)
+            .get_repository("team-a/web")
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), ErrorCode::InvalidInput, "{name}: {e}");
+        assert!(e.message().contains("AZURE_CLIENT_CERTIFICATE_PATH"), "{e}");
+    }
+    assert_eq!(server.state()["requests"].as_array().unwrap().len(), before, "a bad certificate file sent something");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn workload_identity_from_the_environment() {
     let server = AcrServer::start();

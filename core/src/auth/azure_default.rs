@@ -2,7 +2,10 @@
 //! `DefaultAzureCredential` minus its interactive and tool-based members, for an
 //! `azure` section without `credentials` (or with `"credentials": "default"`):
 //!
-//! 1. environment: `AZURE_TENANT_ID` + `AZURE_CLIENT_ID` + `AZURE_CLIENT_SECRET`;
+//! 1. environment: `AZURE_TENANT_ID` + `AZURE_CLIENT_ID` + `AZURE_CLIENT_SECRET`, else
+//!    `AZURE_CLIENT_CERTIFICATE_PATH` (a PEM file with the certificate and its
+//!    unencrypted RSA key; azure-identity's `EnvironmentCredential` order): the key
+//!    signs a client assertion that names the certificate by its SHA-1 thumbprint;
 //! 2. workload identity: `AZURE_FEDERATED_TOKEN_FILE` + `AZURE_CLIENT_ID` +
 //!    `AZURE_TENANT_ID`, the file's token sent as the client assertion;
 //! 3. managed identity: App Service and Container Apps (`IDENTITY_ENDPOINT` +
@@ -15,9 +18,15 @@
 //! Developer CLI and shared-token-cache members are left out (deliberate: they run
 //! other tools or need a login).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use base64::Engine;
+use serde_json::json;
+use sha1::{Digest, Sha1};
+
 use crate::auth::azure;
+use crate::auth::jwt::{RsaSigner, b64url};
 use crate::auth::token_cache::{CachedToken, token_from_json};
 use crate::engine::host::{HostAnswer, HostQuery};
 use crate::engine::http::{HttpRequest, HttpResponse, UrlParts, percent_encode};
@@ -34,6 +43,7 @@ const IMDS_TIMEOUT: Duration = Duration::from_secs(1);
 #[derive(Debug)]
 pub(crate) enum Source {
     ClientSecret { tenant: String, client_id: String, secret: Secret, authority: String },
+    ClientCertificate { tenant: String, client_id: String, certificate: Box<ClientCertificate>, authority: String },
     WorkloadIdentity { tenant: String, client_id: String, token_file: String, authority: String },
     AppService { endpoint: String, header: Secret, client_id: Option<String> },
     Imds { base: String, client_id: Option<String> },
@@ -43,7 +53,7 @@ impl Source {
     /// azure-identity's class for it.
     pub(crate) fn kind(&self) -> &'static str {
         match self {
-            Source::ClientSecret { .. } => "EnvironmentCredential",
+            Source::ClientSecret { .. } | Source::ClientCertificate { .. } => "EnvironmentCredential",
             Source::WorkloadIdentity { .. } => "WorkloadIdentityCredential",
             Source::AppService { .. } | Source::Imds { .. } => "ManagedIdentityCredential",
         }
@@ -52,7 +62,9 @@ impl Source {
     /// The client id, where there is one.
     pub(crate) fn client_id(&self) -> Option<&str> {
         match self {
-            Source::ClientSecret { client_id, .. } | Source::WorkloadIdentity { client_id, .. } => Some(client_id),
+            Source::ClientSecret { client_id, .. }
+            | Source::ClientCertificate { client_id, .. }
+            | Source::WorkloadIdentity { client_id, .. } => Some(client_id),
             Source::AppService { client_id, .. } | Source::Imds { client_id, .. } => client_id.as_deref(),
         }
     }
@@ -61,6 +73,9 @@ impl Source {
     pub(crate) fn describe(&self) -> String {
         match self {
             Source::ClientSecret { .. } => "environment (AZURE_CLIENT_SECRET)".into(),
+            Source::ClientCertificate { certificate, .. } => {
+                format!("environment (AZURE_CLIENT_CERTIFICATE_PATH {})", certificate.path)
+            }
             Source::WorkloadIdentity { token_file, .. } => format!("workload identity ({token_file})"),
             Source::AppService { .. } => "managed identity (App Service)".into(),
             Source::Imds { base, .. } => format!("managed identity (IMDS at {base})"),
@@ -114,6 +129,17 @@ pub(crate) async fn find(ex: &Exchange, default_authority: &str) -> Result<Sourc
             authority,
         });
     }
+    if let (Some(tenant), Some(client_id), Some(path)) =
+        (&tenant, &client_id, var(ex, "AZURE_CLIENT_CERTIFICATE_PATH").await)
+    {
+        let certificate = ClientCertificate::read(ex, &path).await?;
+        return Ok(Source::ClientCertificate {
+            tenant: tenant.clone(),
+            client_id: client_id.clone(),
+            certificate: Box::new(certificate),
+            authority,
+        });
+    }
     if let (Some(tenant), Some(client_id), Some(token_file)) =
         (&tenant, &client_id, var(ex, "AZURE_FEDERATED_TOKEN_FILE").await)
     {
@@ -147,6 +173,30 @@ pub(crate) async fn token(
     match source {
         Source::ClientSecret { tenant, client_id, secret, authority } => {
             azure::aad_token(ex, authority_override.unwrap_or(authority), tenant, client_id, secret, scope).await
+        }
+        Source::ClientCertificate { tenant, client_id, certificate, authority } => {
+            let url = format!("{}/{tenant}/oauth2/v2.0/token", authority_override.unwrap_or(authority));
+            // A new assertion for each attempt: Azure AD refuses one it has seen.
+            let response = ex
+                .call(
+                    |now| {
+                        let assertion = certificate.assertion(client_id, &url, now, ex.draw());
+                        ex.add_secret(&assertion);
+                        Ok(HttpRequest::post_form(
+                            &url,
+                            &[
+                                ("client_id", client_id.as_str()),
+                                ("grant_type", "client_credentials"),
+                                ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+                                ("client_assertion", &assertion),
+                                ("scope", scope),
+                            ],
+                        ))
+                    },
+                    wire::is_throttled,
+                )
+                .await?;
+            managed(ex, &response, "Azure AD with the client certificate")
         }
         Source::WorkloadIdentity { tenant, client_id, token_file, authority } => {
             let assertion = match ex.ask(HostQuery::File(token_file.clone())).await {
@@ -205,6 +255,89 @@ pub(crate) async fn token(
                 })?;
             managed(ex, &response, "the instance metadata service")
         }
+    }
+}
+
+/// A service principal's certificate and key, from `AZURE_CLIENT_CERTIFICATE_PATH`.
+pub(crate) struct ClientCertificate {
+    path: String,
+    signer: RsaSigner,
+    /// The certificate's SHA-1 thumbprint, base64url: the assertion's `x5t`, which is
+    /// how azure-identity (MSAL) names the certificate to Azure AD.
+    x5t: String,
+}
+
+impl std::fmt::Debug for ClientCertificate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientCertificate").field("path", &self.path).field("x5t", &self.x5t).finish()
+    }
+}
+
+/// Makes each assertion's `jti` unique within the process.
+static ASSERTIONS: AtomicU64 = AtomicU64::new(0);
+
+/// The text between `-----BEGIN {label}-----` and its END line, whole (markers
+/// included), or `None`.
+fn pem_block<'a>(text: &'a str, label: &str) -> Option<&'a str> {
+    let begin = format!("-----BEGIN {label}-----");
+    let end = format!("-----END {label}-----");
+    let start = text.find(&begin)?;
+    let stop = text[start..].find(&end)? + start + end.len();
+    Some(&text[start..stop])
+}
+
+impl ClientCertificate {
+    /// Reads a PEM file: the first certificate, and an unencrypted PKCS#8 or PKCS#1
+    /// RSA key. Anything else is `invalid-input` naming the variable, before any
+    /// request.
+    async fn read(ex: &Exchange, path: &str) -> Result<ClientCertificate> {
+        let refuse =
+            |why: &str| Error::invalid_input(format!("AZURE_CLIENT_CERTIFICATE_PATH {path}: {why} (nothing was sent)"));
+        let text = match ex.ask(HostQuery::File(path.to_owned())).await {
+            HostAnswer::Value(text) => text,
+            HostAnswer::Missing => return Err(refuse("no such file")),
+            // A binary file (PKCS#12) is no text.
+            HostAnswer::Refused(why) => {
+                return Err(refuse(&format!(
+                    "cannot be read as a PEM file ({why}); convert a PKCS#12 file with `openssl pkcs12 -in cert.pfx -nodes -out cert.pem`"
+                )));
+            }
+        };
+        let key = ["PRIVATE KEY", "RSA PRIVATE KEY"].iter().find_map(|label| pem_block(&text, label));
+        let Some(key) = key else {
+            return Err(refuse(if text.contains("ENCRYPTED PRIVATE KEY") {
+                "its private key is encrypted, which is not read here; decrypt it with `openssl pkey -in cert.pem -out key.pem` and put it beside the certificate"
+            } else {
+                "holds no PEM private key; a PKCS#12 file can be converted with `openssl pkcs12 -in cert.pfx -nodes -out cert.pem`"
+            }));
+        };
+        ex.add_secret(key);
+        let signer = RsaSigner::from_pem(key)
+            .map_err(|_| refuse("its private key is not an RSA key in PKCS#8 or PKCS#1 form"))?;
+        let certificate = pem_block(&text, "CERTIFICATE").ok_or_else(|| refuse("holds no PEM certificate"))?;
+        let body: String =
+            certificate.lines().filter(|l| !l.starts_with("-----")).flat_map(|l| l.trim().chars()).collect();
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .map_err(|_| refuse("its certificate is not base64"))?;
+        Ok(ClientCertificate { path: path.to_owned(), signer, x5t: b64url(&Sha1::digest(&der)) })
+    }
+
+    /// The client assertion for `client_id` at the token endpoint `audience`, signed
+    /// at `now` and valid for ten minutes (MSAL's lifetime); `draw` makes its `jti`
+    /// unique.
+    fn assertion(&self, client_id: &str, audience: &str, now: Timestamp, draw: u64) -> String {
+        let iat = now.unix_seconds();
+        let n = ASSERTIONS.fetch_add(1, Ordering::Relaxed);
+        let jti: String = sha2::Sha256::digest(format!("{client_id} {iat} {n} {draw}").as_bytes())
+            .iter()
+            .take(16)
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let header = json!({ "alg": "RS256", "typ": "JWT", "x5t": self.x5t });
+        let claims = json!({ "aud": audience, "iss": client_id, "sub": client_id, "jti": jti,
+                             "iat": iat, "nbf": iat, "exp": iat + 600 });
+        self.signer.jwt(&header, &claims)
     }
 }
 

@@ -1,25 +1,13 @@
 //! Google authentication, sans-IO: a service-account key signs an RS256 JWT that the
 //! token endpoint exchanges for an access token (the OAuth 2.0 JWT-bearer grant), and
 //! IAM Credentials' `generateAccessToken` impersonates another service account.
-//!
-//! The signer is the `rsa` crate 0.10 (pure Rust, so it builds for wasm32-wasip2 as
-//! for native targets). Its arithmetic is `crypto-bigint`'s constant-time code, which
-//! is RustCrypto's answer to RUSTSEC-2023-0071 (the Marvin attack: 0.9's
-//! non-constant-time modular exponentiation let a network observer who can time many
-//! private-key operations recover the key). PKCS#1 v1.5 signatures are deterministic,
-//! so a JWT signed at a given instant is byte-for-byte reproducible in vectors.
+//! The JWTs are signed by [`crate::auth::jwt`].
 
-use std::fmt;
 use std::time::Duration;
 
-use base64::Engine;
-use rsa::pkcs1::DecodeRsaPrivateKey;
-use rsa::pkcs1v15::SigningKey;
-use rsa::pkcs8::DecodePrivateKey;
-use rsa::signature::{SignatureEncoding, Signer};
 use serde_json::{Value, json};
-use sha2::Sha256;
 
+use crate::auth::jwt::RsaSigner;
 use crate::auth::token_cache::{CachedToken, token_from_json};
 use crate::engine::http::{HttpRequest, percent_encode};
 use crate::engine::operation::Exchange;
@@ -34,35 +22,6 @@ pub(crate) const CLOUD_PLATFORM: &str = "https://www.googleapis.com/auth/cloud-p
 pub(crate) const GOOGLE_TOKEN_URI: &str = "https://oauth2.googleapis.com/token";
 /// The longest an assertion may live (Google refuses longer ones).
 const ASSERTION_LIFETIME: u64 = 3600;
-
-/// An RSA private key that signs RS256.
-pub(crate) struct RsaSigner(SigningKey<Sha256>);
-
-impl fmt::Debug for RsaSigner {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("RsaSigner(***)")
-    }
-}
-
-impl RsaSigner {
-    /// Reads a PEM private key, PKCS#8 (`BEGIN PRIVATE KEY`, as Google's key files
-    /// have it) or PKCS#1 (`BEGIN RSA PRIVATE KEY`).
-    pub(crate) fn from_pem(pem: &str) -> Result<RsaSigner> {
-        let key = rsa::PrivateKey::from_pkcs8_pem(pem)
-            .or_else(|_| rsa::PrivateKey::from_pkcs1_pem(pem))
-            .map_err(|_| Error::invalid_input("the service-account private_key is not a PEM RSA private key"))?;
-        Ok(RsaSigner(SigningKey::<Sha256>::new(key)))
-    }
-
-    /// The RS256 (RSASSA-PKCS1-v1_5 with SHA-256) signature of `message`.
-    pub(crate) fn sign(&self, message: &[u8]) -> Vec<u8> {
-        self.0.sign(message).to_vec()
-    }
-}
-
-fn b64url(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
 
 /// A service account's key, ready to sign assertions.
 #[derive(Debug)]
@@ -85,7 +44,8 @@ impl ServiceAccount {
             email: email.to_owned(),
             key_id: key_id.map(str::to_owned),
             token_uri: token_uri.unwrap_or(GOOGLE_TOKEN_URI).to_owned(),
-            signer: RsaSigner::from_pem(private_key.expose())?,
+            signer: RsaSigner::from_pem(private_key.expose())
+                .map_err(|_| Error::invalid_input("the service-account private_key is not a PEM RSA private key"))?,
         })
     }
 
@@ -103,10 +63,7 @@ impl ServiceAccount {
             "iat": iat,
             "exp": iat.saturating_add(ASSERTION_LIFETIME as i64),
         });
-        let signing_input =
-            format!("{}.{}", b64url(header.to_string().as_bytes()), b64url(claims.to_string().as_bytes()));
-        let signature = self.signer.sign(signing_input.as_bytes());
-        format!("{signing_input}.{}", b64url(&signature))
+        self.signer.jwt(&header, &claims)
     }
 }
 
@@ -212,6 +169,7 @@ mod tests {
         let parts: Vec<&str> = jwt.split('.').collect();
         assert_eq!(parts.len(), 3);
         let decode = |s: &str| -> Value {
+            use base64::Engine;
             serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).unwrap()).unwrap()
         };
         assert_eq!(decode(parts[0]), json!({"alg": "RS256", "typ": "JWT", "kid": "0123456789abcdef"}));
@@ -225,7 +183,8 @@ mod tests {
 
     #[test]
     fn bad_keys_are_invalid_input() {
-        let e = RsaSigner::from_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----").unwrap_err();
+        let pem = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----";
+        let e = ServiceAccount::new("a@p.iam.gserviceaccount.com", &Secret::new(pem), None, None).unwrap_err();
         assert_eq!(e.code(), crate::ErrorCode::InvalidInput);
     }
 }

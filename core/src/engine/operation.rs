@@ -322,10 +322,16 @@ impl Exchange {
         }
     }
 
+    /// A number from the client's seeded generator (drivers seed it from their own
+    /// entropy): for ids that must not repeat, such as an assertion's `jti`.
+    pub(crate) fn draw(&self) -> u64 {
+        self.jitter.lock().unwrap_or_else(|p| p.into_inner()).next() ^ mix(self.now())
+    }
+
     /// `base` plus a uniform draw from zero to `base`: spreads writers that would
     /// otherwise act in lockstep.
     pub(crate) fn jittered(&self, base: Duration) -> Duration {
-        let draw = self.jitter.lock().unwrap_or_else(|p| p.into_inner()).next() ^ mix(self.now());
+        let draw = self.draw();
         let micros = base.as_micros().min(u64::MAX as u128 - 1) as u64;
         base + Duration::from_micros(draw % (micros + 1))
     }
