@@ -56,12 +56,13 @@ def cases(ops):
             yield pytest.param(op, fault, 99, id=f"{op}-{fault}-always")
 
 
-def run_case(provider, op, fault, times, scenario, script, log):
-    """Sets the case up, runs it with the fault scripted, checks the outcome and the state."""
-    rule, setup, call, check = scenario[op]
+def scripted(scenario, op, rule, script, log):
+    """Sets `op`'s case up and runs it with `rule` scripted: the state, the outcome
+    ("ok" or the error code) and what the proxy saw."""
+    _, setup, call, _ = scenario[op]
     state = setup()
     log()
-    script([{**rule, "fault": fault, "times": times, "seconds": 1}])
+    script([rule])
     try:
         call(state)
         outcome = "ok"
@@ -69,8 +70,15 @@ def run_case(provider, op, fault, times, scenario, script, log):
         outcome = e.code
     finally:
         script([])
-    faulted = [r for r in log() if r["fault"]]
-    assert faulted, f"the fault never fired: {log()}"
+    return state, outcome, log()
+
+
+def run_case(provider, op, fault, times, scenario, script, log):
+    """Sets the case up, runs it with the fault scripted, checks the outcome and the state."""
+    rule, _, _, check = scenario[op]
+    state, outcome, sent = scripted(scenario, op, {**rule, "fault": fault, "times": times, "seconds": 1}, script, log)
+    faulted = [r for r in sent if r["fault"]]
+    assert faulted, f"the fault never fired: {sent}"
     assert outcome == "ok" or outcome in RETRYABLE, f"{op} with {fault}: {outcome}"
     if op in ("create", "delete") and fault in APPLIED and times == 1:
         assert outcome == "ok", f"a {op} whose response was lost must report what happened, got {outcome}"
@@ -389,18 +397,8 @@ def test_spoiled_read(request, provider, op, read, rule, fault):
     """A read answered 2xx with nothing usable is a provider error, the last request
     the call sent (nothing is written from it), and the state is as it was."""
     scenario, script, log = request.getfixturevalue(RIGS[provider][0])
-    _, setup, call, check = scenario[op]
-    state = setup()
-    log()
-    script([{**rule, "fault": fault, "times": 1}])
-    try:
-        call(state)
-        outcome = "ok"
-    except ar.ArtifactRegistryError as e:
-        outcome = e.code
-    finally:
-        script([])
-    sent = log()
+    check = scenario[op][3]
+    state, outcome, sent = scripted(scenario, op, {**rule, "fault": fault, "times": 1}, script, log)
     spoiled = [i for i, r in enumerate(sent) if r["fault"]]
     assert spoiled, f"the fault never fired: {sent}"
     assert spoiled[0] == len(sent) - 1, f"requests were sent after the spoiled read: {sent}"

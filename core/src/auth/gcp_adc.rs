@@ -283,26 +283,9 @@ impl ExternalAccount {
         let response = post_form(ex, HttpRequest::post_form(&token_url, &form)).await?;
         let sts = gcp::oauth_token(ex, &response, "exchanging the subject token at Google STS")?;
         let Some(impersonate) = &impersonation_url else { return Ok(sts) };
-        let body = serde_json::json!({ "scope": [scope], "lifetime": "3600s" }).to_string();
-        let bearer = format!("Bearer {}", sts.token.expose());
-        let response = ex
-            .call(
-                |_| {
-                    Ok(HttpRequest::new("POST", impersonate.clone())
-                        .header("Authorization", &bearer)
-                        .header("Content-Type", "application/json")
-                        .body(body.clone()))
-                },
-                google::is_throttled,
-            )
-            .await?;
         let what = "impersonating the service account of the external account";
-        if !response.is_success() {
-            return Err(google::error_from_response(&response, what));
-        }
-        let (token, v) = token_from_json(ex, &response.body, "accessToken", what)?;
-        let expires_at = v["expireTime"].as_str().and_then(crate::Timestamp::parse_rfc3339);
-        Ok(CachedToken { token, expires_at: expires_at.or(sts.expires_at) })
+        let token = generate_access_token(ex, impersonate, &sts, &[], scope, what).await?;
+        Ok(CachedToken { expires_at: token.expires_at.or(sts.expires_at), ..token })
     }
 }
 
@@ -523,28 +506,44 @@ impl Impersonated {
             }
         };
         let source = adc_token(ex, &self.source, endpoints, CLOUD_PLATFORM).await?;
-        let body =
-            serde_json::json!({ "delegates": self.delegates, "scope": [scope], "lifetime": "3600s" }).to_string();
-        let bearer = format!("Bearer {}", source.token.expose());
-        let response = ex
-            .call(
-                |_| {
-                    Ok(HttpRequest::new("POST", url.clone())
-                        .header("Authorization", &bearer)
-                        .header("Content-Type", "application/json")
-                        .body(body.clone()))
-                },
-                google::is_throttled,
-            )
-            .await?;
         let what = format!("impersonating {} with the source credentials", self.target);
-        if !response.is_success() {
-            return Err(google::error_from_response(&response, &what));
-        }
-        let (token, v) = token_from_json(ex, &response.body, "accessToken", &what)?;
-        let expires_at = v["expireTime"].as_str().and_then(crate::Timestamp::parse_rfc3339);
-        Ok(CachedToken { token, expires_at })
+        generate_access_token(ex, &url, &source, &self.delegates, scope, &what).await
     }
+}
+
+/// IAM Credentials' `generateAccessToken` at `url` (one service account's), called
+/// with the `caller`'s token through `delegates`: an hour's token for `scope`.
+async fn generate_access_token(
+    ex: &Exchange,
+    url: &str,
+    caller: &CachedToken,
+    delegates: &[String],
+    scope: &str,
+    what: &str,
+) -> Result<CachedToken> {
+    let mut body = serde_json::json!({ "scope": [scope], "lifetime": "3600s" });
+    if !delegates.is_empty() {
+        body["delegates"] = serde_json::json!(delegates);
+    }
+    let body = body.to_string();
+    let bearer = format!("Bearer {}", caller.token.expose());
+    let response = ex
+        .call(
+            |_| {
+                Ok(HttpRequest::new("POST", url)
+                    .header("Authorization", &bearer)
+                    .header("Content-Type", "application/json")
+                    .body(body.clone()))
+            },
+            google::is_throttled,
+        )
+        .await?;
+    if !response.is_success() {
+        return Err(google::error_from_response(&response, what));
+    }
+    let (token, v) = token_from_json(ex, &response.body, "accessToken", what)?;
+    let expires_at = v["expireTime"].as_str().and_then(crate::Timestamp::parse_rfc3339);
+    Ok(CachedToken { token, expires_at })
 }
 
 /// A token from one kind of credentials.
