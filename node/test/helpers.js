@@ -141,14 +141,19 @@ function freePort () {
   })
 }
 
+/** Debian's docker-registry with htpasswd Basic auth (or, with `password` null, open). */
 async function startDockerRegistry (t, password = CANARIES.registryPassword) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'artifact-registry-node-'))
   const user = 'deployer'
-  fs.writeFileSync(path.join(dir, 'htpasswd'), execFileSync('htpasswd', ['-Bbn', user, password]))
   const addr = `127.0.0.1:${await freePort()}`
+  let auth = ''
+  if (password !== null) {
+    fs.writeFileSync(path.join(dir, 'htpasswd'), execFileSync('htpasswd', ['-Bbn', user, password]))
+    auth = `auth:\n  htpasswd:\n    realm: tests\n    path: ${dir}/htpasswd\n`
+  }
   fs.writeFileSync(path.join(dir, 'config.yml'),
     `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/data\n  delete:\n    enabled: true\n` +
-    `http:\n  addr: ${addr}\nauth:\n  htpasswd:\n    realm: tests\n    path: ${dir}/htpasswd\n`)
+    `http:\n  addr: ${addr}\n${auth}`)
   const child = spawn('docker-registry', ['serve', path.join(dir, 'config.yml')], { stdio: 'ignore' })
   t.after(() => { child.kill(); fs.rmSync(dir, { recursive: true, force: true }) })
   const [host, port] = addr.split(':')

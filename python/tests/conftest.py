@@ -182,18 +182,21 @@ def docker_registry():
 @contextlib.contextmanager
 def running_docker_registry(password=CANARIES["registryPassword"]):
     """The docker_registry fixture's server, for fixtures of wider scope (or another
-    password)."""
+    password; with None, an open registry)."""
     if not shutil.which("docker-registry") or not shutil.which("htpasswd"):
         pytest.fail("docker-registry and htpasswd are needed (scripts/setup installs them)")
     with tempfile.TemporaryDirectory(prefix="artifact-registry-py-") as d:
         user = "deployer"
-        htpasswd = subprocess.run(["htpasswd", "-Bbn", user, password], check=True, capture_output=True).stdout
-        Path(d, "htpasswd").write_bytes(htpasswd)
+        auth = ""
+        if password is not None:
+            htpasswd = subprocess.run(["htpasswd", "-Bbn", user, password], check=True, capture_output=True).stdout
+            Path(d, "htpasswd").write_bytes(htpasswd)
+            auth = f"auth:\n  htpasswd:\n    realm: tests\n    path: {d}/htpasswd\n"
         addr = f"127.0.0.1:{_free_port()}"
         Path(d, "config.yml").write_text(
             "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n"
             f"storage:\n  filesystem:\n    rootdirectory: {d}/data\n  delete:\n    enabled: true\n"
-            f"http:\n  addr: {addr}\nauth:\n  htpasswd:\n    realm: tests\n    path: {d}/htpasswd\n"
+            f"http:\n  addr: {addr}\n{auth}"
         )
         proc = subprocess.Popen(["docker-registry", "serve", f"{d}/config.yml"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
