@@ -13,9 +13,16 @@
 //!
 //! Authentication, in front of the registry ([`Auth`]): none, HTTP Basic for one user,
 //! or the distribution token flow with repository-scoped tokens from `/token` (Basic
-//! to get one), so that pull credentials cannot push.
+//! to get one), so that pull credentials cannot push. Tokens are signed with a key
+//! kept in the data directory (`token.key`, 0600), so they stay valid across restarts
+//! until they expire; a new key (`--rotate-key`, or deleting the file) revokes them.
+//!
+//! The data directory is private: everything the registry writes is created with
+//! umask 077 (directories 0700, files 0600), and a directory another user could write
+//! to (or that another user owns) is refused.
 
 use std::net::SocketAddr;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -30,6 +37,8 @@ use axum::routing::get;
 use base64::Engine;
 use ferro_blob_store::FsBlobStore;
 use ferro_oci_server::{AppState, InMemoryRegistryMeta, router};
+
+use crate::blob_links::BlobLinks;
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
@@ -68,6 +77,8 @@ struct Gate {
     key: [u8; 32],
     /// The blobs, content-addressed and shared by every repository (for mounts).
     blobs: Arc<FsBlobStore>,
+    /// Which of them each repository holds.
+    links: BlobLinks,
 }
 
 /// A running embedded registry. Stop it with [`EmbeddedRegistry::stop`]; a temporary
@@ -84,23 +95,32 @@ pub struct EmbeddedRegistry {
 
 impl EmbeddedRegistry {
     /// Starts listening on `addr` (port 0 picks a free one). `data_dir` defaults to a
-    /// new temporary directory.
-    pub async fn start(addr: SocketAddr, data_dir: Option<&Path>, auth: Auth) -> std::io::Result<EmbeddedRegistry> {
+    /// new temporary directory; `rotate_key` replaces the token signing key kept there.
+    pub async fn start(
+        addr: SocketAddr,
+        data_dir: Option<&Path>,
+        auth: Auth,
+        rotate_key: bool,
+    ) -> std::io::Result<EmbeddedRegistry> {
+        // Blobs, metadata and the key are the user's alone, whatever the caller's umask.
+        // SAFETY: umask only sets this process's file-creation mask.
+        unsafe { libc::umask(0o077) };
         let (data_dir, temporary) = match data_dir {
             Some(dir) => (dir.to_path_buf(), false),
             None => (temporary_dir()?, true),
         };
-        std::fs::create_dir_all(&data_dir)?;
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&data_dir)?;
         let data_dir = data_dir.canonicalize()?;
+        refuse_shared(&data_dir)?;
         refuse_links(&data_dir)?;
+        let key = token_key(&data_dir, temporary || rotate_key)?;
         let blobs = FsBlobStore::new(data_dir.join("blobs"))
             .map_err(|e| std::io::Error::other(format!("cannot use {} for blobs: {e}", data_dir.display())))?;
         let meta = InMemoryRegistryMeta::with_persistence(&data_dir);
         let blobs = Arc::new(blobs);
         let state = AppState::new(blobs.clone(), Arc::new(meta));
-        let mut key = [0u8; 32];
-        getrandom::fill(&mut key).map_err(|e| std::io::Error::other(e.to_string()))?;
-        let gate = Arc::new(Gate { auth, key, blobs });
+        let links = BlobLinks::open(&data_dir)?;
+        let gate = Arc::new(Gate { auth, key, blobs, links });
         let app = Router::new()
             .route("/token", get(token))
             .with_state(gate.clone())
@@ -149,6 +169,73 @@ impl EmbeddedRegistry {
 /// What `auth` means, for the startup message.
 pub fn describe(auth: &Auth) -> &'static str {
     auth.describe()
+}
+
+/// Refuses a data directory another user owns or could write to: they could replace
+/// blobs, metadata or the token key under the registry.
+fn refuse_shared(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(dir)?;
+    // SAFETY: geteuid has no preconditions.
+    let me = unsafe { libc::geteuid() };
+    if meta.uid() != me {
+        return Err(std::io::Error::other(format!(
+            "{} belongs to another user (uid {}): the data directory must be yours",
+            dir.display(),
+            meta.uid()
+        )));
+    }
+    if meta.mode() & 0o022 != 0 {
+        return Err(std::io::Error::other(format!(
+            "{} can be written by other users (mode {:o}): run `chmod 700 {}` first",
+            dir.display(),
+            meta.mode() & 0o777,
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
+/// The token signing key in `dir/token.key`: made (0600) when missing or when `fresh`,
+/// else read back. A key readable by others is refused: it would let them mint tokens.
+fn token_key(dir: &Path, fresh: bool) -> std::io::Result<[u8; 32]> {
+    use std::io::Write;
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    let path = dir.join("token.key");
+    if !fresh {
+        match std::fs::symlink_metadata(&path) {
+            Ok(meta) if meta.file_type().is_file() && meta.mode() & 0o077 == 0 && meta.len() == 32 => {
+                let bytes = std::fs::read(&path)?;
+                let mut key = [0u8; 32];
+                key.copy_from_slice(&bytes);
+                return Ok(key);
+            }
+            Ok(_) => {
+                return Err(std::io::Error::other(format!(
+                    "{} is not a private 32-byte key file (0600): delete it to make a new one (tokens handed out so far stop working)",
+                    path.display()
+                )));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key).map_err(|e| std::io::Error::other(e.to_string()))?;
+    // Written beside, then renamed over: a reader never sees half a key, and a link
+    // planted at the temporary name is not followed.
+    let temporary = dir.join(format!("token.key.{}", std::process::id()));
+    let _ = std::fs::remove_file(&temporary);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&temporary)?;
+    file.write_all(&key)?;
+    file.sync_all()?;
+    std::fs::rename(&temporary, &path)?;
+    Ok(key)
 }
 
 /// Refuses a data directory that holds a symbolic link anywhere inside it.
@@ -204,7 +291,7 @@ fn basic_ok(headers: &HeaderMap, user: &str, password: &str) -> bool {
 
 /// Percent-decodes a path as axum does before ferro routes it; `None` when it is not
 /// UTF-8 after decoding.
-fn decode_path(path: &str) -> Option<String> {
+pub(crate) fn decode_path(path: &str) -> Option<String> {
     let bytes = path.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -224,7 +311,7 @@ fn decode_path(path: &str) -> Option<String> {
 /// The repository a `/v2/{rest}` path acts on, split exactly as ferro's router splits
 /// it (the same keywords, in the same order, the last occurrence of each), so the
 /// repository authorized is the one acted on.
-fn repository_of(rest: &str) -> Option<&str> {
+pub(crate) fn repository_of(rest: &str) -> Option<&str> {
     for keyword in ["blobs/", "manifests/", "tags/list", "referrers/"] {
         if let Some(idx) = rest.rfind(keyword) {
             if idx == 0 {
@@ -306,45 +393,18 @@ fn denied(message: &str) -> Response {
     (StatusCode::FORBIDDEN, axum::Json(body)).into_response()
 }
 
-/// Cross-repository mount (distribution spec 4.6), which ferro leaves to its
-/// fallback: blobs are content-addressed and shared, so a blob the registry holds is
-/// mounted by answering `201 Created` (the caller was allowed to pull `from` by
-/// [`check`]). Anything else goes on to ferro.
-async fn mount(gate: &Gate, request: Request<Body>, next: Next) -> Response {
-    let path = request.uri().path().to_owned();
-    let query = request.uri().query().unwrap_or("").to_owned();
-    let param = |key: &str| query.split('&').find_map(|kv| kv.strip_prefix(key)).and_then(decode_path);
-    let (Some(rest), Some(digest), Some(_from)) =
-        (path.strip_prefix("/v2/").and_then(|r| r.strip_suffix("/blobs/uploads/")), param("mount="), param("from="))
-    else {
-        return next.run(request).await;
-    };
-    let (Some(name), Ok(parsed)) = (decode_path(rest), digest.parse::<ferro_blob_store::Digest>()) else {
-        return next.run(request).await;
-    };
-    if request.method() != Method::POST || ferro_oci_server::reference::validate_name(&name).is_err() {
-        return next.run(request).await;
-    }
-    match ferro_blob_store::BlobStore::contains(gate.blobs.as_ref(), &parsed).await {
-        Ok(true) => (
-            StatusCode::CREATED,
-            [
-                (header::LOCATION, format!("/v2/{name}/blobs/{digest}")),
-                (header::HeaderName::from_static("docker-content-digest"), digest),
-            ],
-        )
-            .into_response(),
-        _ => next.run(request).await,
-    }
+/// The blob layer behind authentication (see [`crate::blob_links`]).
+async fn scoped(gate: &Gate, request: Request<Body>, next: Next) -> Response {
+    crate::blob_links::scoped(&gate.links, &gate.blobs, request, next).await
 }
 
 /// The authentication layer in front of the registry.
 async fn check(State(gate): State<Arc<Gate>>, request: Request<Body>, next: Next) -> Response {
     match &gate.auth {
-        Auth::None => mount(&gate, request, next).await,
+        Auth::None => scoped(&gate, request, next).await,
         Auth::Basic { user, password } => {
             if basic_ok(request.headers(), user, password) {
-                mount(&gate, request, next).await
+                scoped(&gate, request, next).await
             } else {
                 unauthorized(r#"Basic realm="artifact-registry""#.to_owned(), "authentication required")
             }
@@ -383,7 +443,7 @@ async fn check(State(gate): State<Arc<Gate>>, request: Request<Body>, next: Next
             match grants {
                 None => unauthorized(challenge(scope, None), "authentication required"),
                 Some(grants) if required.iter().all(|(r, a)| allows(&grants, r, a)) => {
-                    mount(&gate, request, next).await
+                    scoped(&gate, request, next).await
                 }
                 Some(_) => unauthorized(challenge(scope, Some("insufficient_scope")), "the token does not allow this"),
             }

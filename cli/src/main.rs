@@ -6,6 +6,7 @@
 //! 1 the operation failed, 2 invalid input (arguments, configuration, names; nothing
 //! was sent).
 
+mod blob_links;
 mod embedded;
 mod quickstart;
 mod trace;
@@ -61,7 +62,7 @@ enum Command {
     /// Serve the embedded OCI registry (OCI distribution spec v1.1) in the foreground
     /// until Ctrl-C. Tags and manifests survive a restart with the same --data-dir.
     #[command(
-        after_help = "Example:\n  artifact-registry serve --data-dir ./registry-data\n  ARTIFACT_REGISTRY_PASSWORD=s3cret artifact-registry serve --user ci\n  artifact-registry serve --user ci --password-file ./pw --auth token\n\nWithout --user anyone may push and pull, so only a loopback address is accepted\nunless --insecure-public is given. The password never goes on the command line\n(it would show in `ps`): it comes from ARTIFACT_REGISTRY_PASSWORD or --password-file."
+        after_help = "Example:\n  artifact-registry serve --data-dir ./registry-data\n  ARTIFACT_REGISTRY_PASSWORD=s3cret artifact-registry serve --user ci --data-dir ./registry-data\n  artifact-registry serve --user ci --password-file ./pw --auth basic\n\nWith --user, clients get repository-scoped tokens from /token (--auth token, the\ndefault), so pull credentials cannot push; --auth basic asks for the user's password\non every request and cannot scope anything. Tokens are signed with a key kept in the\ndata directory (token.key), so they outlive a restart; --rotate-key revokes them all.\nWithout --user anyone may push and pull, so only a loopback address is accepted\nunless --insecure-public is given. The password never goes on the command line\n(it would show in `ps`): it comes from ARTIFACT_REGISTRY_PASSWORD or --password-file.\nThe data directory is private (0700, files 0600); one other users can write is refused."
     )]
     Serve {
         /// Address to listen on.
@@ -76,10 +77,14 @@ enum Command {
         /// A file holding the password for --user (its first line).
         #[arg(long, requires = "user")]
         password_file: Option<PathBuf>,
-        /// With --user: `basic` (HTTP Basic on every request) or `token` (repository-scoped
-        /// tokens from /token, so pull credentials cannot push).
-        #[arg(long, value_parser = ["basic", "token"], default_value = "basic", requires = "user")]
+        /// With --user: `token` (repository-scoped tokens from /token, so pull credentials
+        /// cannot push; the default) or `basic` (the user's password on every request,
+        /// which cannot scope anything).
+        #[arg(long, value_parser = ["basic", "token"], default_value = "token", requires = "user")]
         auth: String,
+        /// Make a new token signing key: every token handed out so far stops working.
+        #[arg(long)]
+        rotate_key: bool,
         /// Allow listening on a non-loopback address without a user.
         #[arg(long)]
         insecure_public: bool,
@@ -257,6 +262,7 @@ async fn serve(
     password_file: Option<PathBuf>,
     auth: &str,
     insecure_public: bool,
+    rotate_key: bool,
 ) -> Result<(), String> {
     let auth = match user {
         None => embedded::Auth::None,
@@ -281,7 +287,7 @@ async fn serve(
         );
     }
     let mode = embedded::describe(&auth);
-    let server = embedded::EmbeddedRegistry::start(addr, data_dir.as_deref(), auth)
+    let server = embedded::EmbeddedRegistry::start(addr, data_dir.as_deref(), auth, rotate_key)
         .await
         .map_err(|e| format!("cannot start the registry on {addr}: {e}"))?;
     eprintln!(
@@ -305,8 +311,8 @@ async fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         },
-        Command::Serve { addr, data_dir, user, password_file, auth, insecure_public } => {
-            match serve(addr, data_dir, user, password_file, &auth, insecure_public).await {
+        Command::Serve { addr, data_dir, user, password_file, auth, insecure_public, rotate_key } => {
+            match serve(addr, data_dir, user, password_file, &auth, insecure_public, rotate_key).await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("{e}");

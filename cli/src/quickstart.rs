@@ -33,7 +33,7 @@ pub async fn run(keep: bool) -> Result<(), String> {
     let password = random_password();
     // Token auth: the credentials generated below are scoped to the one repository.
     let auth = Auth::Token { user: USER.to_owned(), password: password.clone() };
-    let server = EmbeddedRegistry::start(([127, 0, 0, 1], 0).into(), None, auth)
+    let server = EmbeddedRegistry::start(([127, 0, 0, 1], 0).into(), None, auth, false)
         .await
         .map_err(|e| format!("cannot start the embedded registry: {e}"))?;
     steps.done(&format!("started the embedded registry at http://{} (user {USER:?})", server.addr));

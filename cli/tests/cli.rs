@@ -69,7 +69,8 @@ fn serve(user: Option<(&str, &str)>) -> (Served, String) {
     let mut args = vec!["serve", "--addr", &addr, "--data-dir", data.to_str().unwrap()];
     let mut command = Command::new(BIN);
     if let Some((user, password)) = user {
-        args.extend(["--user", user]);
+        // Basic, which these tests exercise (token auth, the default, has its own tests).
+        args.extend(["--user", user, "--auth", "basic"]);
         command.env("ARTIFACT_REGISTRY_PASSWORD", password);
     }
     let child = command.args(&args).stderr(Stdio::null()).spawn().unwrap();

@@ -226,8 +226,12 @@ async fn auth_modes() {
     let argv = Command::new(BIN).args(["serve", "--user", "ci", "--password", "x"]).output().unwrap();
     assert_eq!(argv.status.code(), Some(2));
 
-    // Basic: every request needs the user.
-    let basic = serve(&dir.join("basic"), &["--user", "ci"], &[("ARTIFACT_REGISTRY_PASSWORD", "s3cret-pass")]);
+    // Basic (asked for: it is not the default): every request needs the user.
+    let basic = serve(
+        &dir.join("basic"),
+        &["--user", "ci", "--auth", "basic"],
+        &[("ARTIFACT_REGISTRY_PASSWORD", "s3cret-pass")],
+    );
     let base = format!("http://{}", basic.addr);
     let anonymous = http("GET", &format!("{base}/v2/"), &[], b"").await;
     assert_eq!(anonymous.status, 401);
@@ -237,14 +241,11 @@ async fn auth_modes() {
     let wrong = connect(&config(&basic.addr, Some(("ci", "wrong"))).to_string()).unwrap();
     assert_eq!(wrong.get_repository("artifacts/web").await.unwrap_err().code(), ErrorCode::AccessDenied);
 
-    // Token: repository-scoped tokens from /token; pull credentials cannot push.
+    // Token, the default with --user: repository-scoped tokens from /token; pull
+    // credentials cannot push.
     let password_file = dir.join("pw");
     std::fs::write(&password_file, "t0ken-pass\n").unwrap();
-    let token = serve(
-        &dir.join("token"),
-        &["--user", "ci", "--password-file", password_file.to_str().unwrap(), "--auth", "token"],
-        &[],
-    );
+    let token = serve(&dir.join("token"), &["--user", "ci", "--password-file", password_file.to_str().unwrap()], &[]);
     let registry = connect(&config(&token.addr, Some(("ci", "t0ken-pass"))).to_string()).unwrap();
     let repo = registry.create_repository("web").await.unwrap();
     let pull = registry.generate_credentials(&repo.name, Permissions::Pull, None).await.unwrap();
@@ -259,5 +260,189 @@ async fn auth_modes() {
     let other = OciClient::new(&token.addr, OciAuth::from_credentials(&push_pull)).unwrap();
     assert!(registry.run(other.get_manifest("artifacts/other", "latest")).await.is_err());
     drop((basic, token));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The data directory is the serving user's alone: what the registry writes is 0700 /
+/// 0600, another user cannot read a layer (checked as `nobody` when the test runs as
+/// root, with `setpriv`), and a directory others can write to is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_data_directory_is_private() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let dir = scratch_dir("embedded-private");
+    let data = dir.join("data");
+    let server = serve(&data, &["--user", "ci"], &[("ARTIFACT_REGISTRY_PASSWORD", "pr1vate-pass")]);
+    let registry = connect(&config(&server.addr, Some(("ci", "pr1vate-pass"))).to_string()).unwrap();
+    let repo = registry.create_repository("secret").await.unwrap();
+    let creds = registry.generate_credentials(&repo.name, Permissions::PushPull, None).await.unwrap();
+    push(&server.addr, OciAuth::from_credentials(&creds), &repo.name, "v1").await.unwrap();
+    let mut files = 0;
+    for path in listing(&data) {
+        let mode = std::fs::symlink_metadata(&path).unwrap().mode() & 0o777;
+        let private = if path.is_dir() { 0o700 } else { 0o600 };
+        assert_eq!(mode & !private, 0, "{} is {mode:o}", path.display());
+        files += usize::from(path.is_file());
+    }
+    assert!(files >= 3, "the blobs, the metadata and the key are there: {files} files");
+    assert_eq!(std::fs::metadata(&data).unwrap().mode() & 0o777, 0o700);
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc_geteuid() } == 0 && Command::new("setpriv").arg("--version").output().is_ok() {
+        let blob = listing(&data).into_iter().find(|p| p.is_file() && !p.ends_with("token.key")).unwrap();
+        let other = Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "cat", blob.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(!other.status.success(), "another user read {}", blob.display());
+        let list = Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "ls", data.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(!list.status.success(), "another user listed the data directory");
+    } else {
+        println!("skipped the second-user check: it needs root and setpriv (util-linux)");
+    }
+    drop(server);
+
+    // A directory others can write to is refused at start.
+    let shared = dir.join("shared");
+    std::fs::create_dir_all(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let out = Command::new(BIN)
+        .args(["serve", "--addr", &format!("127.0.0.1:{}", free_port()), "--data-dir", shared.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("can be written by other users"), "{out:?}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+unsafe extern "C" {
+    #[link_name = "geteuid"]
+    fn libc_geteuid() -> u32;
+}
+
+/// Tokens are signed with a key kept in the data directory: credentials handed out
+/// before a restart still pull after it, and none does after `--rotate-key`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_outlive_a_restart_until_the_key_is_rotated() {
+    let dir = scratch_dir("embedded-key");
+    let data = dir.join("data");
+    let env = [("ARTIFACT_REGISTRY_PASSWORD", "k3y-pass")];
+    let server = serve(&data, &["--user", "ci"], &env);
+    let registry = connect(&config(&server.addr, Some(("ci", "k3y-pass"))).to_string()).unwrap();
+    let repo = registry.create_repository("kept").await.unwrap();
+    let pull = registry.generate_credentials(&repo.name, Permissions::Pull, None).await.unwrap();
+    let pulls = |addr: String, creds: artifact_registry_core::Credentials| async move {
+        let reader = OciClient::new(&addr, OciAuth::from_credentials(&creds)).unwrap();
+        connect(&config(&addr, None).to_string()).unwrap().run(reader.get_manifest("artifacts/kept", "latest")).await
+    };
+    assert!(pulls(server.addr.clone(), pull.clone()).await.is_ok());
+    drop(server);
+
+    let again = serve(&data, &["--user", "ci"], &env);
+    assert!(pulls(again.addr.clone(), pull.clone()).await.is_ok(), "a token from before the restart was refused");
+    drop(again);
+
+    let rotated = serve(&data, &["--user", "ci", "--rotate-key"], &env);
+    let refused = pulls(rotated.addr.clone(), pull).await.unwrap_err();
+    assert_eq!(refused.code(), ErrorCode::AccessDenied, "a token from before --rotate-key pulled: {refused}");
+    drop(rotated);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A token for the scopes asked, straight from `/token` (Basic with the user).
+async fn token_for(addr: &str, scopes: &[&str]) -> String {
+    let query: Vec<String> =
+        scopes.iter().map(|s| format!("scope={}", s.replace(':', "%3A").replace(',', "%2C"))).collect();
+    let basic = format!("Basic {}", base64_of("ci:bl0b-pass"));
+    let answer = http(
+        "GET",
+        &format!("http://{addr}/token?service=artifact-registry&{}", query.join("&")),
+        &[("Authorization", &basic)],
+        b"",
+    )
+    .await;
+    assert_eq!(answer.status, 200);
+    json_of(&answer)["token"].as_str().unwrap().to_owned()
+}
+
+fn base64_of(text: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
+
+/// The blob store is shared, but a repository's blobs are its own: a token for one
+/// repository cannot read, probe, delete or mount another's layer by its digest, nor
+/// claim it in a manifest; a blob two repositories hold survives a delete through one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blobs_belong_to_the_repositories_that_hold_them() {
+    let dir = scratch_dir("embedded-blobs");
+    let server = serve(&dir.join("data"), &["--user", "ci"], &[("ARTIFACT_REGISTRY_PASSWORD", "bl0b-pass")]);
+    let addr = server.addr.clone();
+    let base = format!("http://{addr}/v2");
+    let bearer = |t: &str| format!("Bearer {t}");
+    // prod holds a layer (its image's config blob), pushed with a prod token.
+    let prod_token = token_for(&addr, &["repository:artifacts/prod:pull,push,delete"]).await;
+    let layer =
+        br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]},"prod":true}"#.to_vec();
+    let registry = connect(&config(&addr, None).to_string()).unwrap();
+    let client =
+        OciClient::new(&addr, OciAuth::Bearer(artifact_registry_core::Secret::new(prod_token.clone()))).unwrap();
+    let digest = registry.run(client.push_blob("artifacts/prod", layer.clone())).await.unwrap();
+    let blob = |repo: &str| format!("{base}/{repo}/blobs/{digest}");
+    assert_eq!(http("GET", &blob("artifacts/prod"), &[("Authorization", &bearer(&prod_token))], b"").await.status, 200);
+
+    // A token with every right on scratch, and the right to pull another empty repository.
+    let scratch =
+        token_for(&addr, &["repository:artifacts/scratch:pull,push,delete", "repository:artifacts/empty:pull"]).await;
+    let as_scratch = [("Authorization", bearer(&scratch))];
+    let as_scratch: Vec<(&str, &str)> = as_scratch.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    for method in ["GET", "HEAD"] {
+        let answer = http(method, &blob("artifacts/scratch"), &as_scratch, b"").await;
+        assert_eq!(answer.status, 404, "{method} read prod's blob through scratch");
+    }
+    assert_eq!(http("DELETE", &blob("artifacts/scratch"), &as_scratch, b"").await.status, 404);
+    // A mount from a repository the caller may not pull: refused by the auth layer.
+    let mount = |from: &str| format!("{base}/artifacts/scratch/blobs/uploads/?mount={digest}&from={from}");
+    assert_eq!(http("POST", &mount("artifacts/prod"), &as_scratch, b"").await.status, 401);
+    // From one it may pull but that does not hold the blob: an upload session, no mount.
+    let answer = http("POST", &mount("artifacts/empty"), &as_scratch, b"").await;
+    assert_eq!(answer.status, 202, "{}", String::from_utf8_lossy(&answer.body));
+    assert_eq!(http("GET", &blob("artifacts/scratch"), &as_scratch, b"").await.status, 404);
+    // A manifest cannot claim the layer.
+    let manifest = oci::image_manifest((oci::OCI_CONFIG, &digest, layer.len()), &[], &[]);
+    let put = http(
+        "PUT",
+        &format!("{base}/artifacts/scratch/manifests/claim"),
+        &[as_scratch[0], ("Content-Type", oci::OCI_MANIFEST)],
+        &manifest,
+    )
+    .await;
+    assert_eq!((put.status, json_of(&put)["errors"][0]["code"].clone()), (400, json!("MANIFEST_BLOB_UNKNOWN")));
+    // prod still has its layer.
+    assert_eq!(http("GET", &blob("artifacts/prod"), &[("Authorization", &bearer(&prod_token))], b"").await.status, 200);
+
+    // A real mount (pull on prod, push on scratch): both hold it, and a delete through
+    // one leaves the other's.
+    let both =
+        token_for(&addr, &["repository:artifacts/prod:pull", "repository:artifacts/scratch:pull,push,delete"]).await;
+    let as_both = [("Authorization", bearer(&both))];
+    let as_both: Vec<(&str, &str)> = as_both.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(http("POST", &mount("artifacts/prod"), &as_both, b"").await.status, 201);
+    assert_eq!(http("GET", &blob("artifacts/scratch"), &as_both, b"").await.status, 200);
+    assert_eq!(http("DELETE", &blob("artifacts/scratch"), &as_both, b"").await.status, 202);
+    assert_eq!(http("GET", &blob("artifacts/scratch"), &as_both, b"").await.status, 404);
+    assert_eq!(http("GET", &blob("artifacts/prod"), &[("Authorization", &bearer(&prod_token))], b"").await.status, 200);
+    // The record survives a restart.
+    drop(server);
+    let again = serve(&dir.join("data"), &["--user", "ci"], &[("ARTIFACT_REGISTRY_PASSWORD", "bl0b-pass")]);
+    let base = format!("http://{}/v2", again.addr);
+    let prod_blob = format!("{base}/artifacts/prod/blobs/{digest}");
+    assert_eq!(http("GET", &prod_blob, &[("Authorization", &bearer(&prod_token))], b"").await.status, 200);
+    assert_eq!(http("GET", &format!("{base}/artifacts/scratch/blobs/{digest}"), &as_both, b"").await.status, 404);
+    // The last holder's delete removes the bytes.
+    assert_eq!(http("DELETE", &prod_blob, &[("Authorization", &bearer(&prod_token))], b"").await.status, 202);
+    assert_eq!(http("GET", &prod_blob, &[("Authorization", &bearer(&prod_token))], b"").await.status, 404);
+    drop(again);
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -171,6 +171,20 @@ fn skopeo_with_the_embedded_registry() {
     }
 }
 
+/// `serve --user` with no `--auth` is token auth: its "pull" credentials are a
+/// repository-scoped pull token, which skopeo cannot push with (a round trip checks
+/// that), and the binding needs no opt-in to hand them out.
+#[test]
+fn serve_with_a_user_and_no_auth_flag_scopes_pull_credentials() {
+    let dir = scratch_dir("skopeo-embedded-default");
+    let (_server, addr) = serve(&dir.join("data"), &["--user", "ci"], "s3cret-pass");
+    let mut config = local_config(&addr, "ci", "s3cret-pass");
+    config["binding"].as_object_mut().unwrap().remove("unscopedCredentials");
+    assert_eq!(credentials(&config, "artifacts/app", "pull")["authMethod"], "bearer");
+    round_trip(&addr, &config, &dir);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 #[test]
 fn skopeo_with_debian_docker_registry() {
     for auth in [RegistryAuth::Htpasswd, RegistryAuth::Token] {
@@ -311,5 +325,144 @@ fn the_quickstart_keep_hint_works_with_skopeo() {
     assert!(out.status.success(), "{hint}: {}", String::from_utf8_lossy(&out.stderr));
     assert!(dir.join("hello-world/manifest.json").exists(), "{hint}");
     drop(served);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Runs the helper as docker does: `action`, `input` on stdin, `env` added.
+fn helper(action: &str, input: &str, env: &[(String, String)]) -> Output {
+    use std::io::Write;
+    let mut c = Command::new(HELPER);
+    c.arg(action).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let mut child = c.spawn().unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn secret_of(out: &Output) -> String {
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    serde_json::from_slice::<Value>(&out.stdout).unwrap()["Secret"].as_str().unwrap().to_owned()
+}
+
+/// One host, one cache, two identities (a key, then an impersonated service account,
+/// from GOOGLE_APPLICATION_CREDENTIALS): each gets its own token, never the other's.
+#[test]
+fn each_identity_gets_its_own_cached_token() {
+    let server = GarServer::start();
+    let target = "other@acme-p1.iam.gserviceaccount.com";
+    server.control(
+        "/_contract/configure",
+        Some(json!({ "lroPolls": 0, "tokenCreators": { target: ["deployer@acme-p1.iam.gserviceaccount.com"] } })),
+    );
+    let dir = scratch_dir("helper-identities");
+    let mut config = server.config("images", json!({ "unscopedCredentials": true }));
+    config["gcp"].as_object_mut().unwrap().remove("credentials");
+    let key = dir.join("key.json");
+    std::fs::write(&key, server.key.to_string()).unwrap();
+    let impersonated = dir.join("impersonated.json");
+    std::fs::write(
+        &impersonated,
+        json!({ "type": "impersonated_service_account", "source_credentials": server.key,
+                "service_account_impersonation_url": format!("https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/{target}:generateAccessToken") })
+        .to_string(),
+    )
+    .unwrap();
+    let mut env = helper_env(&dir, "us-central1-docker.pkg.dev", &config);
+    env.push(("HOME".into(), dir.to_str().unwrap().into()));
+    let with = |file: &Path| {
+        let mut env = env.clone();
+        env.push(("GOOGLE_APPLICATION_CREDENTIALS".into(), file.to_str().unwrap().into()));
+        env
+    };
+    let url = "https://us-central1-docker.pkg.dev";
+    let first = secret_of(&helper("get", url, &with(&key)));
+    let second = secret_of(&helper("get", url, &with(&impersonated)));
+    assert_ne!(first, second, "the second identity got the first one's cached token");
+    let email = |token: &str| {
+        let answer = artifact_registry_tests::plain_http::request(
+            "GET",
+            &format!("{}/tokeninfo?access_token={token}", server.endpoint),
+            &[],
+            b"",
+        );
+        serde_json::from_slice::<Value>(&answer.body).unwrap()["email"].as_str().unwrap_or("").to_owned()
+    };
+    assert_eq!(email(&first), "deployer@acme-p1.iam.gserviceaccount.com");
+    assert_eq!(email(&second), target);
+    // Each identity's entry is reused by that identity.
+    assert_eq!(secret_of(&helper("get", url, &with(&key))), first);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// What another user of a shared cache directory could plant, and what the cache
+/// holds that says nothing: neither is used.
+#[test]
+fn the_cache_follows_no_link_and_reuses_nothing_without_an_expiry() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = scratch_dir("helper-cache");
+    let (_server, addr) = serve(&dir.join("data"), &["--user", "ci"], "c4che-pass");
+    let config = local_config(&addr, "ci", "c4che-pass");
+    let env = helper_env(&dir, &addr, &config);
+    let url = format!("http://{addr}");
+    assert_eq!(secret_of(&helper("get", &url, &env)), "c4che-pass");
+    let cache = dir.join("cache");
+    let entry = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "json"))
+        .expect("an entry was cached");
+
+    // A link at the entry's path to a file of someone else's choosing is not read.
+    let planted = dir.join("planted.json");
+    let fake = json!({ "username": "ci", "secret": "planted-secret", "expiresAt": "2099-01-01T00:00:00+00:00" });
+    std::fs::write(&planted, fake.to_string()).unwrap();
+    std::fs::remove_file(&entry).unwrap();
+    std::os::unix::fs::symlink(&planted, &entry).unwrap();
+    assert_eq!(secret_of(&helper("get", &url, &env)), "c4che-pass", "the planted link was followed");
+    assert_eq!(std::fs::read_to_string(&planted).unwrap(), fake.to_string(), "the link's target was written");
+    assert!(!std::fs::symlink_metadata(&entry).unwrap().file_type().is_symlink(), "the link is still in place");
+
+    // An entry without an expiry is generated afresh.
+    std::fs::write(&entry, json!({ "username": "ci", "secret": "no-expiry-secret" }).to_string()).unwrap();
+    assert_eq!(secret_of(&helper("get", &url, &env)), "c4che-pass");
+
+    // A cache directory others can use is not used: said on stderr, nothing cached.
+    let shared = dir.join("shared-cache");
+    std::fs::create_dir_all(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let mut env = env.clone();
+    env.retain(|(k, _)| k != "ARTIFACT_REGISTRY_CACHE_DIR");
+    env.push(("ARTIFACT_REGISTRY_CACHE_DIR".into(), shared.to_str().unwrap().into()));
+    let out = helper("get", &url, &env);
+    assert_eq!(secret_of(&out), "c4che-pass");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not caching credentials"), "{out:?}");
+    assert_eq!(std::fs::read_dir(&shared).unwrap().count(), 0, "something was cached in a shared directory");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// With the helper as docker's `credsStore`, `docker login` to a host it does not
+/// manage must fail visibly, not "succeed" and lose the credentials.
+#[test]
+fn store_and_erase_fail_for_hosts_the_helper_does_not_manage() {
+    let dir = scratch_dir("helper-store");
+    let (_server, addr) = serve(&dir.join("data"), &["--user", "ci"], "st0re-pass");
+    let env = helper_env(&dir, &addr, &local_config(&addr, "ci", "st0re-pass"));
+    let login = json!({ "ServerURL": "https://registry.other.example", "Username": "me", "Secret": "typed-password" });
+    for (action, input) in [("store", login.to_string()), ("erase", "https://registry.other.example".to_owned())] {
+        let out = helper(action, &input, &env);
+        assert_eq!(out.status.code(), Some(1), "{action}: {out:?}");
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(said.contains("does not manage registry.other.example"), "{action}: {said}");
+        assert!(!said.contains("typed-password") && !String::from_utf8_lossy(&out.stdout).contains("typed-password"));
+    }
+    // A managed host: store is accepted (credentials are generated), erase works.
+    let managed = json!({ "ServerURL": format!("http://{addr}"), "Username": "ci", "Secret": "x" });
+    assert!(helper("store", &managed.to_string(), &env).status.success());
+    assert!(helper("erase", &format!("http://{addr}"), &env).status.success());
+    // list names the managed hosts only.
+    let listed: Value = serde_json::from_slice(&helper("list", "", &env).stdout).unwrap();
+    assert_eq!(listed.as_object().unwrap().keys().collect::<Vec<_>>(), [&addr]);
     let _ = std::fs::remove_dir_all(dir);
 }

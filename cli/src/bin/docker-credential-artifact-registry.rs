@@ -3,8 +3,10 @@
 //!
 //! It speaks the docker credential-helper protocol: `get` reads a server URL on stdin
 //! and prints `{"ServerURL", "Username", "Secret"}`; `store` is accepted and ignored
-//! (credentials are generated, not stored); `erase` drops the cached credentials of a
-//! host; `list` prints `{host: username}` for the configured hosts.
+//! for a host it manages (credentials are generated, not stored) and fails for any
+//! other host, so that `docker login` to it cannot "succeed" and lose what was typed;
+//! `erase` drops the cached credentials of a managed host (and fails for others);
+//! `list` prints `{host: username}` for the managed hosts.
 //!
 //! Hosts map to bindings through `credential-helper.json` in the user's config
 //! directory (`$ARTIFACT_REGISTRY_HELPER_CONFIG`, else
@@ -21,16 +23,23 @@
 //! shared repository where the provider's credentials are not per repository.
 //!
 //! Credentials are cached on disk (`$XDG_CACHE_HOME/artifact-registry/credentials/`,
-//! directory 0700, files 0600), keyed by host and identity (a hash of the
-//! configuration, repository and permissions), and refreshed 5 minutes before they
-//! expire. A file lock per key makes concurrent helpers (a `docker pull` storm) wait
-//! for the first one: one provider call, not one per layer.
+//! or `$ARTIFACT_REGISTRY_CACHE_DIR`), keyed by host, configuration, repository,
+//! permissions and the identity the environment gives (a digest of the credential
+//! chains' variables and of the files they name, so that switching `AWS_PROFILE` or
+//! `GOOGLE_APPLICATION_CREDENTIALS` never returns the previous identity's token), and
+//! refreshed 5 minutes before they expire; an entry without an expiry is never reused.
+//! The directory must be the user's own and 0700 (a new one is made so); otherwise
+//! the helper says so on stderr and caches nothing. Entries are written to a new file
+//! (`O_EXCL`, `O_NOFOLLOW`, 0600) renamed into place, and read without following links,
+//! so a link planted in a shared directory receives nothing. A file lock per key makes
+//! concurrent helpers (a `docker pull` storm) wait for the first one: one provider
+//! call, not one per layer.
 
 use std::collections::BTreeMap;
 use std::fs::{self, OpenOptions};
 use std::io::{Read, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -63,19 +72,70 @@ fn helper_config_path() -> Option<PathBuf> {
     }
 }
 
-fn cache_dir() -> Result<PathBuf, String> {
+/// The cache directory, when it is private to this user; `None` (said on stderr)
+/// when there is none or it is not: credentials are then generated every time.
+fn cache_dir() -> Option<PathBuf> {
+    use std::os::unix::fs::MetadataExt;
     let dir = match std::env::var_os("ARTIFACT_REGISTRY_CACHE_DIR") {
         Some(p) => PathBuf::from(p),
-        None => home_dir("XDG_CACHE_HOME", ".cache")
-            .ok_or("no cache directory: set XDG_CACHE_HOME or HOME")?
-            .join("artifact-registry/credentials"),
+        None => home_dir("XDG_CACHE_HOME", ".cache")?.join("artifact-registry/credentials"),
     };
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(&dir)
-        .map_err(|e| format!("cannot create the cache directory {}: {e}", dir.display()))?;
-    Ok(dir)
+    let refuse = |why: String| {
+        eprintln!("docker-credential-artifact-registry: not caching credentials: {why}");
+        None
+    };
+    if let Err(e) = fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir) {
+        return refuse(format!("cannot create {}: {e}", dir.display()));
+    }
+    let meta = match fs::symlink_metadata(&dir) {
+        Ok(meta) => meta,
+        Err(e) => return refuse(format!("cannot read {}: {e}", dir.display())),
+    };
+    // SAFETY: geteuid has no preconditions.
+    let me = unsafe { libc::geteuid() };
+    if !meta.file_type().is_dir() || meta.uid() != me || meta.mode() & 0o077 != 0 {
+        return refuse(format!(
+            "{} must be a directory of yours that only you can use (0700); it is {} with mode {:o} (owner uid {})",
+            dir.display(),
+            if meta.file_type().is_symlink() { "a link" } else { "not that" },
+            meta.mode() & 0o7777,
+            meta.uid()
+        ));
+    }
+    Some(dir)
+}
+
+/// Variables the credential chains read (AWS, Google, Azure): part of the identity.
+const IDENTITY_VARIABLES: [&str; 7] = ["AWS_", "GOOGLE_", "CLOUDSDK_", "GCE_", "AZURE_", "IDENTITY_", "MSI_"];
+
+/// Who the environment makes the helper: a digest of the credential chains'
+/// variables and of the credential files they (or the default locations) name.
+fn environment_identity() -> String {
+    let mut vars: Vec<(String, String)> =
+        std::env::vars().filter(|(k, _)| k == "HOME" || IDENTITY_VARIABLES.iter().any(|p| k.starts_with(p))).collect();
+    vars.sort();
+    let var = |name: &str| vars.iter().find(|(k, _)| k == name).map(|(_, v)| PathBuf::from(v));
+    let home = |rest: &str| var("HOME").map(|h| h.join(rest));
+    let files = [
+        var("AWS_SHARED_CREDENTIALS_FILE").or_else(|| home(".aws/credentials")),
+        var("AWS_CONFIG_FILE").or_else(|| home(".aws/config")),
+        var("GOOGLE_APPLICATION_CREDENTIALS"),
+        var("CLOUDSDK_CONFIG")
+            .map(|d| d.join("application_default_credentials.json"))
+            .or_else(|| home(".config/gcloud/application_default_credentials.json")),
+        var("AZURE_CLIENT_CERTIFICATE_PATH"),
+    ];
+    let mut digest = Sha256::new();
+    for (k, v) in &vars {
+        digest.update(format!("{k}={v}\n").as_bytes());
+    }
+    for file in files.into_iter().flatten() {
+        if let Ok(bytes) = fs::read(&file) {
+            digest.update(file.to_string_lossy().as_bytes());
+            digest.update(&bytes);
+        }
+    }
+    digest.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect()
 }
 
 /// `host[:port]`, lower-case, from a server URL (`https://host/v2/` and the like).
@@ -146,21 +206,31 @@ fn now() -> i64 {
 
 fn cache_key(host: &str, entry: &Entry) -> String {
     let identity = json!({ "host": host, "config": entry.config, "repository": entry.repository,
-                           "permissions": entry.permissions.as_str() });
+                           "permissions": entry.permissions.as_str(), "environment": environment_identity() });
     Sha256::digest(identity.to_string().as_bytes()).iter().take(16).map(|b| format!("{b:02x}")).collect()
 }
 
-fn write_private(path: &PathBuf, bytes: &[u8]) -> Result<(), String> {
-    let tmp = path.with_extension("tmp");
+/// Writes `bytes` to a new private file beside `path` (never through a link, never
+/// into an existing file) and renames it into place.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    let tmp = path.with_extension(format!("{}.tmp", std::process::id()));
+    let _ = fs::remove_file(&tmp);
     let mut f = OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
+        .create_new(true)
         .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
         .open(&tmp)
         .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
     f.write_all(bytes).map_err(|e| e.to_string())?;
     fs::rename(&tmp, path).map_err(|e| e.to_string())
+}
+
+/// A cache entry's text, read without following a link.
+fn read_private(path: &Path) -> Option<String> {
+    let mut text = String::new();
+    OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW).open(path).ok()?.read_to_string(&mut text).ok()?;
+    Some(text)
 }
 
 /// Credentials for `host`: from the cache while fresh, else generated (one process
@@ -170,24 +240,32 @@ async fn get(server_url: &str) -> Result<Value, String> {
     let entries = entries()?;
     let entry = entries.get(&host).ok_or("credentials not found in native keychain")?;
     check_provider(&host, &entry.config)?;
-    let dir = cache_dir()?;
+    let cache = cache_dir();
     let key = cache_key(&host, entry);
-    let lock = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .open(dir.join(format!("{key}.lock")))
-        .map_err(|e| format!("cannot open the cache lock: {e}"))?;
-    lock.lock().map_err(|e| format!("cannot lock the cache: {e}"))?;
-    let path = dir.join(format!("{key}.json"));
-    if let Ok(text) = fs::read_to_string(&path)
+    let _lock = match &cache {
+        Some(dir) => {
+            let lock = OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(dir.join(format!("{key}.lock")))
+                .map_err(|e| format!("cannot open the cache lock: {e}"))?;
+            lock.lock().map_err(|e| format!("cannot lock the cache: {e}"))?;
+            Some(lock)
+        }
+        None => None,
+    };
+    let path = cache.as_ref().map(|dir| dir.join(format!("{key}.json")));
+    if let Some(text) = path.as_deref().and_then(read_private)
         && let Ok(cached) = serde_json::from_str::<Value>(&text)
     {
-        let fresh = match cached["expiresAt"].as_str().and_then(Timestamp::parse_rfc3339) {
-            Some(at) => at.unix_seconds() - now() > REFRESH_MARGIN_SECS,
-            None => true,
-        };
+        // An entry without an expiry is never reused: nothing says it still works.
+        let fresh = cached["expiresAt"]
+            .as_str()
+            .and_then(Timestamp::parse_rfc3339)
+            .is_some_and(|at| at.unix_seconds() - now() > REFRESH_MARGIN_SECS);
         if fresh {
             return Ok(
                 json!({ "ServerURL": server_url.trim(), "Username": cached["username"], "Secret": cached["secret"] }),
@@ -229,26 +307,50 @@ async fn get(server_url: &str) -> Result<Value, String> {
             }
         },
     };
-    let cached = json!({ "host": host, "username": username, "secret": secret, "expiresAt": creds.expires_at });
-    write_private(&path, cached.to_string().as_bytes())?;
+    if let Some(path) = &path {
+        let cached = json!({ "host": host, "username": username, "secret": secret, "expiresAt": creds.expires_at });
+        write_private(path, cached.to_string().as_bytes())?;
+    }
     Ok(json!({ "ServerURL": server_url.trim(), "Username": username, "Secret": secret }))
 }
 
-fn erase(server_url: &str) -> Result<(), String> {
+/// The entry for the host of `server_url`, or an error saying the helper does not
+/// manage it (for `store` and `erase`: docker must not believe they worked).
+fn managed(server_url: &str, action: &str) -> Result<(String, Entry), String> {
     let host = host_of(server_url);
-    let entries = entries()?;
-    if let Some(entry) = entries.get(&host) {
-        let _ = fs::remove_file(cache_dir()?.join(format!("{}.json", cache_key(&host, entry))));
+    let mut entries = entries()?;
+    entries.remove(&host).map(|entry| (host.clone(), entry)).ok_or_else(|| {
+        format!(
+            "docker-credential-artifact-registry does not manage {host}, so it cannot {action} credentials for it: configure another credential store for {host}, or add it to credential-helper.json"
+        )
+    })
+}
+
+fn store(input: &str) -> Result<(), String> {
+    // The input is docker's `{"ServerURL", "Username", "Secret"}`.
+    let url = serde_json::from_str::<Value>(input)
+        .ok()
+        .and_then(|v| v["ServerURL"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| input.trim().to_owned());
+    // A managed host's credentials are generated: what docker stores is not needed.
+    managed(&url, "store").map(drop)
+}
+
+fn erase(server_url: &str) -> Result<(), String> {
+    let (host, entry) = managed(server_url, "erase")?;
+    if let Some(dir) = cache_dir() {
+        let _ = fs::remove_file(dir.join(format!("{}.json", cache_key(&host, &entry))));
     }
     Ok(())
 }
 
 fn list() -> Result<Value, String> {
-    let dir = cache_dir()?;
+    let dir = cache_dir();
     let mut out = serde_json::Map::new();
     for (host, entry) in entries()? {
-        let cached = fs::read_to_string(dir.join(format!("{}.json", cache_key(&host, &entry))))
-            .ok()
+        let cached = dir
+            .as_ref()
+            .and_then(|d| read_private(&d.join(format!("{}.json", cache_key(&host, &entry)))))
             .and_then(|t| serde_json::from_str::<Value>(&t).ok());
         let username = cached.map(|c| c["username"].clone()).unwrap_or(json!(""));
         out.insert(host, username);
@@ -266,7 +368,7 @@ async fn main() -> ExitCode {
     }
     let result = match action.as_str() {
         "get" => get(&input).await.map(Some),
-        "store" => Ok(None),
+        "store" => store(&input).map(|_| None),
         "erase" => erase(&input).map(|_| None),
         "list" => list().map(Some),
         "version" => Ok(Some(json!(env!("CARGO_PKG_VERSION")))),
@@ -279,8 +381,10 @@ async fn main() -> ExitCode {
         }
         Ok(None) => ExitCode::SUCCESS,
         Err(message) => {
-            // The protocol: the message on stdout, a non-zero exit.
+            // The protocol: the message on stdout (docker shows it), a non-zero exit;
+            // on stderr too, for a person running the helper.
             println!("{message}");
+            eprintln!("docker-credential-artifact-registry: {message}");
             ExitCode::from(1)
         }
     }
