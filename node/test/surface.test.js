@@ -28,7 +28,7 @@ test('util.inspect never shows a secret', async () => {
   const secret = 'AWS-SECRET-wJalrXUtnFEMI-K7MDENG'
   const config = {
     name: 'artifacts',
-    binding: { service: 'ecr', repositoryPrefix: 'acme' },
+    binding: { service: 'ecr', repositoryPrefix: 'acme', unscopedCredentials: true },
     aws: { region: 'us-east-1', accountId: '123456789012', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: secret, sessionToken: 'token-FwoGZXIvYXdz' } }
   }
   const transport = async () => ({ status: 200, headers: {}, body: '{"authorizationData":[{"authorizationToken":"QVdTOnNlY3JldC1wYXNzd29yZA==","expiresAt":1795892400}]}' })
