@@ -82,22 +82,10 @@ impl BlobLinks {
         Ok(still_held)
     }
 
-    /// Writes the record to a new file renamed into place (created under the
-    /// registry's umask 077, and never through a link).
+    /// Writes the record (see [`crate::embedded::write_private`]).
     fn save(&self) -> std::io::Result<()> {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
         let text = serde_json::to_vec(&*self.lock()).map_err(std::io::Error::other)?;
-        let temporary = self.path.with_extension(format!("json.{}.tmp", std::process::id()));
-        let _ = std::fs::remove_file(&temporary);
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(&temporary)?;
-        file.write_all(&text)?;
-        std::fs::rename(&temporary, &self.path)
+        crate::embedded::write_private(&self.path, &text)
     }
 }
 

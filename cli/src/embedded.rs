@@ -199,8 +199,7 @@ fn refuse_shared(dir: &Path) -> std::io::Result<()> {
 /// The token signing key in `dir/token.key`: made (0600) when missing or when `fresh`,
 /// else read back. A key readable by others is refused: it would let them mint tokens.
 fn token_key(dir: &Path, fresh: bool) -> std::io::Result<[u8; 32]> {
-    use std::io::Write;
-    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    use std::os::unix::fs::MetadataExt;
     let path = dir.join("token.key");
     if !fresh {
         match std::fs::symlink_metadata(&path) {
@@ -222,9 +221,18 @@ fn token_key(dir: &Path, fresh: bool) -> std::io::Result<[u8; 32]> {
     }
     let mut key = [0u8; 32];
     getrandom::fill(&mut key).map_err(|e| std::io::Error::other(e.to_string()))?;
-    // Written beside, then renamed over: a reader never sees half a key, and a link
-    // planted at the temporary name is not followed.
-    let temporary = dir.join(format!("token.key.{}", std::process::id()));
+    write_private(&path, &key)?;
+    Ok(key)
+}
+
+/// Writes `bytes` to a new 0600 file beside `path` and renames it over `path`: a
+/// reader never sees half of it, and a link planted at either name is not followed.
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut name = path.file_name().unwrap_or_default().to_owned();
+    name.push(format!(".{}.tmp", std::process::id()));
+    let temporary = path.with_file_name(name);
     let _ = std::fs::remove_file(&temporary);
     let mut file = std::fs::OpenOptions::new()
         .write(true)
@@ -232,10 +240,9 @@ fn token_key(dir: &Path, fresh: bool) -> std::io::Result<[u8; 32]> {
         .mode(0o600)
         .custom_flags(libc::O_NOFOLLOW)
         .open(&temporary)?;
-    file.write_all(&key)?;
+    file.write_all(bytes)?;
     file.sync_all()?;
-    std::fs::rename(&temporary, &path)?;
-    Ok(key)
+    std::fs::rename(&temporary, path)
 }
 
 /// Refuses a data directory that holds a symbolic link anywhere inside it.
