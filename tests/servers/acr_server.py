@@ -300,6 +300,18 @@ class Handler(ContractHandler):
             s.seen_jti.add(claims["jti"])
         return ok
 
+    def _operation(self, op_id):
+        """A long-running operation once it has finished (None while polls are left,
+        counting this one; 404 for an unknown id)."""
+        op = self.state.operations.get(op_id)
+        if op is None:
+            self._arm_error(404, "ResourceNotFound", "no such operation")
+        if op["polls_left"] > 1:
+            op["polls_left"] -= 1
+            return None
+        op["polls_left"] = 0
+        return op
+
     def _aad_claims(self, token, audiences):
         claims = self.state.verify(token or "")
         if claims is None or claims.get("aud") not in audiences or claims.get("tid") != TENANT:
@@ -563,24 +575,17 @@ class Handler(ContractHandler):
                 headers.append(("Azure-AsyncOperation", f"{s.base}{registry_id}/operationStatuses/{op}?api-version={version}"))
             return 202, None, headers
         if len(parts) == 2 and parts[0] == "operationStatuses" and method == "GET":
-            op = s.operations.get(parts[1])
+            op = self._operation(parts[1])
             if op is None:
-                self._arm_error(404, "ResourceNotFound", "no such operation")
-            if op["polls_left"] > 1:
-                op["polls_left"] -= 1
                 return 200, {"id": path, "status": "InProgress"}
-            op["polls_left"] = 0
             status = {"id": path, "status": "Succeeded"}
             if op["result"] is not None and s.lro_style == "async-operation":
                 # A POST's result without a Location: ARM names it in the status.
                 status["resourceLocation"] = f"{s.base}{registry_id}/operationResults/{parts[1]}?api-version={version}"
             return 200, status
         if len(parts) == 2 and parts[0] == "operationResults" and method == "GET":
-            op = s.operations.get(parts[1])
+            op = self._operation(parts[1])
             if op is None:
-                self._arm_error(404, "ResourceNotFound", "no such operation")
-            if op["polls_left"] > 1:
-                op["polls_left"] -= 1
                 return 202, None, [("Location", f"{s.base}{path}?api-version={version}"), ("Retry-After", "0")]
             return 200, op["result"]
         self._arm_error(404, "ResourceNotFound", f"The Resource '{path}' was not found.")

@@ -257,6 +257,19 @@ async fn credentials_from_the_environment() {
     assert_eq!(creds.auth_method, AuthMethod::Bearer);
 }
 
+/// The registry acts as `method`'s identity (the contract server's client) and gets
+/// pull credentials with it.
+async fn acts_as<T: artifact_registry_core::Transport, C: artifact_registry_core::Clock>(
+    registry: &artifact_registry_core::Registry<T, C>,
+    method: &str,
+    client_id: &serde_json::Value,
+) {
+    let who = registry.describe_credentials().await.unwrap();
+    assert_eq!((who["method"].as_str(), &who["principal"]), (Some(method), client_id), "{who}");
+    let creds = registry.generate_credentials("team-a/web", Permissions::Pull, None).await.unwrap();
+    assert_eq!(creds.auth_method, AuthMethod::Bearer);
+}
+
 /// A service principal's certificate (`AZURE_CLIENT_CERTIFICATE_PATH`, PEM with the
 /// certificate and its key), as CI systems use instead of a secret: the key signs a
 /// client assertion naming the certificate by its thumbprint.
@@ -284,14 +297,7 @@ async fn client_certificate_from_the_environment() {
     assert!(!refused.to_string().contains("PRIVATE KEY"), "{refused}");
 
     server.control("/_contract/configure", Some(json!({ "certificates": [certificate] })));
-    let registry = registry();
-    let who = registry.describe_credentials().await.unwrap();
-    assert_eq!(
-        (who["method"].as_str(), who["principal"].as_str()),
-        (Some("EnvironmentCredential"), r["clientId"].as_str())
-    );
-    let creds = registry.generate_credentials("team-a/web", Permissions::Pull, None).await.unwrap();
-    assert_eq!(creds.auth_method, AuthMethod::Bearer);
+    acts_as(&registry(), "EnvironmentCredential", &r["clientId"]).await;
 
     // A file that is no PEM key and certificate is bad input, and nothing is sent.
     let before = server.state()["requests"].as_array().unwrap().len();
@@ -340,13 +346,6 @@ async fn workload_identity_from_the_environment() {
     assert!(!refused.to_string().contains("projected-service-account-token"), "{refused}");
 
     server.control("/_contract/configure", Some(json!({ "federatedAssertions": ["projected-service-account-token"] })));
-    let registry = registry();
-    let who = registry.describe_credentials().await.unwrap();
-    assert_eq!(
-        (who["method"].as_str(), who["principal"].as_str()),
-        (Some("WorkloadIdentityCredential"), r["clientId"].as_str())
-    );
-    let creds = registry.generate_credentials("team-a/web", Permissions::Pull, None).await.unwrap();
-    assert_eq!(creds.auth_method, AuthMethod::Bearer);
+    acts_as(&registry(), "WorkloadIdentityCredential", &r["clientId"]).await;
     let _ = std::fs::remove_dir_all(dir);
 }

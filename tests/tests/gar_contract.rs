@@ -214,11 +214,15 @@ async fn application_default_credentials_from_the_environment() {
     // No credentials in the configuration.
     let mut config = server.config("images", json!({ "unscopedCredentials": true }));
     config["gcp"].as_object_mut().unwrap().remove("credentials");
-    let env = artifact_registry_tests::transports::env_of(&[
-        ("GOOGLE_APPLICATION_CREDENTIALS", key_file.to_str().unwrap()),
-        ("HOME", dir.to_str().unwrap()),
-    ]);
-    let registry = artifact_registry_tests::transports::registry_in_env(&config, env);
+    // A registry whose application default credentials are `file`.
+    let with_adc = |file: &std::path::Path| {
+        let env = artifact_registry_tests::transports::env_of(&[
+            ("GOOGLE_APPLICATION_CREDENTIALS", file.to_str().unwrap()),
+            ("HOME", dir.to_str().unwrap()),
+        ]);
+        artifact_registry_tests::transports::registry_in_env(&config, env)
+    };
+    let registry = with_adc(&key_file);
     let who = registry.describe_credentials().await.unwrap();
     assert_eq!(
         (who["method"].as_str(), who["principal"].as_str()),
@@ -242,11 +246,7 @@ async fn application_default_credentials_from_the_environment() {
         "service_account_impersonation_url": format!("https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/{target}:generateAccessToken"),
         "delegates": [], "source_credentials": server.key });
     std::fs::write(&impersonated, file.to_string()).unwrap();
-    let env = artifact_registry_tests::transports::env_of(&[
-        ("GOOGLE_APPLICATION_CREDENTIALS", impersonated.to_str().unwrap()),
-        ("HOME", dir.to_str().unwrap()),
-    ]);
-    let registry = artifact_registry_tests::transports::registry_in_env(&config, env);
+    let registry = with_adc(&impersonated);
     let who = registry.describe_credentials().await.unwrap();
     assert_eq!(
         (who["method"].as_str(), who["principal"].as_str()),

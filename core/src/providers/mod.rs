@@ -61,3 +61,24 @@ pub(crate) trait Provider: Send + Sync + std::fmt::Debug {
         Box::pin(async { Err(Error::not_supported("this provider does not describe its credentials yet")) })
     }
 }
+
+/// The check behind [`Provider::check_credentials`] where scoping is configuration:
+/// `scoping` is what would scope credentials for `permissions` (the binding key
+/// `key`: a role, a service account), `what` says what it is and what the
+/// credentials would carry without it. Unscoped credentials pass only when the
+/// binding opts in.
+pub(crate) fn require_scoping(
+    scoping: Option<&String>,
+    unscoped_credentials: bool,
+    permissions: Permissions,
+    key: &str,
+    what: &str,
+) -> Result<()> {
+    if scoping.is_some() || unscoped_credentials {
+        return Ok(());
+    }
+    Err(Error::invalid_input(format!(
+        "{} credentials need binding.{key}: {what}; set \"unscopedCredentials\": true in the binding to accept that",
+        permissions.as_str()
+    )))
+}

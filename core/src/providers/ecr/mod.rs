@@ -557,14 +557,8 @@ impl Provider for Ecr {
             Permissions::Pull => (&self.pull_role_arn, "pullRoleArn"),
             Permissions::PushPull => (&self.push_role_arn, "pushRoleArn"),
         };
-        match role {
-            Some(_) => Ok(()),
-            None if self.unscoped_credentials => Ok(()),
-            None => Err(Error::invalid_input(format!(
-                "{} credentials need binding.{key}: a role assumed for each call with a session policy for the one repository. Without one the ECR token would carry everything the binding's credentials may do in the registry; set \"unscopedCredentials\": true in the binding to accept that",
-                permissions.as_str()
-            ))),
-        }
+        let what = "a role assumed for each call with a session policy for the one repository. Without one the ECR token would carry everything the binding's credentials may do in the registry";
+        crate::providers::require_scoping(role.as_ref(), self.unscoped_credentials, permissions, key, what)
     }
     fn registry_endpoint(&self) -> String {
         format!("https://{}", self.aws.registry_host())

@@ -536,19 +536,14 @@ impl Provider for Gar {
         Ok(ttl)
     }
     fn check_credentials(&self, permissions: Permissions) -> Result<()> {
-        let (account, key) = match permissions {
-            Permissions::Pull => (&self.pull_account, "pullServiceAccountEmail"),
-            Permissions::PushPull => (&self.push_account, "pushServiceAccountEmail"),
+        let (account, key, may) = match permissions {
+            Permissions::Pull => (&self.pull_account, "pullServiceAccountEmail", "read"),
+            Permissions::PushPull => (&self.push_account, "pushServiceAccountEmail", "read and write"),
         };
-        match account {
-            Some(_) => Ok(()),
-            None if self.unscoped_credentials => Ok(()),
-            None => Err(Error::invalid_input(format!(
-                "{} credentials need binding.{key}: a service account that may only {} this Artifact Registry repository, impersonated for each call. Without one the token would be the binding's own, with everything it may do; set \"unscopedCredentials\": true in the binding to accept that",
-                permissions.as_str(),
-                if permissions == Permissions::Pull { "read" } else { "read and write" },
-            ))),
-        }
+        let what = format!(
+            "a service account that may only {may} this Artifact Registry repository, impersonated for each call. Without one the token would be the binding's own, with everything it may do"
+        );
+        crate::providers::require_scoping(account.as_ref(), self.unscoped_credentials, permissions, key, &what)
     }
     fn registry_endpoint(&self) -> String {
         format!("https://{}", self.host())
