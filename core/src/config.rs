@@ -799,7 +799,7 @@ mod environment_tests {
                 env.iter().find(|(k, _)| k == n).map_or(HostAnswer::Missing, |(_, v)| HostAnswer::Value((*v).into()))
             }
             HostQuery::File(_) => file.map_or(HostAnswer::Missing, |f| HostAnswer::Value(f.into())),
-            HostQuery::Command { .. } => HostAnswer::Refused("no".into()),
+            HostQuery::Command { .. } | HostQuery::FileBytes(_) => HostAnswer::Refused("no".into()),
         })
     }
 

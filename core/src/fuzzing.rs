@@ -142,3 +142,12 @@ pub fn operations(data: &[u8]) {
     }
     panic!("an operation did not end in 500 steps");
 }
+
+/// Password-protected key files: PKCS#12 (with and without a password, so that both
+/// the MAC and the decryption paths run) and encrypted PKCS#8.
+pub fn key_files(data: &[u8]) {
+    use crate::auth::pkcs12;
+    let _ = pkcs12::read_pkcs12(data, None);
+    let _ = pkcs12::read_pkcs12(data, Some("x"));
+    let _ = pkcs12::decrypt_encrypted_pem_key(data, "x");
+}

@@ -49,3 +49,30 @@ def test_scope_map_credentials_expire_at_the_ttl(acr_server):
     token = json.loads(urllib.request.urlopen(urllib.request.Request(url, headers={"Authorization": f"Basic {basic}"})).read())["access_token"]
     req = urllib.request.Request(f"{acr_server['endpoint']}/v2/team-a/py-app/manifests/v1", headers={"Authorization": f"Bearer {token}"})
     assert urllib.request.urlopen(req).status == 200
+
+
+@pytest.mark.parametrize("fixture", ["client-aes256.p12", "client-legacy.p12", "client-encrypted.pem"])
+def test_a_password_protected_client_certificate_from_the_environment(acr_server, monkeypatch, fixture):
+    """AZURE_CLIENT_CERTIFICATE_PATH naming PKCS#12 or an encrypted PEM key, opened with
+    AZURE_CLIENT_CERTIFICATE_PASSWORD, read from this process's files and environment
+    (the native host); a wrong password is InvalidInputError naming the variable, and
+    the password is in no message."""
+    from conftest import CANARIES, REPO
+    config = acr_server["config"]()
+    azure = config["azure"]
+    client_id = azure.pop("credentials")["clientId"]
+    certificate = (REPO / "core" / "testdata" / "azure-test-cert.pem").read_text()
+    acr_server["control"]("/_contract/configure", {"certificates": [certificate]})
+    monkeypatch.setenv("AZURE_TENANT_ID", azure["tenantId"])
+    monkeypatch.setenv("AZURE_CLIENT_ID", client_id)
+    monkeypatch.setenv("AZURE_CLIENT_CERTIFICATE_PATH", str(REPO / "core" / "testdata" / fixture))
+    monkeypatch.setenv("AZURE_CLIENT_CERTIFICATE_PASSWORD", CANARIES["certificatePassword"])
+    registry = ar.ArtifactRegistry(config)
+    who = registry.describe_credentials()
+    assert (who["method"], who["principal"]) == ("EnvironmentCredential", client_id)
+    assert registry.generate_credentials("team-a/web", "pull").auth_method == "bearer"
+
+    monkeypatch.setenv("AZURE_CLIENT_CERTIFICATE_PASSWORD", "not-the-password")
+    with pytest.raises(ar.InvalidInputError, match="AZURE_CLIENT_CERTIFICATE_PASSWORD") as refused:
+        ar.ArtifactRegistry(config).describe_credentials()
+    assert "not-the-password" not in f"{refused.value} {refused.value!r}"

@@ -127,3 +127,13 @@ def test_certificate_credential(tls_server, tmp_path):
     credential = azure_identity.CertificateCredential(s["tenantId"], s["clientId"], certificate_path=str(pem),
                                                       authority=s["base"], disable_instance_discovery=True)
     assert registry_accepts(s, credential.get_token(ACR_SCOPE).token)
+
+    # The PKCS#12 and encrypted-PEM fixtures the core reads (core/testdata/make-pkcs12.py)
+    # open in azure-identity too, with the same password, as the same certificate.
+    password = json.loads((SERVERS.parent / "canaries.json").read_text())["secrets"]["certificatePassword"]
+    for name, pw in [("client-aes256.p12", password), ("client-3des.p12", password), ("client-legacy.p12", password),
+                     ("client-encrypted.pem", password), ("client-nopass.p12", None)]:
+        credential = azure_identity.CertificateCredential(
+            s["tenantId"], s["clientId"], certificate_path=str(testdata / name), password=pw,
+            authority=s["base"], disable_instance_discovery=True)
+        assert registry_accepts(s, credential.get_token(ACR_SCOPE).token), name

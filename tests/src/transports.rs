@@ -83,13 +83,16 @@ impl<T: Transport> Transport for EnvTransport<T> {
         use artifact_registry_core::{HostAnswer, HostQuery};
         match query {
             HostQuery::Env(name) => self.env.get(name).map_or(HostAnswer::Missing, |v| HostAnswer::Value(v.clone())),
-            HostQuery::File(path) => {
+            HostQuery::File(path) | HostQuery::FileBytes(path) => {
                 let path = match (path.strip_prefix("~/"), self.env.get("HOME")) {
                     (Some(rest), Some(home)) => std::path::PathBuf::from(home).join(rest),
                     (Some(_), None) => return HostAnswer::Missing,
                     (None, _) => std::path::PathBuf::from(path),
                 };
-                std::fs::read_to_string(path).map_or(HostAnswer::Missing, HostAnswer::Value)
+                match query {
+                    HostQuery::File(_) => std::fs::read_to_string(path).map_or(HostAnswer::Missing, HostAnswer::Value),
+                    _ => std::fs::read(path).map_or(HostAnswer::Missing, HostAnswer::Bytes),
+                }
             }
             HostQuery::Command { program, args } => {
                 match std::process::Command::new(program).args(args).env_clear().envs(&self.env).output() {

@@ -270,9 +270,10 @@ async fn acts_as<T: artifact_registry_core::Transport, C: artifact_registry_core
     assert_eq!(creds.auth_method, AuthMethod::Bearer);
 }
 
-/// A service principal's certificate (`AZURE_CLIENT_CERTIFICATE_PATH`, PEM with the
-/// certificate and its key), as CI systems use instead of a secret: the key signs a
-/// client assertion naming the certificate by its thumbprint.
+/// A service principal's certificate (`AZURE_CLIENT_CERTIFICATE_PATH`, PEM or PKCS#12
+/// with the certificate and its key, `AZURE_CLIENT_CERTIFICATE_PASSWORD` when it is
+/// encrypted), as CI systems use instead of a secret: the key signs a client assertion
+/// naming the certificate by its thumbprint.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_certificate_from_the_environment() {
     let server = AcrServer::start();
@@ -299,25 +300,60 @@ async fn client_certificate_from_the_environment() {
     server.control("/_contract/configure", Some(json!({ "certificates": [certificate] })));
     acts_as(&registry(), "EnvironmentCredential", &r["clientId"]).await;
 
-    // A file that is no PEM key and certificate is bad input, and nothing is sent.
+    // The same identity from PKCS#12 in each encryption, and from a PEM file whose key
+    // is encrypted, with AZURE_CLIENT_CERTIFICATE_PASSWORD (core/testdata/make-pkcs12.py).
+    let password = artifact_registry_tests::canary("certificatePassword");
+    let testdata = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/testdata");
+    let with = |file: &str, password: Option<&str>| {
+        let mut env = env.clone();
+        env.insert("AZURE_CLIENT_CERTIFICATE_PATH".into(), testdata.join(file).to_str().unwrap().to_owned());
+        if let Some(p) = password {
+            env.insert("AZURE_CLIENT_CERTIFICATE_PASSWORD".into(), p.to_owned());
+        }
+        artifact_registry_tests::transports::registry_in_env(&config, env)
+    };
+    for file in ["client-aes256.p12", "client-3des.p12", "client-legacy.p12", "client-encrypted.pem"] {
+        acts_as(&with(file, Some(password)), "EnvironmentCredential", &r["clientId"]).await;
+    }
+    acts_as(&with("client-nopass.p12", None), "EnvironmentCredential", &r["clientId"]).await;
+
+    // A file that is no key and certificate, or that the password does not open, is
+    // bad input naming the variable, the password is in no message, and nothing is sent.
     let before = server.state()["requests"].as_array().unwrap().len();
-    for (name, text) in [
-        ("cert-only.pem", certificate.to_owned()),
+    let mut bad = Vec::new();
+    for (name, bytes) in [
+        ("cert-only.pem", certificate.as_bytes().to_vec()),
         (
             "encrypted.pem",
-            format!("{certificate}-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n"),
+            format!("{certificate}-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n")
+                .into_bytes(),
         ),
+        ("random.bin", (0..=255u8).collect()),
     ] {
         let path = dir.join(name);
-        std::fs::write(&path, text).unwrap();
+        std::fs::write(&path, bytes).unwrap();
+        bad.push((path.to_str().unwrap().to_owned(), None));
+    }
+    let at = |file: &str| testdata.join(file).to_str().unwrap().to_owned();
+    bad.push((at("client-encrypted.pem"), None));
+    bad.push((at("client-aes256.p12"), None));
+    bad.push((at("client-aes256.p12"), Some("not-the-password")));
+    bad.push((at("client-legacy.p12"), Some("not-the-password")));
+    bad.push((at("client-encrypted.pem"), Some("not-the-password")));
+    for (path, password) in bad {
         let mut env = env.clone();
-        env.insert("AZURE_CLIENT_CERTIFICATE_PATH".into(), path.to_str().unwrap().to_owned());
+        env.insert("AZURE_CLIENT_CERTIFICATE_PATH".into(), path.clone());
+        if let Some(p) = password {
+            env.insert("AZURE_CLIENT_CERTIFICATE_PASSWORD".into(), p.to_owned());
+        }
         let e = artifact_registry_tests::transports::registry_in_env(&config, env)
             .get_repository("team-a/web")
             .await
             .unwrap_err();
-        assert_eq!(e.code(), ErrorCode::InvalidInput, "{name}: {e}");
+        assert_eq!(e.code(), ErrorCode::InvalidInput, "{path}: {e}");
         assert!(e.message().contains("AZURE_CLIENT_CERTIFICATE_PATH"), "{e}");
+        assert!(password.is_none() || e.message().contains("AZURE_CLIENT_CERTIFICATE_PASSWORD"), "{e}");
+        assert!(!format!("{e} {e:?}").contains("not-the-password"), "{e}");
     }
     assert_eq!(server.state()["requests"].as_array().unwrap().len(), before, "a bad certificate file sent something");
     let _ = std::fs::remove_dir_all(dir);

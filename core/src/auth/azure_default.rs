@@ -3,9 +3,10 @@
 //! `azure` section without `credentials` (or with `"credentials": "default"`):
 //!
 //! 1. environment: `AZURE_TENANT_ID` + `AZURE_CLIENT_ID` + `AZURE_CLIENT_SECRET`, else
-//!    `AZURE_CLIENT_CERTIFICATE_PATH` (a PEM file with the certificate and its
-//!    unencrypted RSA key; azure-identity's `EnvironmentCredential` order): the key
-//!    signs a client assertion that names the certificate by its SHA-1 thumbprint;
+//!    `AZURE_CLIENT_CERTIFICATE_PATH` (PEM or PKCS#12 with the certificate and its RSA
+//!    key, `AZURE_CLIENT_CERTIFICATE_PASSWORD` when it is encrypted; azure-identity's
+//!    `EnvironmentCredential` order): the key signs a client assertion that names the
+//!    certificate by its SHA-1 thumbprint;
 //! 2. workload identity: `AZURE_FEDERATED_TOKEN_FILE` + `AZURE_CLIENT_ID` +
 //!    `AZURE_TENANT_ID`, the file's token sent as the client assertion;
 //! 3. managed identity: App Service and Container Apps (`IDENTITY_ENDPOINT` +
@@ -286,41 +287,79 @@ fn pem_block<'a>(text: &'a str, label: &str) -> Option<&'a str> {
     Some(&text[start..stop])
 }
 
+/// A PEM file's RSA key and first certificate (DER).
+fn from_pem(ex: &Exchange, text: &str, password: Option<&str>) -> std::result::Result<(RsaSigner, Vec<u8>), String> {
+    let der_of = |block: &str| -> std::result::Result<Vec<u8>, String> {
+        let body: String = block.lines().filter(|l| !l.starts_with("-----")).flat_map(|l| l.trim().chars()).collect();
+        base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .map_err(|_| "holds a PEM block that is not base64".into())
+    };
+    let not_rsa = |_| "its private key is not an RSA key in PKCS#8 or PKCS#1 form".to_owned();
+    let signer = if let Some(key) = ["PRIVATE KEY", "RSA PRIVATE KEY"].iter().find_map(|l| pem_block(text, l)) {
+        ex.add_secret(key);
+        RsaSigner::from_pem(key).map_err(not_rsa)?
+    } else if let Some(key) = pem_block(text, "ENCRYPTED PRIVATE KEY") {
+        let Some(password) = password else {
+            return Err("its private key is encrypted: set AZURE_CLIENT_CERTIFICATE_PASSWORD".into());
+        };
+        decrypt_pem_key(&der_of(key)?, password)?
+    } else {
+        return Err("holds no PEM private key".into());
+    };
+    let certificate = pem_block(text, "CERTIFICATE").ok_or("holds no PEM certificate")?;
+    Ok((signer, der_of(certificate)?))
+}
+
+#[cfg(not(target_family = "wasm"))]
+fn decrypt_pem_key(der: &[u8], password: &str) -> std::result::Result<RsaSigner, String> {
+    let key = crate::auth::pkcs12::decrypt_encrypted_pem_key(der, password)?;
+    RsaSigner::from_pkcs8_der(&key).map_err(|_| "its private key is not an RSA key".into())
+}
+
+#[cfg(not(target_family = "wasm"))]
+fn from_pkcs12(bytes: &[u8], password: Option<&str>) -> std::result::Result<(RsaSigner, Vec<u8>), String> {
+    let found = crate::auth::pkcs12::read_pkcs12(bytes, password)?;
+    let signer = RsaSigner::from_pkcs8_der(&found.private_key).map_err(|_| "its private key is not an RSA key")?;
+    Ok((signer, found.certificate))
+}
+
+// The component reads no files; these are here for the type checker's sake.
+#[cfg(target_family = "wasm")]
+fn decrypt_pem_key(_: &[u8], _: &str) -> std::result::Result<RsaSigner, String> {
+    Err("holds an encrypted key, which the component does not read".into())
+}
+
+#[cfg(target_family = "wasm")]
+fn from_pkcs12(_: &[u8], _: Option<&str>) -> std::result::Result<(RsaSigner, Vec<u8>), String> {
+    Err("is not PEM, and the component reads no PKCS#12".into())
+}
+
 impl ClientCertificate {
-    /// Reads a PEM file: the first certificate, and an unencrypted PKCS#8 or PKCS#1
-    /// RSA key. Anything else is `invalid-input` naming the variable, before any
-    /// request.
+    /// Reads the file as azure-identity's `EnvironmentCredential` does: PEM (the first
+    /// certificate and an RSA key, PKCS#8, PKCS#1 or encrypted PKCS#8) or PKCS#12,
+    /// with `AZURE_CLIENT_CERTIFICATE_PASSWORD` for an encrypted one. Anything else is
+    /// `invalid-input` naming the variable, before any request.
     async fn read(ex: &Exchange, path: &str) -> Result<ClientCertificate> {
         let refuse =
             |why: &str| Error::invalid_input(format!("AZURE_CLIENT_CERTIFICATE_PATH {path}: {why} (nothing was sent)"));
-        let text = match ex.ask(HostQuery::File(path.to_owned())).await {
-            HostAnswer::Value(text) => text,
+        let password = var(ex, "AZURE_CLIENT_CERTIFICATE_PASSWORD").await;
+        if let Some(p) = &password {
+            ex.add_secret(p);
+        }
+        let bytes = match ex.ask(HostQuery::FileBytes(path.to_owned())).await {
+            HostAnswer::Bytes(bytes) => bytes,
+            HostAnswer::Value(text) => text.into_bytes(),
             HostAnswer::Missing => return Err(refuse("no such file")),
-            // A binary file (PKCS#12) is no text.
-            HostAnswer::Refused(why) => {
-                return Err(refuse(&format!(
-                    "cannot be read as a PEM file ({why}); convert a PKCS#12 file with `openssl pkcs12 -in cert.pfx -nodes -out cert.pem`"
-                )));
-            }
+            HostAnswer::Refused(why) => return Err(refuse(&format!("cannot be read ({why})"))),
         };
-        let key = ["PRIVATE KEY", "RSA PRIVATE KEY"].iter().find_map(|label| pem_block(&text, label));
-        let Some(key) = key else {
-            return Err(refuse(if text.contains("ENCRYPTED PRIVATE KEY") {
-                "its private key is encrypted, which is not read here; decrypt it with `openssl pkey -in cert.pem -out key.pem` and put it beside the certificate"
-            } else {
-                "holds no PEM private key; a PKCS#12 file can be converted with `openssl pkcs12 -in cert.pfx -nodes -out cert.pem`"
-            }));
+        let (signer, certificate) = if bytes.windows(10).any(|w| w == b"-----BEGIN") {
+            let text = std::str::from_utf8(&bytes).map_err(|_| refuse("is a PEM file that is not UTF-8"))?;
+            from_pem(ex, text, password.as_deref()).map_err(|why| refuse(&why))?
+        } else {
+            from_pkcs12(&bytes, password.as_deref()).map_err(|why| refuse(&why))?
         };
-        ex.add_secret(key);
-        let signer = RsaSigner::from_pem(key)
-            .map_err(|_| refuse("its private key is not an RSA key in PKCS#8 or PKCS#1 form"))?;
-        let certificate = pem_block(&text, "CERTIFICATE").ok_or_else(|| refuse("holds no PEM certificate"))?;
-        let body: String =
-            certificate.lines().filter(|l| !l.starts_with("-----")).flat_map(|l| l.trim().chars()).collect();
-        let der = base64::engine::general_purpose::STANDARD
-            .decode(body)
-            .map_err(|_| refuse("its certificate is not base64"))?;
-        Ok(ClientCertificate { path: path.to_owned(), signer, x5t: b64url(&Sha1::digest(&der)) })
+        Ok(ClientCertificate { path: path.to_owned(), signer, x5t: b64url(&Sha1::digest(&certificate)) })
     }
 
     /// The client assertion for `client_id` at the token endpoint `audience`, signed

@@ -209,6 +209,7 @@ impl ExternalAccount {
                     return Err(Error::invalid_input(format!("the subject token file {path} does not exist")));
                 }
                 HostAnswer::Refused(why) => return Err(Error::invalid_input(format!("cannot read {path}: {why}"))),
+                HostAnswer::Bytes(_) => return Err(Error::invalid_input(format!("cannot read {path} as text"))),
             },
             SubjectSource::Url { url, headers } => {
                 let mut request = HttpRequest::new("GET", url.clone());
@@ -334,6 +335,7 @@ async fn load(ex: &Exchange, path: &str) -> Result<Option<Found>> {
         HostAnswer::Value(t) => t,
         HostAnswer::Missing => return Ok(None),
         HostAnswer::Refused(why) => return Err(Error::invalid_input(format!("cannot read {path}: {why}"))),
+        HostAnswer::Bytes(_) => return Err(Error::invalid_input(format!("cannot read {path} as text"))),
     };
     let v: Value = serde_json::from_str(&text).map_err(|_| Error::invalid_input(format!("{path} is not JSON")))?;
     let adc = parse(ex, path, &v, true)?;

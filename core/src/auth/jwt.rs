@@ -37,6 +37,13 @@ impl RsaSigner {
         Ok(RsaSigner(SigningKey::<Sha256>::new(key)))
     }
 
+    /// Reads a DER PKCS#8 `PrivateKeyInfo` holding an RSA key.
+    #[cfg(not(target_family = "wasm"))]
+    pub(crate) fn from_pkcs8_der(der: &[u8]) -> Result<RsaSigner, NotAnRsaKey> {
+        let key = rsa::PrivateKey::from_pkcs8_der(der).map_err(|_| NotAnRsaKey)?;
+        Ok(RsaSigner(SigningKey::<Sha256>::new(key)))
+    }
+
     /// The compact JWT of `header` and `claims`, signed RS256 (RSASSA-PKCS1-v1_5 with
     /// SHA-256).
     pub(crate) fn jwt(&self, header: &Value, claims: &Value) -> String {

@@ -365,6 +365,9 @@ async fn process(ex: &Exchange, command: &str, profile: &str) -> Result<Found> {
         HostAnswer::Value(out) => out,
         HostAnswer::Missing => return Err(Error::provider(format!("credential_process {program} printed nothing"))),
         HostAnswer::Refused(why) => return Err(Error::provider(format!("credential_process failed: {why}"))),
+        HostAnswer::Bytes(_) => {
+            return Err(Error::provider(format!("credential_process {program}: the host answered bytes")));
+        }
     };
     let v: Value = serde_json::from_str(&out)
         .map_err(|_| Error::provider(format!("credential_process {program} did not print JSON")))?;
