@@ -2,6 +2,9 @@
 
 use std::fmt;
 
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
 /// The contract's error codes (`docs/API.md`, "Errors").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorCode {
@@ -178,3 +181,41 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// Deserializes `value`, reporting errors as `invalid-input` at `prefix.path`.
+pub(crate) fn parse_at<T: DeserializeOwned>(value: Value, prefix: &str) -> Result<T> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let mut path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        // "missing field `x`" names the parent: point at the field itself.
+        if let Some(field) = inner.strip_prefix("missing field `").and_then(|s| s.split('`').next()) {
+            path = if path == "." { field.to_owned() } else { format!("{path}.{field}") };
+        }
+        let full = match (prefix.is_empty(), path == ".") {
+            (true, _) => path,
+            (false, true) => prefix.to_owned(),
+            (false, false) => format!("{prefix}.{path}"),
+        };
+        Error::invalid_input(format!("invalid configuration at `{full}`: {}", describe(&inner)))
+    })
+}
+
+/// serde's message without the offending value (which may be a secret).
+fn describe(inner: &str) -> String {
+    if let Some(rest) = inner.strip_prefix("invalid type: ") {
+        let expected = rest.split_once(", expected ").map(|(_, e)| e).unwrap_or("another type");
+        let found = rest.split([' ', ',']).next().unwrap_or("value");
+        return format!("wrong type ({found}), expected {expected}");
+    }
+    if let Some(rest) = inner.strip_prefix("unknown field `") {
+        let field = rest.split('`').next().unwrap_or("");
+        return format!("unknown key `{field}`");
+    }
+    if inner.starts_with("missing field") {
+        return "required key is missing".to_owned();
+    }
+    if let Some((_, expected)) = inner.split_once(", expected ") {
+        return format!("invalid value, expected {expected}");
+    }
+    inner.split(" at line ").next().unwrap_or(inner).to_owned()
+}

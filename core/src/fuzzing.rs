@@ -64,12 +64,12 @@ pub fn provider_output(data: &[u8]) {
         let _ = crate::protocol::google::is_throttled(&response);
         let _ = crate::protocol::azure::error_from_response(&response, "fuzz");
         let _ = crate::protocol::azure::is_throttled(&response);
-        let _ = crate::protocol::oci::error_from_response(&response, "fuzz");
+        let _ = crate::oci::error_from_response(&response, "fuzz");
     }
     for name in ["Code", "Message", "AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration", "Arn"] {
         let _ = crate::protocol::aws_xml::first(body, name);
     }
-    let _ = crate::protocol::oci::parse_challenge(head);
+    let _ = crate::oci::parse_challenge(head);
     let _ = crate::protocol::azure::jwt_expiry(head);
     if let Ok(value) = serde_json::from_str::<serde_json::Value>(body) {
         let _ = crate::protocol::google::operation_error(&value, "fuzz");

@@ -46,6 +46,7 @@
 mod auth;
 mod client;
 pub mod config;
+mod driver;
 mod engine;
 mod error;
 #[cfg(feature = "fuzzing")]
@@ -53,6 +54,7 @@ mod error;
 pub mod fuzzing;
 pub mod json_api;
 pub mod naming;
+pub mod oci;
 #[cfg(test)]
 mod parser_properties;
 mod partition;
@@ -69,11 +71,10 @@ pub mod aws {
     pub use crate::auth::aws::{AwsCredentials, Partition, Signer};
 }
 pub use engine::{http, retry};
-pub use protocol::oci;
 
 pub use client::Client;
 pub use config::{Config, Timeouts};
-pub use engine::driver::{ArtifactRegistry, Clock, FixedClock, Registry, Transport, drive};
+pub use driver::{ArtifactRegistry, Clock, FixedClock, Registry, Transport, drive};
 pub use engine::host::{HostAnswer, HostQuery};
 pub use engine::http::{HttpRequest, HttpResponse, TransportError};
 pub use engine::operation::{Operation, Step};

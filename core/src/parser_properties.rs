@@ -278,11 +278,11 @@ proptest! {
 
     #[test]
     fn challenges_and_registry_errors_parse_without_panicking(header in ".{0,120}", status in 100u16..600, body in ".{0,120}", doc in json_value()) {
-        let _ = crate::protocol::oci::parse_challenge(&header);
-        let _ = crate::protocol::oci::parse_challenge(&format!("Bearer {header}"));
-        let _ = crate::protocol::oci::parse_challenge(&format!("Bearer realm=\"{header}\",service={header}"));
+        let _ = crate::oci::parse_challenge(&header);
+        let _ = crate::oci::parse_challenge(&format!("Bearer {header}"));
+        let _ = crate::oci::parse_challenge(&format!("Bearer realm=\"{header}\",service={header}"));
         for body in [body, doc.to_string()] {
-            let _ = crate::protocol::oci::error_from_response(&HttpResponse::new(status, body).with_header("WWW-Authenticate", header.clone()), "test");
+            let _ = crate::oci::error_from_response(&HttpResponse::new(status, body).with_header("WWW-Authenticate", header.clone()), "test");
         }
     }
 

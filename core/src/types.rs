@@ -137,8 +137,8 @@ impl CrossAccountAccess {
         let mut rest = map.clone();
         let platform = rest.remove("platform");
         match platform.as_ref().and_then(Value::as_str) {
-            Some("aws") => Ok(CrossAccountAccess::Aws(crate::config::parse_at(Value::Object(rest), "access")?)),
-            Some("gcp") => Ok(CrossAccountAccess::Gcp(crate::config::parse_at(Value::Object(rest), "access")?)),
+            Some("aws") => Ok(CrossAccountAccess::Aws(crate::error::parse_at(Value::Object(rest), "access")?)),
+            Some("gcp") => Ok(CrossAccountAccess::Gcp(crate::error::parse_at(Value::Object(rest), "access")?)),
             Some(other) => {
                 Err(Error::invalid_input(format!("access.platform: must be \"aws\" or \"gcp\", not {other:?}")))
             }

@@ -247,6 +247,31 @@ async fn grants_are_pull_only_and_never_widened() {
     assert_eq!(after, serde_json::from_str::<Value>(squatted).unwrap(), "a refused write changed the policy");
     let read = registry.get_cross_account_access(&repo.name).await.unwrap();
     assert_eq!(read.access, access(json!({ "platform": "aws" })), "a Deny was reported as a grant");
+
+    // Earlier tools' forms under our Sid, three reads or some of them, are ours: read
+    // as the pull grant, and the next write writes the two-action form.
+    for actions in [
+        r#"["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]"#,
+        r#"["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage"]"#,
+    ] {
+        let earlier = format!(
+            r#"{{"Version": "2012-10-17", "Statement": [{{"Sid": "CrossAccountRolePermission", "Effect": "Allow", "Principal": {{"AWS": "arn:aws:iam::444444444444:root"}}, "Action": {actions}}}]}}"#
+        );
+        moto.boto3(
+            "us-east-1",
+            &format!("ecr.set_repository_policy(repositoryName='{}', policyText='{earlier}')", repo.name),
+        );
+        let read = registry.get_cross_account_access(&repo.name).await.unwrap();
+        assert_eq!(read.access, access(json!({ "platform": "aws", "accountIds": ["444444444444"] })), "{actions}");
+        registry
+            .add_cross_account_access(&repo.name, &access(json!({ "platform": "aws", "accountIds": ["555555555555"] })))
+            .await
+            .unwrap();
+        let p = policy(&moto, "us-east-1", &repo.name);
+        let role = statement(&p, "CrossAccountRolePermission").unwrap();
+        assert_eq!(role["Action"], json!(["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]), "{p}");
+        assert_eq!(root_principals(&p), ["arn:aws:iam::444444444444:root", "arn:aws:iam::555555555555:root"], "{p}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

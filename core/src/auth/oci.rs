@@ -1,7 +1,7 @@
 //! Registry authentication for OCI distribution registries: the credentials a
 //! client presents (anonymous, HTTP Basic, a bearer token) and the
 //! `WWW-Authenticate` challenges a registry answers with. The token request itself is
-//! part of the conversation in [`crate::protocol::oci`].
+//! part of the conversation in [`crate::oci`].
 
 use base64::Engine;
 

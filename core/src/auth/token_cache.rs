@@ -164,17 +164,23 @@ mod tests {
 
     /// An operation that gets the token for "k", fetching `fresh` when it must.
     fn op(cache: Arc<TokenCache>, fresh: CachedToken, fetches: Arc<AtomicU64>) -> Operation<String> {
-        Operation::new(RetryPolicy::none(), crate::config::Timeouts::default(), 1, Vec::new(), move |ex| async move {
-            let t = cache
-                .get(&ex, "k", || async {
-                    fetches.fetch_add(1, Ordering::Relaxed);
-                    // A refresh takes one round trip.
-                    let _ = ex.send(crate::HttpRequest::new("POST", "http://token/")).await;
-                    Ok(fresh)
-                })
-                .await?;
-            Ok(t.token.expose().to_owned())
-        })
+        Operation::new(
+            RetryPolicy::none(),
+            crate::engine::time::Timeouts::default(),
+            1,
+            Vec::new(),
+            move |ex| async move {
+                let t = cache
+                    .get(&ex, "k", || async {
+                        fetches.fetch_add(1, Ordering::Relaxed);
+                        // A refresh takes one round trip.
+                        let _ = ex.send(crate::HttpRequest::new("POST", "http://token/")).await;
+                        Ok(fresh)
+                    })
+                    .await?;
+                Ok(t.token.expose().to_owned())
+            },
+        )
     }
 
     #[test]
@@ -224,12 +230,13 @@ mod tests {
         let mut b = op(cache.clone(), token("b", 9000), fetches.clone());
         assert!(matches!(b.step(now), Step::Send(_)), "b refreshes at once: a's claim is gone");
 
-        let failing = Operation::<()>::new(RetryPolicy::none(), crate::config::Timeouts::default(), 1, Vec::new(), {
-            let cache = cache.clone();
-            move |ex| async move {
-                cache.get(&ex, "other", || async { Err(Error::provider("token endpoint down")) }).await.map(|_| ())
-            }
-        });
+        let failing =
+            Operation::<()>::new(RetryPolicy::none(), crate::engine::time::Timeouts::default(), 1, Vec::new(), {
+                let cache = cache.clone();
+                move |ex| async move {
+                    cache.get(&ex, "other", || async { Err(Error::provider("token endpoint down")) }).await.map(|_| ())
+                }
+            });
         let mut failing = failing;
         assert!(matches!(failing.step(now), Step::Done(Err(_))));
         assert!(cache.lock().get("other").is_none());

@@ -1,9 +1,9 @@
 //! The operation engine, shared by every provider: operations as state machines
-//! ([`operation`]), the loop that drives them over a transport and a clock
-//! ([`driver`]), retry classification and backoff ([`retry`]), the HTTP messages
-//! operations exchange ([`http`]) and points in time ([`time`]).
+//! ([`operation`]), what they ask the host ([`host`]), retry classification and
+//! backoff ([`retry`]), the HTTP messages operations exchange ([`http`]) and points in
+//! time ([`time`]). The loop that drives operations over a transport and a clock is
+//! [`crate::driver`], above the client it drives.
 
-pub mod driver;
 pub mod host;
 pub mod http;
 pub mod operation;

@@ -6,4 +6,3 @@ pub(crate) mod aws;
 pub(crate) mod aws_xml;
 pub(crate) mod azure;
 pub(crate) mod google;
-pub mod oci;

@@ -15,7 +15,7 @@ use crate::config::{LocalBinding, LocalPlatform};
 use crate::engine::operation::Exchange;
 use crate::error::{Error, ErrorCode, Result};
 use crate::naming;
-use crate::protocol::oci::{self, Challenge, OciAuth, Session};
+use crate::oci::{self, Challenge, OciAuth, Session};
 use crate::providers::{BoxFuture, Provider};
 use crate::secret::Secret;
 use crate::types::{AuthMethod, Credentials, CrossAccountAccess, CrossAccountPermissions, Permissions, Repository};

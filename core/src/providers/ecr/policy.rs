@@ -7,10 +7,11 @@
 //! - `CrossAccountRolePermission`: `Effect: Allow`, principals
 //!   `arn:{partition}:iam::{account}:root` for each account plus each role ARN, and the
 //!   pull actions only (`ecr:BatchGetImage`, `ecr:GetDownloadUrlForLayer`, as AWS's
-//!   own cross-account example grants; read with `ecr:BatchCheckLayerAvailability`
-//!   too, or in the five-action form of 0.1, and written back in the two-action form);
+//!   own cross-account example grants; read as any non-empty subset of those two and
+//!   `ecr:BatchCheckLayerAvailability`, or in the five-action form of 0.1, and written
+//!   back in the two-action form);
 //! - `LambdaECRImageCrossAccountRetrievalPolicy` (the `worker` service type):
-//!   `Effect: Allow`, service `lambda.amazonaws.com`, the same pull actions, and one
+//!   `Effect: Allow`, service `lambda.amazonaws.com`, the same actions, and one
 //!   `StringLike` (or `ArnLike`) condition on `aws:SourceArn` (any casing of the key)
 //!   listing `arn:{partition}:lambda:{region|*}:{account}:function:*`, one per exact
 //!   `(account, region)` pair.
@@ -37,12 +38,12 @@ pub const MAX_POLICY_CHARS: usize = 10_240;
 
 /// What a cross-account principal may do: pull, nothing else.
 const PULL_ACTIONS: [&str; 2] = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"];
-/// The pull actions plus `ecr:BatchCheckLayerAvailability`, a read (AWS's managed
-/// pull-only policy grants it), as earlier tools wrote our statements: ours, and
-/// written back in the two-action form. A statement with only some of the pull
-/// actions is not ours: writing ours in its place would widen what it grants.
-const PULL_ACTIONS_WITH_CHECK: [&str; 3] =
-    ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"];
+/// The read actions a pull grant under our Sid may name: the pull actions plus
+/// `ecr:BatchCheckLayerAvailability` (AWS's managed pull-only policy grants it).
+/// Earlier tools wrote our statements with all three or with some of them; any
+/// non-empty subset is ours (the contract, docs/API.md) and is written back in the
+/// two-action form.
+const READ_ACTIONS: [&str; 3] = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"];
 /// What versions 0.1.x wrote in the role statement. Recognised as ours so that the
 /// next write narrows it to [`PULL_ACTIONS`] instead of refusing it as foreign.
 const LEGACY_ROLE_ACTIONS: [&str; 5] = [
@@ -206,10 +207,13 @@ fn has_exactly_keys(statement: &Map<String, Value>, allowed: &[&str]) -> bool {
 
 /// Whether an `Action` value is exactly one of the action sets (IAM action names are
 /// case-insensitive).
-fn actions_are(v: &Value, sets: &[&[&str]]) -> bool {
+/// Is `v` a non-empty subset of [`READ_ACTIONS`] (any casing), or, with `legacy`,
+/// exactly the five actions 0.1 wrote?
+fn actions_are_ours(v: &Value, legacy: bool) -> bool {
     let Some(actions) = string_list(v) else { return false };
+    let lower = |set: &[&str]| set.iter().map(|a| a.to_ascii_lowercase()).collect::<BTreeSet<_>>();
     let got: BTreeSet<String> = actions.iter().map(|a| a.to_ascii_lowercase()).collect();
-    sets.iter().any(|set| got == set.iter().map(|a| a.to_ascii_lowercase()).collect::<BTreeSet<_>>())
+    (!got.is_empty() && got.is_subset(&lower(&READ_ACTIONS))) || (legacy && got == lower(&LEGACY_ROLE_ACTIONS))
 }
 
 fn is_account_id(s: &str) -> bool {
@@ -260,7 +264,7 @@ fn parse_role_statement(s: &Map<String, Value>, partition: Partition) -> Option<
     if !has_exactly_keys(s, &["Sid", "Effect", "Principal", "Action"]) || s["Effect"] != "Allow" {
         return None;
     }
-    if !actions_are(&s["Action"], &[&PULL_ACTIONS, &PULL_ACTIONS_WITH_CHECK, &LEGACY_ROLE_ACTIONS]) {
+    if !actions_are_ours(&s["Action"], true) {
         return None;
     }
     let Value::Object(principal) = &s["Principal"] else { return None };
@@ -301,7 +305,7 @@ fn parse_lambda_statement(s: &Map<String, Value>, partition: Partition) -> Optio
     if !has_exactly_keys(s, &["Sid", "Effect", "Principal", "Action", "Condition"]) || s["Effect"] != "Allow" {
         return None;
     }
-    if !actions_are(&s["Action"], &[&PULL_ACTIONS, &PULL_ACTIONS_WITH_CHECK]) {
+    if !actions_are_ours(&s["Action"], false) {
         return None;
     }
     let Value::Object(principal) = &s["Principal"] else { return None };
@@ -518,14 +522,31 @@ mod tests {
         assert_eq!(pairs(&policy.grants), [("111111111111".into(), None)]);
         let written = policy.render().unwrap();
         assert!(!written.contains("BatchCheckLayerAvailability"), "written back in the two-action form: {written}");
-        // Only some of the pull actions: not ours (ours would widen it), kept, and a write refuses.
-        for partial in [r#""ecr:BatchGetImage""#, r#"["ecr:BatchCheckLayerAvailability","ecr:BatchGetImage"]"#] {
+        // Any non-empty subset of the three read actions is ours too (earlier tools
+        // wrote several), read as the pull grant and written in the two-action form;
+        // an empty list or any other action is someone else's.
+        for (actions, ours) in [
+            (r#""ecr:BatchGetImage""#, true),
+            (r#"["ecr:BatchCheckLayerAvailability","ecr:BatchGetImage"]"#, true),
+            (r#"["ecr:batchchecklayeravailability"]"#, true),
+            (r#"["ecr:GetDownloadUrlForLayer","ecr:BatchGetImage","ecr:BatchGetImage"]"#, true),
+            (r#"[]"#, false),
+            (r#"["ecr:BatchGetImage","ecr:PutImage"]"#, false),
+            (r#""ecr:*""#, false),
+        ] {
             let text = format!(
-                r#"{{"Statement":[{{"Sid":"CrossAccountRolePermission","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::111111111111:root"}},"Action":{partial}}}]}}"#
+                r#"{{"Statement":[{{"Sid":"CrossAccountRolePermission","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::111111111111:root"}},"Action":{actions}}}]}}"#
             );
             let policy = Policy::parse(&text, P).unwrap();
-            assert!(policy.grants.is_empty());
-            assert_eq!(policy.check_writable().unwrap_err().code(), ErrorCode::Conflict);
+            if ours {
+                policy.check_writable().unwrap_or_else(|e| panic!("{actions}: {e}"));
+                assert_eq!(policy.grants.account_ids.iter().collect::<Vec<_>>(), ["111111111111"], "{actions}");
+                let written: Value = serde_json::from_str(&policy.render().unwrap()).unwrap();
+                assert_eq!(written["Statement"][0]["Action"], json!(PULL_ACTIONS), "{actions}");
+            } else {
+                assert!(policy.grants.is_empty(), "{actions}");
+                assert_eq!(policy.check_writable().unwrap_err().code(), ErrorCode::Conflict, "{actions}");
+            }
         }
     }
 
