@@ -149,7 +149,11 @@ export declare class ArtifactRegistry {
   deleteRepository(repository: string): Promise<void>
   /** Grants cross-account access, keeping every other grant. */
   addCrossAccountAccess(repository: string, access: CrossAccountAccess): Promise<void>
-  /** Revokes cross-account access, keeping every other grant. */
+  /**
+   * Revokes cross-account access: takes away every principal `access` names and the
+   * worker pairs of the accounts it names (in its regions when it has the worker type and
+   * regions, else all), keeping every other grant.
+   */
   removeCrossAccountAccess(repository: string, access: CrossAccountAccess): Promise<void>
   /**
    * Where the binding's credentials come from and who they are (on ECR: `source`,
@@ -157,14 +161,22 @@ export declare class ArtifactRegistry {
    * environment when the configuration has none. Never a secret.
    */
   describeCredentials(): Promise<Record<string, unknown>>
-  /** Reads the cross-account grants. */
+  /**
+   * Reads the grants this binding made, never anyone else's statements or bindings.
+   * On ECR a statement written by 0.1 (which also let the grantee read and rewrite the
+   * policy) is reported as the pull grant that the next add or remove narrows it to.
+   */
   getCrossAccountAccess(repository: string): Promise<CrossAccountPermissions>
   /**
-   * Generates pull or push-pull credentials valid for about `ttlSeconds`.
+   * Generates pull or push-pull credentials for this repository, valid for about `ttlSeconds`.
    *
-   * On ECR with `pullRoleArn` / `pushRoleArn` configured, the role is assumed with a
-   * session policy that reaches this repository only. Without a configured role the
-   * token is issued to the base credentials and carries all their registry rights.
+   * They reach this repository with this permission only: ECR assumes `pullRoleArn` /
+   * `pushRoleArn` with a session policy for the repository, GAR impersonates
+   * `pullServiceAccountEmail` / `pushServiceAccountEmail`, ACR issues a scope-map token,
+   * a local registry a token for the repository. Where the binding configures none of
+   * these, the call fails with an invalid-input error saying what to set, unless the
+   * binding sets `unscopedCredentials: true` (then the binding's own identity). `expiresAt`
+   * is the real expiry, which may differ from the TTL asked for.
    */
   generateCredentials(repository: string, permissions: Permissions, ttlSeconds?: number | null): Promise<Credentials>
   /** The registry endpoint. */

@@ -90,15 +90,28 @@ class ArtifactRegistry:
     def get_repository(self, repository: str) -> Repository: ...
     def delete_repository(self, repository: str) -> None: ...
     def add_cross_account_access(self, repository: str, access: AccessLike) -> None: ...
-    def remove_cross_account_access(self, repository: str, access: AccessLike) -> None: ...
-    def get_cross_account_access(self, repository: str) -> CrossAccountPermissions: ...
+    def remove_cross_account_access(self, repository: str, access: AccessLike) -> None:
+        """Revokes cross-account access: takes away every principal ``access`` names and
+        the worker pairs of the accounts it names (in its regions when it has the worker
+        type and regions, else all), keeping every other grant.
+        """
+        ...
+    def get_cross_account_access(self, repository: str) -> CrossAccountPermissions:
+        """Reads the grants this binding made, never anyone else's statements or bindings.
+        On ECR a statement written by 0.1 (which also let the grantee read and rewrite the
+        policy) is reported as the pull grant that the next add or remove narrows it to.
+        """
+        ...
     def generate_credentials(self, repository: str, permissions: Permissions, ttl_seconds: Optional[int] = None) -> Credentials:
-        """Generates "pull" or "push-pull" credentials valid for about ``ttl_seconds``.
+        """Generates pull or push-pull credentials for this repository, valid for about ``ttl_seconds``.
 
-        On ECR with ``pullRoleArn`` / ``pushRoleArn`` configured, the role is assumed
-        with a session policy that reaches this repository only. Without a configured
-        role the token is issued to the base credentials and carries all their
-        registry rights.
+        They reach this repository with this permission only: ECR assumes ``pullRoleArn`` /
+        ``pushRoleArn`` with a session policy for the repository, GAR impersonates
+        ``pullServiceAccountEmail`` / ``pushServiceAccountEmail``, ACR issues a scope-map token,
+        a local registry a token for the repository. Where the binding configures none of
+        these, the call fails with an invalid-input error saying what to set, unless the
+        binding sets ``"unscopedCredentials": true`` (then the binding's own identity). ``expires_at``
+        is the real expiry, which may differ from the TTL asked for.
         """
         ...
     def describe_credentials(self) -> Dict[str, Any]:
@@ -120,15 +133,28 @@ class AsyncArtifactRegistry:
     async def get_repository(self, repository: str) -> Repository: ...
     async def delete_repository(self, repository: str) -> None: ...
     async def add_cross_account_access(self, repository: str, access: AccessLike) -> None: ...
-    async def remove_cross_account_access(self, repository: str, access: AccessLike) -> None: ...
-    async def get_cross_account_access(self, repository: str) -> CrossAccountPermissions: ...
+    async def remove_cross_account_access(self, repository: str, access: AccessLike) -> None:
+        """Revokes cross-account access: takes away every principal ``access`` names and
+        the worker pairs of the accounts it names (in its regions when it has the worker
+        type and regions, else all), keeping every other grant.
+        """
+        ...
+    async def get_cross_account_access(self, repository: str) -> CrossAccountPermissions:
+        """Reads the grants this binding made, never anyone else's statements or bindings.
+        On ECR a statement written by 0.1 (which also let the grantee read and rewrite the
+        policy) is reported as the pull grant that the next add or remove narrows it to.
+        """
+        ...
     async def generate_credentials(self, repository: str, permissions: Permissions, ttl_seconds: Optional[int] = None) -> Credentials:
-        """Generates "pull" or "push-pull" credentials valid for about ``ttl_seconds``.
+        """Generates pull or push-pull credentials for this repository, valid for about ``ttl_seconds``.
 
-        On ECR with ``pullRoleArn`` / ``pushRoleArn`` configured, the role is assumed
-        with a session policy that reaches this repository only. Without a configured
-        role the token is issued to the base credentials and carries all their
-        registry rights.
+        They reach this repository with this permission only: ECR assumes ``pullRoleArn`` /
+        ``pushRoleArn`` with a session policy for the repository, GAR impersonates
+        ``pullServiceAccountEmail`` / ``pushServiceAccountEmail``, ACR issues a scope-map token,
+        a local registry a token for the repository. Where the binding configures none of
+        these, the call fails with an invalid-input error saying what to set, unless the
+        binding sets ``"unscopedCredentials": true`` (then the binding's own identity). ``expires_at``
+        is the real expiry, which may differ from the TTL asked for.
         """
         ...
     async def describe_credentials(self) -> Dict[str, Any]:
