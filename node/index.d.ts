@@ -138,6 +138,15 @@ export type Config = Record<string, unknown>
  * `{name}/{logical}`, no grants; `deleteRepository` rejects with `not-supported` when the
  * registry refuses deletes (the images stay).
  */
+/** A Kubernetes `Secret` of type `kubernetes.io/dockerconfigjson`, as its manifest. */
+export interface ImagePullSecret {
+  apiVersion: 'v1'
+  kind: 'Secret'
+  metadata: { name: string; namespace?: string; annotations?: { 'artifact-registry/expires-at': string } }
+  type: 'kubernetes.io/dockerconfigjson'
+  data: { '.dockerconfigjson': string }
+}
+
 export declare class ArtifactRegistry {
   /** @param config the configuration document, as an object or JSON text */
   constructor(config: Config | string, options?: ArtifactRegistryOptions)
@@ -179,6 +188,16 @@ export declare class ArtifactRegistry {
    * is the real expiry, which may differ from the TTL asked for.
    */
   generateCredentials(repository: string, permissions: Permissions, ttlSeconds?: number | null): Promise<Credentials>
+  /**
+   * A Kubernetes image-pull Secret (`kubernetes.io/dockerconfigjson`) for the
+   * registry, holding fresh pull credentials for the repository (scoped as
+   * `generateCredentials` scopes them), their expiry in the
+   * `artifact-registry/expires-at` annotation: the manifest, ready for a Kubernetes
+   * client or `kubectl apply`. `name` must be a DNS subdomain and `namespace` a DNS
+   * label (checked before any request); bindings that hand out bearer tokens only
+   * are refused, since a Secret holds a login.
+   */
+  imagePullSecret(repository: string, name: string, options?: { namespace?: string | null; ttlSeconds?: number | null }): Promise<ImagePullSecret>
   /** The registry endpoint. */
   registryEndpoint(): string
   /** The upstream repository prefix. */

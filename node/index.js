@@ -118,6 +118,15 @@ class ArtifactRegistry {
     return credentials(await this.#call('generate-credentials', { repository, permissions, ttlSeconds: ttlSeconds ?? null }))
   }
 
+  /**
+   * A Kubernetes image-pull Secret (`kubernetes.io/dockerconfigjson`) holding fresh
+   * pull credentials for the repository, as its manifest object.
+   */
+  async imagePullSecret (repository, name, options = {}) {
+    const { namespace = null, ttlSeconds = null } = options ?? {}
+    return await this.#call('image-pull-secret', { repository, name, namespace, ttlSeconds })
+  }
+
   /** The registry endpoint. */
   registryEndpoint () { return this.#client.registryEndpoint() }
   /** The upstream repository prefix. */

@@ -10,6 +10,7 @@ mod blob_links;
 mod embedded;
 mod quickstart;
 mod trace;
+mod yaml;
 
 use std::io::Read;
 use std::net::SocketAddr;
@@ -163,6 +164,55 @@ enum Command {
     /// Print the upstream repository prefix.
     #[command(after_help = "Example:\n  artifact-registry --config ecr.json upstream-repository-prefix")]
     UpstreamRepositoryPrefix,
+    /// Print a Kubernetes image-pull Secret (kubernetes.io/dockerconfigjson) holding
+    /// fresh pull credentials for a repository, ready for `kubectl apply -f -`. The
+    /// output holds a password: treat it as a secret.
+    #[command(
+        name = "image-pull-secret",
+        after_help = "Example:\n  artifact-registry --config ecr.json image-pull-secret ecr-pull --repository acme-my-app --namespace apps | kubectl apply -f -\n\nThe credentials' expiry is in the artifact-registry/expires-at annotation: run it again\n(a CronJob, a deploy step) before then."
+    )]
+    ImagePullSecret {
+        /// The Secret's name (a DNS subdomain).
+        name: String,
+        /// Routable name of the repository to pull.
+        #[arg(long)]
+        repository: String,
+        /// The Secret's namespace (default: none, the one `kubectl` uses).
+        #[arg(long)]
+        namespace: Option<String>,
+        /// `yaml` or `json`.
+        #[arg(long, default_value = "yaml", value_parser = ["yaml", "json"])]
+        format: String,
+        /// Lifetime of the credentials in seconds.
+        #[arg(long)]
+        ttl: Option<u64>,
+    },
+    /// Point docker (and, with --containers, podman, skopeo and buildah) at the
+    /// credential helper for every host credential-helper.json or
+    /// ARTIFACT_REGISTRY_CONFIG serves: `credHelpers` entries in docker's config.json
+    /// ($DOCKER_CONFIG, else ~/.docker) and the containers auth.json
+    /// ($REGISTRY_AUTH_FILE, else $XDG_RUNTIME_DIR/containers). Idempotent; every
+    /// other entry is kept; --remove takes away exactly what it added.
+    #[command(
+        after_help = "Example:\n  artifact-registry configure --containers\n  artifact-registry configure --remove --containers"
+    )]
+    Configure {
+        /// Also write the containers auth.json (podman, skopeo, buildah).
+        #[arg(long)]
+        containers: bool,
+        /// Take away what earlier runs added.
+        #[arg(long)]
+        remove: bool,
+    },
+    /// Be the kubelet's image credential provider: read a CredentialProviderRequest on
+    /// stdin, print a CredentialProviderResponse with a login for the image's
+    /// repository. Hosts map to bindings as for the docker credential helper
+    /// (credential-helper.json; docs/kubernetes.md).
+    #[command(
+        name = "kubelet-credential-provider",
+        after_help = "Example (what the kubelet does):\n  echo '{\"apiVersion\":\"credentialprovider.kubelet.k8s.io/v1\",\"kind\":\"CredentialProviderRequest\",\"image\":\"123456789012.dkr.ecr.us-east-1.amazonaws.com/acme-app:v1\"}' \\\n    | artifact-registry kubelet-credential-provider"
+    )]
+    KubeletCredentialProvider,
 }
 
 fn read_config(flag: Option<&str>) -> Result<String, Error> {
@@ -184,7 +234,34 @@ fn read_config(flag: Option<&str>) -> Result<String, Error> {
     }
 }
 
-async fn run_operation(config: Option<&str>, trace: bool, command: Command) -> Result<Value, Error> {
+/// `configure`: each file and the hosts added to it (or taken away), as JSON.
+fn configure(containers: bool, remove: bool) -> Result<Value, String> {
+    use artifact_registry_cli::configure as setup;
+    let hosts: Vec<String> = artifact_registry_cli::logins::entries()?.into_keys().collect();
+    if hosts.is_empty() && !remove {
+        return Err(
+            "no host to configure: add registries to credential-helper.json or set ARTIFACT_REGISTRY_CONFIG".into()
+        );
+    }
+    let mut files = vec![setup::docker_config_path()?];
+    if containers {
+        files.push(setup::containers_auth_path()?);
+    }
+    let mut report = serde_json::Map::new();
+    for file in files {
+        let changes = setup::apply(&file, &hosts, remove)?;
+        report.insert(file.display().to_string(), json!({ if remove { "removed" } else { "added" }: changes.hosts }));
+    }
+    Ok(Value::Object(report))
+}
+
+/// What an operation prints: its JSON result, or a text (a YAML manifest) as it is.
+enum Printed {
+    Json(Value),
+    Text(String),
+}
+
+async fn run_operation(config: Option<&str>, trace: bool, command: Command) -> Result<Printed, Error> {
     let text = read_config(config)?;
     if trace {
         let client = artifact_registry_native::client(&text)?;
@@ -198,8 +275,8 @@ async fn run_operation(config: Option<&str>, trace: bool, command: Command) -> R
 async fn operation<T: artifact_registry_core::Transport, C: artifact_registry_core::Clock>(
     registry: &artifact_registry_core::Registry<T, C>,
     command: Command,
-) -> Result<Value, Error> {
-    Ok(match command {
+) -> Result<Printed, Error> {
+    Ok(Printed::Json(match command {
         Command::CreateRepository { name } => json!(registry.create_repository(&name).await?),
         Command::GetRepository { id } => json!(registry.get_repository(&id).await?),
         Command::DeleteRepository { id } => {
@@ -219,10 +296,23 @@ async fn operation<T: artifact_registry_core::Transport, C: artifact_registry_co
             json!(registry.generate_credentials(&id, Permissions::parse(&permissions)?, ttl).await?)
         }
         Command::Whoami => registry.describe_credentials().await?,
+        Command::ImagePullSecret { name, repository, namespace, format, ttl } => {
+            let secret = registry
+                .run(registry.client().image_pull_secret(&repository, &name, namespace.as_deref(), ttl))
+                .await?;
+            if format == "yaml" {
+                return Ok(Printed::Text(yaml::to_yaml(&secret)));
+            }
+            secret
+        }
         Command::RegistryEndpoint => json!(registry.registry_endpoint()),
         Command::UpstreamRepositoryPrefix => json!(registry.upstream_repository_prefix()),
-        Command::Quickstart { .. } | Command::Serve { .. } | Command::PanicProbe => unreachable!("handled in main"),
-    })
+        Command::Quickstart { .. }
+        | Command::Serve { .. }
+        | Command::PanicProbe
+        | Command::Configure { .. }
+        | Command::KubeletCredentialProvider => unreachable!("handled in main"),
+    }))
 }
 
 fn error_json(e: &Error) -> Value {
@@ -320,9 +410,41 @@ async fn main() -> ExitCode {
                 }
             }
         }
+        Command::Configure { containers, remove } => match configure(containers, remove) {
+            Ok(report) => {
+                println!("{report}");
+                ExitCode::SUCCESS
+            }
+            Err(message) => {
+                eprintln!("artifact-registry configure: {message}");
+                ExitCode::from(1)
+            }
+        },
+        Command::KubeletCredentialProvider => {
+            let mut request = String::new();
+            let answer = match std::io::stdin().read_to_string(&mut request) {
+                Ok(_) => artifact_registry_cli::kubelet::respond(&request).await,
+                Err(e) => Err(format!("cannot read the request on stdin: {e}")),
+            };
+            match answer {
+                Ok(response) => {
+                    println!("{response}");
+                    ExitCode::SUCCESS
+                }
+                Err(message) => {
+                    // The kubelet logs stderr; nothing secret is ever in a message.
+                    eprintln!("artifact-registry kubelet-credential-provider: {message}");
+                    ExitCode::from(1)
+                }
+            }
+        }
         command => match run_operation(cli.config.as_deref(), cli.trace, command).await {
-            Ok(value) => {
+            Ok(Printed::Json(value)) => {
                 println!("{value}");
+                ExitCode::SUCCESS
+            }
+            Ok(Printed::Text(text)) => {
+                print!("{text}");
                 ExitCode::SUCCESS
             }
             Err(e) => {

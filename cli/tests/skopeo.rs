@@ -466,3 +466,254 @@ fn store_and_erase_fail_for_hosts_the_helper_does_not_manage() {
     assert_eq!(listed.as_object().unwrap().keys().collect::<Vec<_>>(), [&addr]);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Runs `artifact-registry kubelet-credential-provider` as the kubelet does: the
+/// request on stdin, `env` added.
+fn kubelet(request: &str, env: &[(String, String)]) -> Output {
+    use std::io::Write;
+    let mut c = Command::new(BIN);
+    c.arg("kubelet-credential-provider").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let mut child = c.spawn().unwrap();
+    child.stdin.take().unwrap().write_all(request.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// A `CredentialProviderRequest` as the kubelet's published types serialise it.
+fn kubelet_request(image: &str) -> String {
+    json!({ "apiVersion": "credentialprovider.kubelet.k8s.io/v1", "kind": "CredentialProviderRequest", "image": image })
+        .to_string()
+}
+
+/// A Go duration (`1h54m0s`) in seconds.
+fn go_seconds(d: &str) -> i64 {
+    let (mut total, mut number) = (0, String::new());
+    for c in d.chars() {
+        match c {
+            '0'..='9' => number.push(c),
+            'h' | 'm' | 's' => {
+                let n: i64 = number.parse().unwrap();
+                total += n * match c {
+                    'h' => 3600,
+                    'm' => 60,
+                    _ => 1,
+                };
+                number.clear();
+            }
+            _ => panic!("not a Go duration: {d}"),
+        }
+    }
+    total
+}
+
+#[test]
+fn the_kubelet_credential_provider_gives_a_login_that_pulls() {
+    let dir = scratch_dir("kubelet-embedded");
+    let password = artifact_registry_tests::canary("registryPassword");
+    let (_server, addr) = serve(&dir.join("data"), &["--user", "ci"], password);
+    let mut config = local_config(&addr, "ci", password);
+    config["binding"].as_object_mut().unwrap().remove("unscopedCredentials");
+    let layout = image_layout(&dir);
+    let push = credentials(&config, "artifacts/app", "push-pull");
+    let mut args = vec!["copy".to_owned(), "--dest-tls-verify=false".to_owned()];
+    args.extend(creds_args("dest", &push));
+    args.extend([format!("oci:{}:v1", layout.display()), format!("docker://{addr}/artifacts/app:v1")]);
+    ok(&skopeo(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[]), "push");
+
+    let env = helper_env(&dir, &addr, &config);
+    let out = kubelet(&kubelet_request(&format!("{addr}/artifacts/app:v1")), &env);
+    ok(&out, "kubelet-credential-provider");
+    let response: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(response["apiVersion"], "credentialprovider.kubelet.k8s.io/v1");
+    assert_eq!(response["kind"], "CredentialProviderResponse");
+    assert_eq!(response["cacheKeyType"], "Image");
+    let auth = &response["auth"][format!("{addr}/artifacts/app")];
+    let (user, pass) = (auth["username"].as_str().unwrap(), auth["password"].as_str().unwrap());
+    // The login pulls the image, with nothing else configured.
+    let pulled = dir.join("pulled");
+    let creds = format!("{user}:{pass}");
+    ok(
+        &skopeo(
+            &[
+                "copy",
+                "--src-tls-verify=false",
+                "--src-creds",
+                &creds,
+                &format!("docker://{addr}/artifacts/app:v1"),
+                &format!("dir:{}", pulled.display()),
+            ],
+            &[],
+        ),
+        "pull with the kubelet's login",
+    );
+    assert!(pulled.join("manifest.json").exists());
+
+    // A host no binding serves: an answer without credentials, not an error.
+    let other = kubelet(&kubelet_request("registry.example.com/x/y:1"), &env);
+    ok(&other, "an unserved host");
+    let other: Value = serde_json::from_slice(&other.stdout).unwrap();
+    assert_eq!(other["auth"], json!({}), "{other}");
+    assert_eq!(other["cacheDuration"], "0h0m0s");
+
+    // A malformed request, another apiVersion, or a service-account token: a non-zero
+    // exit with the reason on stderr (the kubelet logs it), never the token.
+    let with_token = json!({ "apiVersion": "credentialprovider.kubelet.k8s.io/v1", "kind": "CredentialProviderRequest",
+                             "image": format!("{addr}/artifacts/app:v1"), "serviceAccountToken": "sa-token-must-not-print",
+                             "serviceAccountAnnotations": {} })
+    .to_string();
+    for request in [
+        "not json".to_owned(),
+        kubelet_request(&format!("{addr}/artifacts/app:v1")).replace("/v1\"", "/v2\""),
+        with_token,
+    ] {
+        let out = kubelet(&request, &env);
+        assert!(!out.status.success(), "{request}");
+        assert!(out.stdout.is_empty(), "{request}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("kubelet-credential-provider:"), "{stderr}");
+        assert!(!stderr.contains("sa-token-must-not-print") && !stderr.contains(password), "{stderr}");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The figure for the docs: 100 kubelet requests for 10 images (10 tags of each)
+/// make one provider call per image repository, then come from the cache; each
+/// answer's cacheDuration ends before the token does.
+#[test]
+fn a_hundred_kubelet_requests_for_ten_images_make_ten_provider_calls() {
+    let server = GarServer::start();
+    let pull = "pull-sa@acme-p1.iam.gserviceaccount.com";
+    server.control(
+        "/_contract/configure",
+        Some(json!({ "tokenCreators": { pull: ["deployer@acme-p1.iam.gserviceaccount.com"] } })),
+    );
+    let config = server.config("images", json!({ "pullServiceAccountEmail": pull }));
+    let project = config["gcp"]["projectId"].as_str().unwrap().to_owned();
+    let dir = scratch_dir("kubelet-storm");
+    let env = helper_env(&dir, "us-central1-docker.pkg.dev", &config);
+    let started = std::time::Instant::now();
+    for round in 0..10 {
+        for image in 0..10 {
+            let repository = format!("{project}/images/img{image}");
+            let out = kubelet(&kubelet_request(&format!("us-central1-docker.pkg.dev/{repository}:v{round}")), &env);
+            ok(&out, "kubelet-credential-provider");
+            let response: Value = serde_json::from_slice(&out.stdout).unwrap();
+            let auth = &response["auth"][format!("us-central1-docker.pkg.dev/{repository}")];
+            assert_eq!(auth["username"], "oauth2accesstoken", "{response}");
+            let duration = go_seconds(response["cacheDuration"].as_str().unwrap());
+            assert!(duration > 0 && duration <= 3600 - 300, "cacheDuration {duration} s");
+        }
+    }
+    let elapsed = started.elapsed();
+    let impersonations = server.state()["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["path"].as_str().unwrap().ends_with(":generateAccessToken"))
+        .count();
+    eprintln!(
+        "kubelet figure: 100 requests for 10 images made {impersonations} provider calls (generateAccessToken) in {:.2} s",
+        elapsed.as_secs_f64()
+    );
+    assert_eq!(impersonations, 10, "100 requests for 10 images made {impersonations} provider calls");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// `configure` writes the helper into docker's config.json and the containers
+/// auth.json, keeping everything else; skopeo then pulls with that file alone; a
+/// second run changes nothing; `--remove` takes away exactly what it added.
+#[test]
+fn configure_sets_up_skopeo_and_remove_undoes_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = scratch_dir("configure");
+    let password = artifact_registry_tests::canary("registryPassword");
+    let (_server, addr) = serve(&dir.join("data"), &["--user", "ci", "--auth", "token"], password);
+    let config = local_config(&addr, "ci", password);
+    let layout = image_layout(&dir);
+    let push = credentials(&config, "artifacts/app", "push-pull");
+    let mut args = vec!["copy".to_owned(), "--dest-tls-verify=false".to_owned()];
+    args.extend(creds_args("dest", &push));
+    args.extend([format!("oci:{}:v1", layout.display()), format!("docker://{addr}/artifacts/app:v1")]);
+    ok(&skopeo(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[]), "push");
+
+    // A docker config.json with entries of its own, readable by the group.
+    let docker = dir.join("docker");
+    std::fs::create_dir_all(&docker).unwrap();
+    let before = json!({ "auths": { "other.example": { "auth": "dXNlcjpwYXNz" } },
+                         "credHelpers": { "gcr.io": "gcloud" }, "psFormat": "table {{.ID}}" });
+    std::fs::write(docker.join("config.json"), before.to_string()).unwrap();
+    std::fs::set_permissions(docker.join("config.json"), std::fs::Permissions::from_mode(0o640)).unwrap();
+    let auth_file = dir.join("containers/auth.json");
+    let mut env = helper_env(&dir, &addr, &config);
+    env.retain(|(k, _)| k != "REGISTRY_AUTH_FILE");
+    env.push(("DOCKER_CONFIG".into(), docker.to_str().unwrap().into()));
+    env.push(("REGISTRY_AUTH_FILE".into(), auth_file.to_str().unwrap().into()));
+    let run = |extra: &[&str]| {
+        let mut c = Command::new(BIN);
+        c.arg("configure").args(extra);
+        for (k, v) in &env {
+            c.env(k, v);
+        }
+        let out = c.output().unwrap();
+        assert!(out.status.success(), "configure {extra:?}: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let read = |p: &Path| serde_json::from_str::<Value>(&std::fs::read_to_string(p).unwrap()).unwrap();
+
+    let report = run(&["--containers"]);
+    assert_eq!(report[docker.join("config.json").to_str().unwrap()]["added"], json!([addr]), "{report}");
+    let written = read(&docker.join("config.json"));
+    assert_eq!(written["credHelpers"], json!({ "gcr.io": "gcloud", addr.clone(): "artifact-registry" }));
+    assert_eq!((&written["auths"], &written["psFormat"]), (&before["auths"], &before["psFormat"]), "kept: {written}");
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&docker.join("config.json")), 0o640, "the file keeps its permissions");
+    assert_eq!(mode(&auth_file), 0o600, "a new file is private");
+    assert_eq!(read(&auth_file), json!({ "credHelpers": { addr.clone(): "artifact-registry" } }));
+
+    // Idempotent: the second run adds nothing and leaves the bytes as they were.
+    let bytes = std::fs::read(docker.join("config.json")).unwrap();
+    let again = run(&["--containers"]);
+    assert_eq!(again[docker.join("config.json").to_str().unwrap()]["added"], json!([]), "{again}");
+    assert_eq!(std::fs::read(docker.join("config.json")).unwrap(), bytes);
+
+    // skopeo, with the written auth.json and no other credentials, pulls through the helper.
+    let skopeo_env: Vec<(&str, &str)> = env
+        .iter()
+        .filter(|(k, _)| {
+            [
+                "PATH",
+                "REGISTRY_AUTH_FILE",
+                "ARTIFACT_REGISTRY_CONFIG",
+                "ARTIFACT_REGISTRY_CACHE_DIR",
+                "ARTIFACT_REGISTRY_HELPER_CONFIG",
+            ]
+            .contains(&k.as_str())
+        })
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let pulled = dir.join("pulled");
+    ok(
+        &skopeo(
+            &[
+                "copy",
+                "--src-tls-verify=false",
+                &format!("docker://{addr}/artifacts/app:v1"),
+                &format!("dir:{}", pulled.display()),
+            ],
+            &skopeo_env,
+        ),
+        "pull with the configured auth.json",
+    );
+
+    // --remove: exactly what was added goes; an entry someone else made stays.
+    let mut theirs = read(&auth_file);
+    theirs["credHelpers"]["quay.io"] = json!("secretservice");
+    std::fs::write(&auth_file, theirs.to_string()).unwrap();
+    let removed = run(&["--remove", "--containers"]);
+    assert_eq!(removed[auth_file.to_str().unwrap()]["removed"], json!([addr]), "{removed}");
+    assert_eq!(read(&docker.join("config.json")), before, "config.json is as it was");
+    assert_eq!(read(&auth_file), json!({ "credHelpers": { "quay.io": "secretservice" } }));
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -145,6 +145,17 @@ impl GuestRegistry for Registry {
             .map(convert::credentials)
     }
 
+    fn image_pull_secret(
+        &self,
+        name: String,
+        secret_name: String,
+        namespace: Option<String>,
+        ttl_seconds: Option<u64>,
+    ) -> Result<String, wit::Error> {
+        drive(self.client.image_pull_secret(&name, &secret_name, namespace.as_deref(), ttl_seconds))
+            .map(|v| v.to_string())
+    }
+
     fn describe_credentials(&self) -> Result<wit::CredentialSource, wit::Error> {
         drive(self.client.describe_credentials()).map(|v| convert::credential_source(&v))
     }

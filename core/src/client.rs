@@ -146,6 +146,34 @@ impl Client {
         self.start(checked, move |p, ex, (name, ttl)| p.generate_credentials(ex, name, permissions, ttl))
     }
 
+    /// A Kubernetes image-pull Secret (`kubernetes.io/dockerconfigjson`, as its JSON
+    /// manifest) for the registry, holding fresh pull credentials for `name` valid for
+    /// about `ttl_seconds`, their expiry in the `artifact-registry/expires-at`
+    /// annotation. The names are checked before any request; bearer-only bindings
+    /// are `invalid-input` (a Secret holds a login).
+    pub fn image_pull_secret(
+        &self,
+        name: &str,
+        secret: &str,
+        namespace: Option<&str>,
+        ttl_seconds: Option<u64>,
+    ) -> Operation<serde_json::Value> {
+        let checked = self.routable(name).and_then(|name| {
+            let target = crate::kubernetes::SecretName::checked(secret, namespace)?;
+            let ttl = self.provider.check_ttl(ttl_seconds)?;
+            self.provider.check_credentials(Permissions::Pull)?;
+            Ok((name, target, ttl))
+        });
+        let endpoint = self.provider.registry_endpoint();
+        let host = endpoint.split_once("://").map_or(endpoint.as_str(), |(_, h)| h).trim_end_matches('/').to_owned();
+        self.start(checked, move |p, ex, (name, target, ttl)| {
+            Box::pin(async move {
+                let credentials = p.generate_credentials(ex, name, Permissions::Pull, ttl).await?;
+                crate::kubernetes::image_pull_secret(&target, &host, &credentials)
+            })
+        })
+    }
+
     /// Where the binding's own credentials come from and who they are (on ECR
     /// `{source, method, accessKeyId, expiresAt, account, arn}`, the identity from STS
     /// `GetCallerIdentity`), resolving them if they come from the environment. Never

@@ -2,9 +2,9 @@
 //! (`create-repository`, ...), arguments and results in their JSON forms. For
 //! surfaces whose natural currency is JSON (Node), and for scenario vectors.
 //!
-//! Arguments: `name` (logical name, create only), `repository` (routable name),
-//! `access` (CrossAccountAccess), `permissions` (`"pull"` / `"push-pull"`),
-//! `ttlSeconds`. Results: the JSON forms of the spec; `null` for operations without
+//! Arguments: `name` (logical name for create; the Secret's name for
+//! `image-pull-secret`), `repository` (routable name), `access` (CrossAccountAccess),
+//! `permissions` (`"pull"` / `"push-pull"`), `namespace`, `ttlSeconds`. Results: the JSON forms of the spec; `null` for operations without
 //! one. Errors: [`error_json`].
 
 use serde_json::{Value, json};
@@ -51,20 +51,28 @@ impl Client {
             "get-cross-account-access" => self.get_cross_account_access(repository()?).map(to_json),
             "generate-credentials" => {
                 let permissions = Permissions::parse(string_arg(args, "permissions")?)?;
-                let ttl = match &args["ttlSeconds"] {
+                self.generate_credentials(repository()?, permissions, ttl_arg(args)?).map(to_json)
+            }
+            "image-pull-secret" => {
+                let namespace = match &args["namespace"] {
                     Value::Null => None,
-                    v => Some(
-                        v.as_u64()
-                            .ok_or_else(|| Error::invalid_input("`ttlSeconds` must be a whole number of seconds"))?,
-                    ),
+                    v => Some(v.as_str().ok_or_else(|| Error::invalid_input("`namespace` must be a string"))?),
                 };
-                self.generate_credentials(repository()?, permissions, ttl).map(to_json)
+                self.image_pull_secret(repository()?, string_arg(args, "name")?, namespace, ttl_arg(args)?)
             }
             "describe-credentials" => self.describe_credentials(),
             "registry-endpoint" => Operation::ready(Ok(json!(self.registry_endpoint()))),
             "upstream-repository-prefix" => Operation::ready(Ok(json!(self.upstream_repository_prefix()))),
             other => return Err(Error::invalid_input(format!("unknown operation {other:?}"))),
         })
+    }
+}
+
+/// `ttlSeconds`, absent or a whole number.
+fn ttl_arg(args: &Value) -> Result<Option<u64>> {
+    match &args["ttlSeconds"] {
+        Value::Null => Ok(None),
+        v => v.as_u64().map(Some).ok_or_else(|| Error::invalid_input("`ttlSeconds` must be a whole number of seconds")),
     }
 }
 

@@ -53,6 +53,7 @@ mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod json_api;
+pub mod kubernetes;
 pub mod naming;
 pub mod oci;
 #[cfg(test)]

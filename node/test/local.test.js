@@ -39,3 +39,21 @@ test('a fetch-based transport works against the real registry', async (t) => {
   const repo = await registry.createRepository('via-fetch')
   assert.deepEqual(await registry.getRepository(repo.name), repo)
 })
+
+test('an image-pull Secret holds a login the registry accepts', async (t) => {
+  const server = await startDockerRegistry(t)
+  const registry = new ArtifactRegistry(server.config)
+  const repo = await registry.createRepository('node-secret')
+  const secret = await registry.imagePullSecret(repo.name, 'registry-pull', { namespace: 'apps' })
+  assert.equal(secret.type, 'kubernetes.io/dockerconfigjson')
+  assert.deepEqual(secret.metadata, { name: 'registry-pull', namespace: 'apps' })
+  const dockerConfig = JSON.parse(Buffer.from(secret.data['.dockerconfigjson'], 'base64').toString())
+  const { auth } = dockerConfig.auths[server.addr]
+  // The login (docker's `auth`, base64 of user:password) opens the repository.
+  const answer = await fetch(`http://${server.addr}/v2/${repo.name}/manifests/latest`, {
+    headers: { Authorization: `Basic ${auth}`, Accept: 'application/vnd.oci.image.manifest.v1+json' }
+  })
+  assert.equal(answer.status, 200)
+  await assert.rejects(registry.imagePullSecret(repo.name, 'Not_A_Name'),
+    (e) => e instanceof ArtifactRegistryError && e.code === 'invalid-input')
+})

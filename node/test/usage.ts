@@ -1,6 +1,6 @@
 // A typed usage of the package: `tsc --noEmit` must accept it (surface.test.js).
 import { ArtifactRegistry, ArtifactRegistryError, signAwsRequest } from '..'
-import type { Credentials, CrossAccountPermissions, Repository, TransportRequest, TransportResponse } from '..'
+import type { Credentials, CrossAccountPermissions, ImagePullSecret, Repository, TransportRequest, TransportResponse } from '..'
 
 async function main (): Promise<void> {
   const transport = async (request: TransportRequest): Promise<TransportResponse> => {
@@ -12,6 +12,9 @@ async function main (): Promise<void> {
   const again: Repository = await registry.getRepository(repo.name)
   const creds: Credentials = await registry.generateCredentials(again.name, 'push-pull', 900)
   const method: 'basic' | 'bearer' = creds.authMethod
+  const secret: ImagePullSecret = await registry.imagePullSecret(repo.name, 'registry-pull', { namespace: 'apps', ttlSeconds: 3600 })
+  const dockerConfig: string = secret.data['.dockerconfigjson']
+  console.log(dockerConfig.length)
   await registry.addCrossAccountAccess(repo.name, { platform: 'aws', accountIds: ['111111111111'], allowedServiceTypes: ['worker'] })
   const grants: CrossAccountPermissions = await registry.getCrossAccountAccess(repo.name)
   if (grants.access.platform === 'aws') {

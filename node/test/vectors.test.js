@@ -20,6 +20,7 @@ function invoke (registry, v) {
     case 'remove-cross-account-access': return registry.removeCrossAccountAccess(a.repository, a.access)
     case 'get-cross-account-access': return registry.getCrossAccountAccess(a.repository)
     case 'generate-credentials': return registry.generateCredentials(a.repository, a.permissions, a.ttlSeconds)
+    case 'image-pull-secret': return registry.imagePullSecret(a.repository, a.name, { namespace: a.namespace, ttlSeconds: a.ttlSeconds })
     case 'registry-endpoint': return registry.registryEndpoint()
     case 'upstream-repository-prefix': return registry.upstreamRepositoryPrefix()
   }

@@ -114,6 +114,15 @@ class ArtifactRegistry:
         is the real expiry, which may differ from the TTL asked for.
         """
         ...
+    def image_pull_secret(self, repository: str, name: str, namespace: Optional[str] = None, ttl_seconds: Optional[int] = None) -> Dict[str, Any]:
+        """A Kubernetes image-pull Secret (``kubernetes.io/dockerconfigjson``) holding fresh
+        pull credentials for the repository, as its manifest dict, ready for
+        ``kubernetes.client`` or ``kubectl apply``. ``name`` must be a DNS subdomain and
+        ``namespace`` a DNS label (checked before any request); the expiry is in the
+        ``artifact-registry/expires-at`` annotation. Bindings that hand out bearer tokens
+        only are refused with ``InvalidInputError`` (a Secret holds a login).
+        """
+        ...
     def describe_credentials(self) -> Dict[str, Any]:
         """Where the binding's credentials come from and who they are (never a secret)."""
         ...
@@ -155,6 +164,15 @@ class AsyncArtifactRegistry:
         these, the call fails with an invalid-input error saying what to set, unless the
         binding sets ``"unscopedCredentials": true`` (then the binding's own identity). ``expires_at``
         is the real expiry, which may differ from the TTL asked for.
+        """
+        ...
+    async def image_pull_secret(self, repository: str, name: str, namespace: Optional[str] = None, ttl_seconds: Optional[int] = None) -> Dict[str, Any]:
+        """A Kubernetes image-pull Secret (``kubernetes.io/dockerconfigjson``) holding fresh
+        pull credentials for the repository, as its manifest dict, ready for
+        ``kubernetes.client`` or ``kubectl apply``. ``name`` must be a DNS subdomain and
+        ``namespace`` a DNS label (checked before any request); the expiry is in the
+        ``artifact-registry/expires-at`` annotation. Bindings that hand out bearer tokens
+        only are refused with ``InvalidInputError`` (a Secret holds a login).
         """
         ...
     async def describe_credentials(self) -> Dict[str, Any]:

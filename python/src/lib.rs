@@ -109,11 +109,10 @@ impl ArtifactRegistry {
             .map(CrossAccountPermissions::from)
     }
 
-    /// Generates `"pull"` or `"push-pull"` credentials valid for about `ttl_seconds`.
-    ///
-    /// On ECR with `pullRoleArn` / `pushRoleArn` configured, the role is assumed with a
-    /// session policy that reaches this repository only. Without a configured role the
-    /// token is issued to the base credentials and carries all their registry rights.
+    /// Generates `"pull"` or `"push-pull"` credentials for this repository, valid for
+    /// about `ttl_seconds`: scoped to it (a role session, an impersonated service
+    /// account, a scope-map or registry token), or refused with `InvalidInputError`
+    /// saying what to configure unless the binding sets `"unscopedCredentials": true`.
     #[pyo3(signature = (repository, permissions, ttl_seconds=None))]
     fn generate_credentials(
         &self,
@@ -127,6 +126,27 @@ impl ArtifactRegistry {
         self.backend
             .run_sync(py, self.backend.client.generate_credentials(repository, p, ttl_seconds))
             .map(Credentials::from)
+    }
+
+    /// A Kubernetes image-pull Secret (``kubernetes.io/dockerconfigjson``) holding
+    /// fresh pull credentials for the repository, as its manifest dict, ready for
+    /// ``kubernetes.client`` or ``kubectl apply``; the expiry is in the
+    /// ``artifact-registry/expires-at`` annotation. Names are checked before any
+    /// request; bearer-only bindings are refused (a Secret holds a login).
+    #[pyo3(signature = (repository, name, namespace=None, ttl_seconds=None))]
+    fn image_pull_secret<'py>(
+        &self,
+        py: Python<'py>,
+        repository: &str,
+        name: &str,
+        namespace: Option<&str>,
+        ttl_seconds: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let ttl_seconds = convert::ttl_seconds(py, ttl_seconds)?;
+        let v = self
+            .backend
+            .run_sync(py, self.backend.client.image_pull_secret(repository, name, namespace, ttl_seconds))?;
+        convert::to_py(py, &v)
     }
 
     /// Where the binding's credentials come from and who they are, as a dict (on
@@ -289,11 +309,10 @@ impl AsyncArtifactRegistry {
         self.spawn(py, self.backend.client.get_cross_account_access(repository), CrossAccountPermissions::from)
     }
 
-    /// Generates `"pull"` or `"push-pull"` credentials valid for about `ttl_seconds`.
-    ///
-    /// On ECR with `pullRoleArn` / `pushRoleArn` configured, the role is assumed with a
-    /// session policy that reaches this repository only. Without a configured role the
-    /// token is issued to the base credentials and carries all their registry rights.
+    /// Generates `"pull"` or `"push-pull"` credentials for this repository, valid for
+    /// about `ttl_seconds`: scoped to it (a role session, an impersonated service
+    /// account, a scope-map or registry token), or refused with `InvalidInputError`
+    /// saying what to configure unless the binding sets `"unscopedCredentials": true`.
     #[pyo3(signature = (repository, permissions, ttl_seconds=None))]
     fn generate_credentials<'py>(
         &self,
@@ -305,6 +324,21 @@ impl AsyncArtifactRegistry {
         let p = self::permissions(py, permissions)?;
         let ttl_seconds = convert::ttl_seconds(py, ttl_seconds)?;
         self.spawn(py, self.backend.client.generate_credentials(repository, p, ttl_seconds), Credentials::from)
+    }
+
+    /// A Kubernetes image-pull Secret, as its manifest dict (see
+    /// ``ArtifactRegistry.image_pull_secret``).
+    #[pyo3(signature = (repository, name, namespace=None, ttl_seconds=None))]
+    fn image_pull_secret<'py>(
+        &self,
+        py: Python<'py>,
+        repository: &str,
+        name: &str,
+        namespace: Option<&str>,
+        ttl_seconds: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let ttl_seconds = convert::ttl_seconds(py, ttl_seconds)?;
+        self.spawn(py, self.backend.client.image_pull_secret(repository, name, namespace, ttl_seconds), convert::Json)
     }
 
     /// Where the binding's credentials come from and who they are, as a dict (see

@@ -38,7 +38,7 @@ class Replay:
 
 
 def _json(value):
-    if value is None or isinstance(value, str):
+    if value is None or isinstance(value, (str, dict)):
         return value
     return value.to_dict()
 
@@ -61,6 +61,7 @@ def _invoke(registry, vector):
         "remove-cross-account-access": lambda: registry.remove_cross_account_access(repo, args["access"]),
         "get-cross-account-access": lambda: registry.get_cross_account_access(repo),
         "generate-credentials": lambda: registry.generate_credentials(repo, args["permissions"], args.get("ttlSeconds")),
+        "image-pull-secret": lambda: registry.image_pull_secret(repo, args["name"], args.get("namespace"), args.get("ttlSeconds")),
         "registry-endpoint": lambda: registry.registry_endpoint(),
         "upstream-repository-prefix": lambda: registry.upstream_repository_prefix(),
     }[op]

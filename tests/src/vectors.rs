@@ -106,6 +106,16 @@ pub async fn run(vector: &Value) -> Outcome {
             Ok(p) => registry.generate_credentials(repo, p, args["ttlSeconds"].as_u64()).await.map(|c| json!(c)),
             Err(e) => Err(e),
         },
+        "image-pull-secret" => {
+            let secret = args["name"].as_str().unwrap_or("");
+            let op = registry.client().image_pull_secret(
+                repo,
+                secret,
+                args["namespace"].as_str(),
+                args["ttlSeconds"].as_u64(),
+            );
+            registry.run(op).await
+        }
         "registry-endpoint" => Ok(json!(registry.registry_endpoint())),
         "upstream-repository-prefix" => Ok(json!(registry.upstream_repository_prefix())),
         other => panic!("unknown operation {other}"),

@@ -383,6 +383,17 @@ impl Instance {
                     .await?
                     .map(|c| credentials_json(&c))
             }
+            "image-pull-secret" => api
+                .call_image_pull_secret(
+                    &mut *store,
+                    r,
+                    &repo,
+                    args["name"].as_str().unwrap_or(""),
+                    args["namespace"].as_str(),
+                    args["ttlSeconds"].as_u64(),
+                )
+                .await?
+                .map(|manifest| serde_json::from_str(&manifest).unwrap_or(Value::Null)),
             "registry-endpoint" => Ok(json!(api.call_registry_endpoint(&mut *store, r).await?)),
             "upstream-repository-prefix" => Ok(json!(api.call_upstream_repository_prefix(&mut *store, r).await?)),
             other => bail!("unknown operation {other}"),
