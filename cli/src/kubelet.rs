@@ -13,8 +13,11 @@
 //!   caching, when the provider gives no expiry);
 //! - an image whose host no binding serves gets an answer with no `auth`, so that the
 //!   kubelet goes on with its other providers or anonymously;
-//! - `serviceAccountToken` and `serviceAccountAnnotations` (Kubernetes 1.33+) are
-//!   refused for now: this provider pulls with the node's identity (docs/cli.md).
+//! - `serviceAccountToken` and `serviceAccountAnnotations` (Kubernetes 1.33+): the
+//!   pod's own identity. On an ECR binding the token assumes the role named by the
+//!   service account's `artifact-registry/aws-role-arn` annotation (else the host's
+//!   `serviceAccountRoleArn` in `credential-helper.json`); other providers refuse a
+//!   token rather than pull with the node's wider identity (docs/kubernetes.md).
 
 use serde_json::{Value, json};
 
@@ -69,9 +72,15 @@ pub async fn respond(request: &str) -> Result<String, String> {
     if request["kind"] != "CredentialProviderRequest" {
         return Err(format!("kind {} is not CredentialProviderRequest", request["kind"]));
     }
-    if request["serviceAccountToken"].as_str().is_some_and(|t| !t.is_empty()) {
-        return Err("a service-account token was sent, but this provider pulls with the node's identity; remove tokenAttributes from its CredentialProviderConfig".into());
-    }
+    let pod = request["serviceAccountToken"].as_str().filter(|t| !t.is_empty()).map(|token| logins::PodIdentity {
+        token: artifact_registry_core::Secret::new(token.to_owned()),
+        annotations: request["serviceAccountAnnotations"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+            .collect(),
+    });
     let image = request["image"].as_str().ok_or("the request has no image")?;
     let (host, repository) = split_image(image)?;
     let response = |cache_key_type: &str, duration: i64, auth: Value| {
@@ -83,7 +92,7 @@ pub async fn respond(request: &str) -> Result<String, String> {
         eprintln!("artifact-registry: no binding serves {host}; answering without credentials");
         return Ok(response("Registry", 0, json!({})));
     }
-    let login = logins::login(&host, Some(&repository)).await?;
+    let login = logins::login(&host, Some(&repository), pod.as_ref()).await?;
     let duration = login.expires_at.map_or(0, |t| t.unix_seconds() - logins::now() - REFRESH_MARGIN_SECS);
     let key = format!("{host}/{repository}");
     let auth = json!({ key: { "username": login.username, "password": login.secret.expose() } });

@@ -66,6 +66,22 @@ pub struct Entry {
     config: Value,
     repository: Option<String>,
     permissions: Permissions,
+    /// The role a pod's service-account token assumes where its service account
+    /// names none (`"serviceAccountRoleArn"`; ECR bindings).
+    service_account_role_arn: Option<String>,
+}
+
+/// The annotation on a pod's service account that names the AWS role its token
+/// assumes for image pulls.
+pub const AWS_ROLE_ANNOTATION: &str = "artifact-registry/aws-role-arn";
+
+/// A pod's own identity, as the kubelet passes it: its service-account token and the
+/// annotations of its service account.
+pub struct PodIdentity {
+    /// The service-account token (a JWT for the audience the kubelet was told).
+    pub token: Secret,
+    /// The service account's annotations that the kubelet passes on.
+    pub annotations: BTreeMap<String, String>,
 }
 
 impl Entry {
@@ -193,6 +209,7 @@ pub fn entries() -> Result<BTreeMap<String, Entry>, String> {
                 config,
                 repository: spec["repository"].as_str().map(str::to_owned),
                 permissions: permissions_of(&spec["permissions"])?,
+                service_account_role_arn: spec["serviceAccountRoleArn"].as_str().map(str::to_owned),
             };
             out.insert(host_of(host), entry);
         }
@@ -202,7 +219,12 @@ pub fn entries() -> Result<BTreeMap<String, Entry>, String> {
             serde_json::from_str(&text).map_err(|e| format!("ARTIFACT_REGISTRY_CONFIG is not JSON: {e}"))?;
         let registry = artifact_registry_native::connect(&text).map_err(|e| e.message().to_owned())?;
         let host = host_of(&registry.registry_endpoint());
-        out.entry(host).or_insert(Entry { config, repository: None, permissions: Permissions::Pull });
+        out.entry(host).or_insert(Entry {
+            config,
+            repository: None,
+            permissions: Permissions::Pull,
+            service_account_role_arn: None,
+        });
     }
     Ok(out)
 }
@@ -273,13 +295,42 @@ fn cached(path: &Path) -> Option<Login> {
     })
 }
 
+/// The entry acting as `pod`: the binding's credentials replaced by the pod's token
+/// (on ECR, the role of its service account's annotation, else the entry's
+/// `serviceAccountRoleArn`, assumed with the token). Other providers refuse: a pull
+/// with the node's identity would be wider than the pod's.
+fn as_pod(host: &str, entry: &Entry, pod: &PodIdentity) -> Result<Entry, String> {
+    if entry.service() != "ecr" {
+        return Err(format!(
+            "{host}: service-account tokens are taken for ECR bindings only so far; remove tokenAttributes from this provider's configuration to pull with the node's identity"
+        ));
+    }
+    let role = pod.annotations.get(AWS_ROLE_ANNOTATION).or(entry.service_account_role_arn.as_ref()).ok_or_else(|| {
+        format!(
+            "{host}: the pod's service account names no role: annotate it with {AWS_ROLE_ANNOTATION} (and list that key in tokenAttributes), or set serviceAccountRoleArn for {host} in credential-helper.json"
+        )
+    })?;
+    let mut config = entry.config.clone();
+    config["aws"]["credentials"] = json!({ "roleArn": role, "webIdentityToken": pod.token.expose() });
+    Ok(Entry {
+        config,
+        repository: entry.repository.clone(),
+        permissions: entry.permissions,
+        service_account_role_arn: None,
+    })
+}
+
 /// A login for `host`, for `repository` (else the entry's, else the binding's shared
-/// one): from the cache while fresh, else generated (one process at a time per key).
-pub async fn login(host: &str, repository: Option<&str>) -> Result<Login, String> {
+/// one), as `pod` when given: from the cache while fresh, else generated (one process
+/// at a time per key; a pod's token is part of the key, so no pod is given a login
+/// made with another's).
+pub async fn login(host: &str, repository: Option<&str>, pod: Option<&PodIdentity>) -> Result<Login, String> {
     let host = host_of(host);
     let entries = entries()?;
     let entry = entries.get(&host).ok_or_else(|| format!("no binding is configured for {host}"))?;
     check_provider(&host, entry)?;
+    let as_pod = pod.map(|pod| as_pod(&host, entry, pod)).transpose()?;
+    let entry = as_pod.as_ref().unwrap_or(entry);
     let cache = cache_dir();
     let key = cache_key(&host, entry, repository);
     let _lock = match &cache {

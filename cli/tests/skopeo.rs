@@ -717,3 +717,89 @@ fn configure_sets_up_skopeo_and_remove_undoes_it() {
     assert_eq!(read(&auth_file), json!({ "credHelpers": { "quay.io": "secretservice" } }));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A pod's service-account token (Kubernetes 1.33+) is the identity on ECR: the role
+/// its service account's annotation names is assumed with it (STS
+/// `AssumeRoleWithWebIdentity`, played by the tests' metadata server because moto with
+/// signature checks on cannot take an unsigned call; it hands out keys moto knows),
+/// then moto's ECR gives the login. With no other AWS credentials anywhere, nothing
+/// else could have made it. Without the annotation: refused, and the token never
+/// printed.
+#[test]
+fn a_pods_service_account_token_is_its_identity_on_ecr() {
+    let moto = artifact_registry_tests::moto::MotoServer::start();
+    let sts = artifact_registry_tests::contract_server::ContractServer::start("metadata_server.py");
+    let token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6YXBwczpwdWxsZXIifQ.c2lnbmF0dXJl";
+    // Keys moto knows for the role: what real STS would hand the pod.
+    moto.create_roles(&["pod-puller"]);
+    let keys: Value = serde_json::from_str(&moto.boto3(
+        "us-east-1",
+        "sts = boto3.client('sts', region_name='us-east-1', endpoint_url=ecr.meta.endpoint_url, aws_access_key_id=ecr._request_signer._credentials.access_key, aws_secret_access_key=ecr._request_signer._credentials.secret_key)\nc = sts.assume_role(RoleArn='arn:aws:iam::123456789012:role/pod-puller', RoleSessionName='pod')['Credentials']\nprint(json.dumps({'AccessKeyId': c['AccessKeyId'], 'SecretAccessKey': c['SecretAccessKey'], 'Token': c['SessionToken']}))",
+    ))
+    .unwrap();
+    sts.control(
+        "/_contract/configure",
+        Some(json!({ "webIdentityToken": token, "webIdentityRole": "arn:aws:iam::123456789012:role/pod-puller",
+                     "webIdentityKeys": keys })),
+    );
+    let mut config = moto.ecr_config("acme", json!({ "unscopedCredentials": true }));
+    config["aws"].as_object_mut().unwrap().remove("credentials"); // none: the node has no AWS identity
+    config["aws"]["endpoints"]["sts"] = json!(format!("{}/sts/", sts.endpoint));
+    let dir = scratch_dir("kubelet-pod-token");
+    let host = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+    let mut env = helper_env(&dir, host, &config);
+    env.extend([
+        ("AWS_EC2_METADATA_DISABLED".to_owned(), "true".to_owned()),
+        ("HOME".to_owned(), dir.to_str().unwrap().to_owned()),
+    ]);
+    let request = |annotations: Value| {
+        json!({ "apiVersion": "credentialprovider.kubelet.k8s.io/v1", "kind": "CredentialProviderRequest",
+                "image": format!("{host}/acme-app:v1"), "serviceAccountToken": token,
+                "serviceAccountAnnotations": annotations })
+        .to_string()
+    };
+    let run = |request: &str| {
+        let mut c = Command::new(BIN);
+        c.arg("kubelet-credential-provider").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        for k in [
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+            "AWS_PROFILE",
+            "AWS_ROLE_ARN",
+            "AWS_WEB_IDENTITY_TOKEN_FILE",
+        ] {
+            c.env_remove(k);
+        }
+        for (k, v) in &env {
+            c.env(k, v);
+        }
+        let mut child = c.spawn().unwrap();
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(request.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    };
+
+    let refused = run(&request(json!({})));
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("artifact-registry/aws-role-arn") && !stderr.contains(token), "{stderr}");
+
+    let out = run(&request(json!({ "artifact-registry/aws-role-arn": "arn:aws:iam::123456789012:role/pod-puller" })));
+    ok(&out, "kubelet-credential-provider with a pod token");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains(token));
+    let response: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let auth = &response["auth"][format!("{host}/acme-app")];
+    assert_eq!(auth["username"], "AWS", "{response}");
+    assert!(!auth["password"].as_str().unwrap().is_empty());
+    // (moto dates its ECR tokens as it likes; the duration logic is checked against GAR.)
+    go_seconds(response["cacheDuration"].as_str().unwrap());
+    // STS (which takes only that token and that role) was asked once.
+    let calls = sts.state()["requests"].as_array().unwrap().iter().filter(|r| r["path"] == "/sts/").count();
+    assert_eq!(calls, 1);
+    // Another role in the annotation: STS refuses it, and so does the provider.
+    let other = run(&request(json!({ "artifact-registry/aws-role-arn": "arn:aws:iam::123456789012:role/other" })));
+    assert!(!other.status.success());
+    assert!(!String::from_utf8_lossy(&other.stderr).contains(token));
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -9,8 +9,8 @@ use serde::Deserialize;
 use serde_json::Value;
 use std::time::Duration;
 
-use crate::auth::aws::AwsCredentials;
 pub use crate::auth::aws::AwsEndpoints;
+use crate::auth::aws::{AwsCredentials, AwsWebIdentity};
 pub use crate::engine::time::Timeouts;
 use crate::error::{Error, Result, parse_at};
 use crate::naming;
@@ -147,8 +147,11 @@ pub struct AwsPlatform {
     /// 12-digit account id of the registry.
     pub account_id: String,
     /// Base credentials; `None` resolves them from the environment, in the order of
-    /// the AWS SDKs (`credentials` absent or `"default"`).
+    /// the AWS SDKs (`credentials` absent or `"default"`), or from `web_identity`.
     pub credentials: Option<AwsCredentials>,
+    /// `credentials` in the form `{ "roleArn", "webIdentityToken", "roleSessionName"? }`:
+    /// the role assumed with the token.
+    pub web_identity: Option<AwsWebIdentity>,
     /// Endpoint overrides.
     pub endpoints: AwsEndpoints,
     /// Use FIPS endpoints (an extension of the contract: `"useFips": true`).
@@ -323,6 +326,15 @@ struct RawAws {
     endpoints: Option<AwsEndpoints>,
     #[serde(default)]
     use_fips: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RawAwsWebIdentity {
+    role_arn: String,
+    web_identity_token: String,
+    #[serde(default)]
+    role_session_name: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -620,26 +632,42 @@ fn required(section: Option<Value>, name: &str) -> Result<Value> {
 
 fn parse_aws(value: Value) -> Result<AwsPlatform> {
     let raw: RawAws = parse_at(value, "aws")?;
+    let (mut credentials, mut web_identity) = (None, None);
+    match raw.credentials {
+        None => {}
+        Some(Value::String(s)) if s == "default" => {}
+        Some(Value::String(_)) => {
+            return Err(Error::invalid_input(
+                "invalid configuration at `aws.credentials`: the only string form is \"default\" (resolve from the environment)",
+            ));
+        }
+        Some(value) if value.get("webIdentityToken").is_some() => {
+            let w: RawAwsWebIdentity = parse_at(value, "aws.credentials")?;
+            if !w.role_arn.starts_with("arn:") || w.web_identity_token.trim().is_empty() {
+                return Err(Error::invalid_input(
+                    "invalid configuration at `aws.credentials`: a web identity needs a role ARN (`roleArn`) and a token (`webIdentityToken`)",
+                ));
+            }
+            web_identity = Some(AwsWebIdentity {
+                role_arn: w.role_arn,
+                token: Secret::new(w.web_identity_token.trim().to_owned()),
+                session_name: w.role_session_name,
+            });
+        }
+        Some(value) => {
+            let c: RawAwsCredentials = parse_at(value, "aws.credentials")?;
+            credentials = Some(AwsCredentials {
+                access_key_id: c.access_key_id,
+                secret_access_key: Secret::new(c.secret_access_key),
+                session_token: c.session_token.map(Secret::new),
+            });
+        }
+    }
     Ok(AwsPlatform {
         region: raw.region,
         account_id: raw.account_id,
-        credentials: match raw.credentials {
-            None => None,
-            Some(Value::String(s)) if s == "default" => None,
-            Some(Value::String(_)) => {
-                return Err(Error::invalid_input(
-                    "invalid configuration at `aws.credentials`: the only string form is \"default\" (resolve from the environment)",
-                ));
-            }
-            Some(value) => {
-                let c: RawAwsCredentials = parse_at(value, "aws.credentials")?;
-                Some(AwsCredentials {
-                    access_key_id: c.access_key_id,
-                    secret_access_key: Secret::new(c.secret_access_key),
-                    session_token: c.session_token.map(Secret::new),
-                })
-            }
-        },
+        credentials,
+        web_identity,
         endpoints: raw.endpoints.unwrap_or_default(),
         use_fips: raw.use_fips,
     })
@@ -782,5 +810,40 @@ mod environment_tests {
         let with = r#"{"aws":{"region":"us-east-1"}}"#;
         assert_eq!(complete(with, &[("AWS_REGION", "eu-west-1")], None).unwrap(), with);
         assert_eq!(complete("not json", &[], None).unwrap(), "not json");
+    }
+}
+
+#[cfg(test)]
+mod aws_credential_forms {
+    use crate::{Config, ErrorCode};
+
+    fn aws(credentials: &str) -> crate::Result<Config> {
+        Config::from_json_str(&format!(
+            r#"{{"name":"a","binding":{{"service":"ecr","repositoryPrefix":"acme"}},"aws":{{"region":"us-east-1","accountId":"123456789012","credentials":{credentials}}}}}"#
+        ))
+    }
+
+    #[test]
+    fn a_web_identity_is_a_role_and_a_token_and_never_printed() {
+        let config =
+            aws(r#"{"roleArn":"arn:aws:iam::123456789012:role/pod","webIdentityToken":"tok-3x4mple"}"#).unwrap();
+        let crate::config::Platform::Aws(platform) = &config.platform else { panic!("not aws") };
+        let identity = platform.web_identity.as_ref().unwrap();
+        assert_eq!(
+            (identity.role_arn.as_str(), identity.token.expose()),
+            ("arn:aws:iam::123456789012:role/pod", "tok-3x4mple")
+        );
+        assert!(platform.credentials.is_none());
+        assert!(!format!("{config:?}").contains("tok-3x4mple"));
+        for bad in [
+            r#"{"roleArn":"pod","webIdentityToken":"t"}"#,
+            r#"{"roleArn":"arn:aws:iam::1:role/p","webIdentityToken":" "}"#,
+            r#"{"webIdentityToken":"t"}"#,
+            r#"{"roleArn":"arn:aws:iam::1:role/p","webIdentityToken":"t","accessKeyId":"AKID"}"#,
+        ] {
+            let e = aws(bad).unwrap_err();
+            assert_eq!(e.code(), ErrorCode::InvalidInput, "{bad}");
+            assert!(e.message().contains("aws.credentials"), "{e}");
+        }
     }
 }

@@ -69,7 +69,7 @@ mod types;
 /// every surface is built on it).
 pub mod aws {
     pub use crate::auth::aws::sigv4;
-    pub use crate::auth::aws::{AwsCredentials, Partition, Signer};
+    pub use crate::auth::aws::{AwsCredentials, AwsWebIdentity, Partition, Signer};
 }
 pub use engine::{http, retry};
 

@@ -16,7 +16,10 @@
   `X-IDENTITY-HEADER` against `"identityHeader"`, api-version 2019-08-01) and IMDS
   (`GET /metadata/identity/oauth2/token`, `Metadata: true`, api-version 2018-02-01).
 - STS `AssumeRoleWithWebIdentity` (`POST /sts/`, unsigned as real STS takes it; moto
-  with signature checks on cannot answer it), for the token `web-identity-token`.
+  with signature checks on cannot answer it), for the token `web-identity-token` (or
+  the configured `webIdentityToken`), answering with fixed keys (or the configured
+  `webIdentityKeys`: `{"AccessKeyId", "SecretAccessKey"}`; `webIdentityRole`, when
+  set, is the only role it lets assume).
 
 Prints `{"port"}`; serves until stdin closes. `POST /_contract/configure` sets the
 modes; `GET /_contract/state` lists the requests."""
@@ -39,6 +42,11 @@ class State:
         self.identity_header = "app-service-identity-header"
         self.container_keys = None
         self.container_expires_in = 3600
+        # Web identity: the token STS takes, and the keys it answers with (configurable,
+        # so that a test can have STS hand out keys moto accepts).
+        self.web_identity_token = "web-identity-token"
+        self.web_identity_keys = None
+        self.web_identity_role = None  # when set, the only RoleArn taken
 
 
 def creds(prefix, token_key, expires_in=3600):
@@ -57,6 +65,9 @@ class Handler(ContractHandler):
             s.container_token = data.get("containerToken", s.container_token)
             s.container_keys = data.get("containerKeys", s.container_keys)
             s.container_expires_in = data.get("containerExpiresIn", s.container_expires_in)
+            s.web_identity_token = data.get("webIdentityToken", s.web_identity_token)
+            s.web_identity_keys = data.get("webIdentityKeys", s.web_identity_keys)
+            s.web_identity_role = data.get("webIdentityRole", s.web_identity_role)
             return 200, {}
         if path == "/_contract/state":
             return 200, {"requests": s.requests}
@@ -110,9 +121,13 @@ class Handler(ContractHandler):
             one = lambda k: (form.get(k) or [""])[0]
             if one("Action") != "AssumeRoleWithWebIdentity" or not one("RoleArn") or not one("RoleSessionName"):
                 return 400, b"<ErrorResponse><Error><Code>InvalidParameterValue</Code></Error></ErrorResponse>", [], "text/xml"
-            if one("WebIdentityToken") != "web-identity-token":
+            if s.web_identity_role and one("RoleArn") != s.web_identity_role:
+                return 403, b"<ErrorResponse><Error><Code>AccessDenied</Code><Message>not this role</Message></Error></ErrorResponse>", [], "text/xml"
+            if one("WebIdentityToken") != s.web_identity_token:
                 return 400, b"<ErrorResponse><Error><Code>InvalidIdentityToken</Code><Message>bad token</Message></Error></ErrorResponse>", [], "text/xml"
             c = creds("ASIAWEBIDENTITYROLE1", "Token")
+            if s.web_identity_keys:
+                c.update(s.web_identity_keys)
             xml = ("<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult><Credentials>"
                    f"<AccessKeyId>{c['AccessKeyId']}</AccessKeyId><SecretAccessKey>{c['SecretAccessKey']}</SecretAccessKey>"
                    f"<SessionToken>{c['Token']}</SessionToken><Expiration>{c['Expiration']}</Expiration>"

@@ -24,7 +24,7 @@ async fn get(server_url: &str) -> Result<Value, String> {
     if !logins::entries()?.contains_key(&logins::host_of(server_url)) {
         return Err(NOT_FOUND.into());
     }
-    let login = logins::login(server_url, None).await?;
+    let login = logins::login(server_url, None, None).await?;
     Ok(json!({ "ServerURL": server_url.trim(), "Username": login.username, "Secret": login.secret.expose() }))
 }
 

@@ -33,14 +33,41 @@ pub(crate) fn region_from_environment(ask: &mut dyn FnMut(&HostQuery) -> HostAns
     profile::parse(&file, true).get(&profile).and_then(|p| p.get("region")).filter(|r| !r.is_empty()).cloned()
 }
 
+/// `aws.credentials` in its web-identity form: `roleArn` assumed with
+/// `webIdentityToken` (an OIDC token: a Kubernetes service-account token, a CI job's
+/// token) by STS `AssumeRoleWithWebIdentity`, as the SDKs do with
+/// `AWS_WEB_IDENTITY_TOKEN_FILE`, but with the token itself in the configuration (the
+/// kubelet credential provider hands a pod's token in this way).
+#[derive(Clone, PartialEq, Eq)]
+pub struct AwsWebIdentity {
+    /// The role to assume.
+    pub role_arn: String,
+    /// The token, the proof of identity.
+    pub token: Secret,
+    /// `RoleSessionName` (default: one the STS call makes up).
+    pub session_name: Option<String>,
+}
+
+impl std::fmt::Debug for AwsWebIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AwsWebIdentity").field("role_arn", &self.role_arn).field("token", &"***").finish()
+    }
+}
+
+/// The cache key of resolved credentials (from the environment or a web identity).
+const RESOLVED: &str = "aws-resolved";
+
 /// Where and as whom to call AWS, from the `aws` configuration section.
 #[derive(Debug)]
 pub(crate) struct AwsContext {
     pub region: String,
     pub account_id: String,
     pub partition: Partition,
-    /// The configured credentials; `None`: resolve them from the environment.
+    /// The configured credentials; `None`: resolve them from the environment, or
+    /// from `web_identity`.
     configured: Option<AwsCredentials>,
+    /// A role to assume with a token, in place of the environment's credentials.
+    web_identity: Option<AwsWebIdentity>,
     /// Resolved credentials (serialised) until shortly before they expire.
     resolved: TokenCache,
     endpoints: AwsEndpoints,
@@ -76,11 +103,19 @@ impl AwsContext {
             account_id: account_id.to_owned(),
             partition: Partition::of_region(region),
             configured,
+            web_identity: None,
             resolved: TokenCache::default(),
             endpoints,
             use_fips,
             signer: Arc::new(Signer::new()),
         }
+    }
+
+    /// Assumes `web_identity`'s role for the base credentials (when there are no
+    /// configured keys).
+    pub fn with_web_identity(mut self, web_identity: Option<AwsWebIdentity>) -> AwsContext {
+        self.web_identity = web_identity;
+        self
     }
 
     /// The base credentials: the configured ones, or those the environment gives
@@ -103,8 +138,26 @@ impl AwsContext {
         }
         let cached = self
             .resolved
-            .get(ex, "aws-default-chain", || async {
-                let found = chain::resolve(self, ex).await?;
+            .get(ex, RESOLVED, || async {
+                let found = match &self.web_identity {
+                    Some(w) => {
+                        let assumed = sts::assume_role_with_web_identity(
+                            self,
+                            ex,
+                            &w.role_arn,
+                            w.token.expose(),
+                            w.session_name.as_deref(),
+                        )
+                        .await?;
+                        chain::Found {
+                            credentials: assumed.credentials,
+                            expiration: assumed.expiration,
+                            method: "assume-role-with-web-identity",
+                            source: format!("configuration (web identity for {})", w.role_arn),
+                        }
+                    }
+                    None => chain::resolve(self, ex).await?,
+                };
                 let text = serde_json::json!({
                     "key": found.credentials.access_key_id,
                     "secret": found.credentials.secret_access_key.expose(),
@@ -134,7 +187,7 @@ impl AwsContext {
                                           "accessKeyId": c.access_key_id, "principal": c.access_key_id, "expiresAt": null }));
         }
         let key = self.credentials(ex).await?.access_key_id;
-        let cached = self.resolved.peek("aws-default-chain");
+        let cached = self.resolved.peek(RESOLVED);
         let v: serde_json::Value =
             cached.as_ref().and_then(|c| serde_json::from_str(c.token.expose()).ok()).unwrap_or_default();
         Ok(serde_json::json!({

@@ -56,7 +56,8 @@ impl Ecr {
                 platform.credentials.clone(),
                 platform.endpoints.clone(),
                 platform.use_fips,
-            ),
+            )
+            .with_web_identity(platform.web_identity.clone()),
             prefix: binding.repository_prefix.clone(),
             pull_role_arn: binding.pull_role_arn.clone(),
             push_role_arn: binding.push_role_arn.clone(),
