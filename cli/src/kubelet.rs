@@ -14,10 +14,12 @@
 //! - an image whose host no binding serves gets an answer with no `auth`, so that the
 //!   kubelet goes on with its other providers or anonymously;
 //! - `serviceAccountToken` and `serviceAccountAnnotations` (Kubernetes 1.33+): the
-//!   pod's own identity. On an ECR binding the token assumes the role named by the
-//!   service account's `artifact-registry/aws-role-arn` annotation (else the host's
-//!   `serviceAccountRoleArn` in `credential-helper.json`); other providers refuse a
-//!   token rather than pull with the node's wider identity (docs/kubernetes.md).
+//!   pod's own identity. On ECR the token assumes the role of the service account's
+//!   `artifact-registry/aws-role-arn` annotation; on GAR it is exchanged at the
+//!   workload identity provider of `artifact-registry/gcp-workload-identity-provider`,
+//!   then `artifact-registry/gcp-service-account` is impersonated; ACR and local
+//!   bindings refuse a token rather than pull with the node's wider identity
+//!   ([`crate::logins`], docs/kubernetes.md).
 
 use serde_json::{Value, json};
 

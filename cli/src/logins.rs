@@ -69,11 +69,20 @@ pub struct Entry {
     /// The role a pod's service-account token assumes where its service account
     /// names none (`"serviceAccountRoleArn"`; ECR bindings).
     service_account_role_arn: Option<String>,
+    /// The workload identity provider a pod's token is exchanged at where its service
+    /// account names none (`"workloadIdentityProvider"`; GAR bindings).
+    workload_identity_provider: Option<String>,
 }
 
 /// The annotation on a pod's service account that names the AWS role its token
 /// assumes for image pulls.
 pub const AWS_ROLE_ANNOTATION: &str = "artifact-registry/aws-role-arn";
+/// The annotation that names the Google workload identity provider (its full
+/// resource name) a pod's token is exchanged at.
+pub const GCP_PROVIDER_ANNOTATION: &str = "artifact-registry/gcp-workload-identity-provider";
+/// The annotation that names the Google service account the federated identity
+/// impersonates (optional: without it, the federated principal itself pulls).
+pub const GCP_SERVICE_ACCOUNT_ANNOTATION: &str = "artifact-registry/gcp-service-account";
 
 /// A pod's own identity, as the kubelet passes it: its service-account token and the
 /// annotations of its service account.
@@ -210,6 +219,7 @@ pub fn entries() -> Result<BTreeMap<String, Entry>, String> {
                 repository: spec["repository"].as_str().map(str::to_owned),
                 permissions: permissions_of(&spec["permissions"])?,
                 service_account_role_arn: spec["serviceAccountRoleArn"].as_str().map(str::to_owned),
+                workload_identity_provider: spec["workloadIdentityProvider"].as_str().map(str::to_owned),
             };
             out.insert(host_of(host), entry);
         }
@@ -224,6 +234,7 @@ pub fn entries() -> Result<BTreeMap<String, Entry>, String> {
             repository: None,
             permissions: Permissions::Pull,
             service_account_role_arn: None,
+            workload_identity_provider: None,
         });
     }
     Ok(out)
@@ -295,28 +306,48 @@ fn cached(path: &Path) -> Option<Login> {
     })
 }
 
-/// The entry acting as `pod`: the binding's credentials replaced by the pod's token
-/// (on ECR, the role of its service account's annotation, else the entry's
-/// `serviceAccountRoleArn`, assumed with the token). Other providers refuse: a pull
-/// with the node's identity would be wider than the pod's.
+/// The entry acting as `pod`: the binding's credentials replaced by the pod's token.
+/// ECR: the role of its service account's annotation (else the entry's
+/// `serviceAccountRoleArn`) assumed with the token. GAR: the token exchanged at the
+/// workload identity provider of the annotation (else the entry's
+/// `workloadIdentityProvider`), then the annotation's service account impersonated if
+/// it names one. Other providers refuse: a pull with the node's identity would be
+/// wider than the pod's.
 fn as_pod(host: &str, entry: &Entry, pod: &PodIdentity) -> Result<Entry, String> {
-    if entry.service() != "ecr" {
-        return Err(format!(
-            "{host}: service-account tokens are taken for ECR bindings only so far; remove tokenAttributes from this provider's configuration to pull with the node's identity"
-        ));
-    }
-    let role = pod.annotations.get(AWS_ROLE_ANNOTATION).or(entry.service_account_role_arn.as_ref()).ok_or_else(|| {
-        format!(
-            "{host}: the pod's service account names no role: annotate it with {AWS_ROLE_ANNOTATION} (and list that key in tokenAttributes), or set serviceAccountRoleArn for {host} in credential-helper.json"
-        )
-    })?;
+    let named = |annotation: &str, fallback: &Option<String>, key: &str| {
+        pod.annotations.get(annotation).or(fallback.as_ref()).cloned().ok_or_else(|| {
+            format!(
+                "{host}: the pod's service account has no {annotation} annotation (list the key in tokenAttributes), and {host} has no {key} in credential-helper.json"
+            )
+        })
+    };
     let mut config = entry.config.clone();
-    config["aws"]["credentials"] = json!({ "roleArn": role, "webIdentityToken": pod.token.expose() });
+    match entry.service() {
+        "ecr" => {
+            let role = named(AWS_ROLE_ANNOTATION, &entry.service_account_role_arn, "serviceAccountRoleArn")?;
+            config["aws"]["credentials"] = json!({ "roleArn": role, "webIdentityToken": pod.token.expose() });
+        }
+        "gar" => {
+            let provider =
+                named(GCP_PROVIDER_ANNOTATION, &entry.workload_identity_provider, "workloadIdentityProvider")?;
+            let mut credentials = json!({ "workloadIdentityProvider": provider, "subjectToken": pod.token.expose() });
+            if let Some(account) = pod.annotations.get(GCP_SERVICE_ACCOUNT_ANNOTATION) {
+                credentials["serviceAccountEmail"] = json!(account);
+            }
+            config["gcp"]["credentials"] = credentials;
+        }
+        other => {
+            return Err(format!(
+                "{host}: service-account tokens are taken for ECR and GAR bindings, not {other:?} yet; remove tokenAttributes from this provider's configuration to pull with the node's identity"
+            ));
+        }
+    }
     Ok(Entry {
         config,
         repository: entry.repository.clone(),
         permissions: entry.permissions,
         service_account_role_arn: None,
+        workload_identity_provider: None,
     })
 }
 

@@ -803,3 +803,53 @@ fn a_pods_service_account_token_is_its_identity_on_ecr() {
     assert!(!String::from_utf8_lossy(&other.stderr).contains(token));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// On GAR, a pod's token is exchanged at the workload identity provider its service
+/// account names (Google STS, played by the GAR contract server, which trusts only
+/// that token), then the annotation's service account is impersonated: the login is
+/// that account's token, and the binding's own key is never used.
+#[test]
+fn a_pods_service_account_token_is_its_identity_on_gar() {
+    const PROVIDER: &str =
+        "//iam.googleapis.com/projects/123456/locations/global/workloadIdentityPools/k8s/providers/cluster";
+    const PRINCIPAL: &str = "principal://iam.googleapis.com/projects/123456/locations/global/workloadIdentityPools/k8s/subject/system:serviceaccount:apps:puller";
+    let token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6YXBwczpwdWxsZXIifQ.Z2Fy";
+    let pod_account = "apps-puller@acme-p1.iam.gserviceaccount.com";
+    let server = GarServer::start();
+    server.control(
+        "/_contract/configure",
+        Some(
+            json!({ "workloadAudience": PROVIDER, "federatedSubjects": { token: "system:serviceaccount:apps:puller" },
+                     "tokenCreators": { pod_account: [PRINCIPAL] } }),
+        ),
+    );
+    let mut config = server.config("images", json!({ "unscopedCredentials": true }));
+    config["gcp"]["endpoints"]["sts"] = json!(server.endpoint);
+    let project = config["gcp"]["projectId"].as_str().unwrap().to_owned();
+    let dir = scratch_dir("kubelet-pod-token-gar");
+    let env = helper_env(&dir, "us-central1-docker.pkg.dev", &config);
+    let image = format!("us-central1-docker.pkg.dev/{project}/images/app:v1");
+    let request = |annotations: Value| {
+        json!({ "apiVersion": "credentialprovider.kubelet.k8s.io/v1", "kind": "CredentialProviderRequest",
+                "image": image, "serviceAccountToken": token, "serviceAccountAnnotations": annotations })
+        .to_string()
+    };
+    let refused = kubelet(&request(json!({})), &env);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("artifact-registry/gcp-workload-identity-provider") && !stderr.contains(token), "{stderr}");
+
+    let out = kubelet(
+        &request(json!({ "artifact-registry/gcp-workload-identity-provider": PROVIDER,
+                         "artifact-registry/gcp-service-account": pod_account })),
+        &env,
+    );
+    ok(&out, "kubelet-credential-provider with a pod token on GAR");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains(token));
+    let response: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let auth = &response["auth"][format!("us-central1-docker.pkg.dev/{project}/images/app")];
+    assert_eq!(auth["username"], "oauth2accesstoken", "{response}");
+    let login = auth["password"].as_str().unwrap();
+    assert_eq!(server.state()["tokens"][login]["email"], pod_account, "the login is the pod's service account's");
+    let _ = std::fs::remove_dir_all(dir);
+}

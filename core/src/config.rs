@@ -187,6 +187,17 @@ pub enum GcpCredentials {
     },
     /// `{ "accessToken": "..." }`
     AccessToken(Secret),
+    /// `{ "workloadIdentityProvider", "subjectToken", "serviceAccountEmail"? }`: workload
+    /// identity federation, the OIDC token exchanged at Google STS for the provider's
+    /// pool, then the service account impersonated when one is named.
+    WorkloadIdentity {
+        /// `//iam.googleapis.com/projects/N/locations/global/workloadIdentityPools/P/providers/X`.
+        provider: String,
+        /// The OIDC token (a Kubernetes service-account token, a CI job's token).
+        subject_token: Secret,
+        /// The service account to impersonate, if any.
+        service_account_email: Option<String>,
+    },
     /// Absent or `"default"`: application default credentials from the environment.
     Default,
 }
@@ -326,6 +337,15 @@ struct RawAws {
     endpoints: Option<AwsEndpoints>,
     #[serde(default)]
     use_fips: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RawGcpWorkloadIdentity {
+    workload_identity_provider: String,
+    subject_token: String,
+    #[serde(default)]
+    service_account_email: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -604,10 +624,14 @@ impl Config {
                         out.push(t.expose().to_owned());
                     }
                 }
+                if let Some(w) = &p.web_identity {
+                    out.push(w.token.expose().to_owned());
+                }
             }
             Platform::Gcp(p) => match &p.credentials {
                 GcpCredentials::ServiceAccountKey { private_key, .. } => out.push(private_key.expose().to_owned()),
                 GcpCredentials::AccessToken(t) => out.push(t.expose().to_owned()),
+                GcpCredentials::WorkloadIdentity { subject_token, .. } => out.push(subject_token.expose().to_owned()),
                 GcpCredentials::Default => {}
             },
             Platform::Azure(p) => match &p.credentials {
@@ -681,6 +705,27 @@ fn parse_gcp(value: Value) -> Result<GcpPlatform> {
         Value::Object(m) if m.contains_key("accessToken") => GcpCredentials::AccessToken(Secret::new(
             parse_at::<RawToken>(raw.credentials, "gcp.credentials")?.access_token,
         )),
+        Value::Object(m) if m.contains_key("subjectToken") => {
+            let w: RawGcpWorkloadIdentity = parse_at(raw.credentials, "gcp.credentials")?;
+            let pool = w.workload_identity_provider.strip_prefix("//iam.googleapis.com/projects/");
+            if !pool.is_some_and(|p| {
+                p.contains("/locations/") && p.contains("/workloadIdentityPools/") && p.contains("/providers/")
+            }) {
+                return Err(Error::invalid_input(
+                    "invalid configuration at `gcp.credentials.workloadIdentityProvider`: expected //iam.googleapis.com/projects/N/locations/global/workloadIdentityPools/P/providers/X",
+                ));
+            }
+            if w.subject_token.trim().is_empty() || w.service_account_email.as_ref().is_some_and(|e| !e.contains('@')) {
+                return Err(Error::invalid_input(
+                    "invalid configuration at `gcp.credentials`: workload identity needs a `subjectToken` and, if given, a service-account email",
+                ));
+            }
+            GcpCredentials::WorkloadIdentity {
+                provider: w.workload_identity_provider,
+                subject_token: Secret::new(w.subject_token.trim().to_owned()),
+                service_account_email: w.service_account_email,
+            }
+        }
         Value::Object(_) => {
             let key: RawServiceAccountKey = parse_at(raw.credentials, "gcp.credentials")?;
             if key.kind != "service_account" {
@@ -821,6 +866,30 @@ mod aws_credential_forms {
         Config::from_json_str(&format!(
             r#"{{"name":"a","binding":{{"service":"ecr","repositoryPrefix":"acme"}},"aws":{{"region":"us-east-1","accountId":"123456789012","credentials":{credentials}}}}}"#
         ))
+    }
+
+    #[test]
+    fn workload_identity_federation_is_a_provider_and_a_token_and_never_printed() {
+        let gcp = |credentials: &str| {
+            Config::from_json_str(&format!(
+                r#"{{"name":"a","binding":{{"service":"gar","repositoryName":"images"}},"gcp":{{"projectId":"acme-p1","region":"us","credentials":{credentials}}}}}"#
+            ))
+        };
+        let provider = "//iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/k8s/providers/c";
+        let config = gcp(&format!(
+            r#"{{"workloadIdentityProvider":"{provider}","subjectToken":"tok-gcp-3x","serviceAccountEmail":"a@p.iam.gserviceaccount.com"}}"#
+        ))
+        .unwrap();
+        assert!(config.secrets().contains(&"tok-gcp-3x".to_owned()));
+        assert!(!format!("{config:?}").contains("tok-gcp-3x"));
+        for bad in [
+            r#"{"workloadIdentityProvider":"projects/1/pools/x","subjectToken":"t"}"#.to_owned(),
+            format!(r#"{{"workloadIdentityProvider":"{provider}","subjectToken":""}}"#),
+            format!(r#"{{"workloadIdentityProvider":"{provider}","subjectToken":"t","serviceAccountEmail":"nobody"}}"#),
+            format!(r#"{{"workloadIdentityProvider":"{provider}","subjectToken":"t","extra":1}}"#),
+        ] {
+            assert_eq!(gcp(&bad).unwrap_err().code(), ErrorCode::InvalidInput, "{bad}");
+        }
     }
 
     #[test]

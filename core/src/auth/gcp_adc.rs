@@ -139,7 +139,12 @@ pub(crate) struct ExternalAccount {
 #[derive(Debug)]
 enum SubjectSource {
     File(String),
-    Url { url: String, headers: Vec<(String, String)> },
+    Url {
+        url: String,
+        headers: Vec<(String, String)>,
+    },
+    /// The token itself, from the configuration (`gcp.credentials.subjectToken`).
+    Inline(Secret),
 }
 
 const STS_URL: &str = "https://sts.googleapis.com/v1/token";
@@ -194,6 +199,27 @@ impl ExternalAccount {
         })
     }
 
+    /// Workload identity federation from the configuration: the OIDC `subject_token`
+    /// exchanged at Google STS for the pool `audience`
+    /// (`//iam.googleapis.com/projects/N/locations/global/workloadIdentityPools/P/providers/X`),
+    /// then, when `service_account` is given, that account impersonated, as an
+    /// `external_account` file with the same fields would be.
+    pub(crate) fn federated(audience: &str, subject_token: Secret, service_account: Option<&str>) -> ExternalAccount {
+        ExternalAccount {
+            audience: audience.to_owned(),
+            subject_token_type: "urn:ietf:params:oauth:token-type:jwt".to_owned(),
+            token_url: STS_URL.to_owned(),
+            source: SubjectSource::Inline(subject_token),
+            json_field: None,
+            impersonation_url: service_account.map(|email| {
+                format!(
+                    "https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/{email}:generateAccessToken"
+                )
+            }),
+            user_project: None,
+        }
+    }
+
     /// The impersonated service account, from `.../serviceAccounts/{email}:generateAccessToken`.
     fn service_account_email(&self) -> Option<String> {
         let url = self.impersonation_url.as_deref()?;
@@ -225,6 +251,7 @@ impl ExternalAccount {
                 }
                 (String::from_utf8_lossy(&response.body).into_owned(), url.clone())
             }
+            SubjectSource::Inline(token) => (token.expose().to_owned(), "gcp.credentials.subjectToken".to_owned()),
         };
         let token = match &self.json_field {
             None => raw,

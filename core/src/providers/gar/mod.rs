@@ -105,6 +105,18 @@ impl Gar {
             }
             GcpCredentials::AccessToken(t) => Identity::Token(t.clone()),
             GcpCredentials::Default => Identity::Ambient(Default::default()),
+            // Found already: the configuration names it.
+            GcpCredentials::WorkloadIdentity { provider, subject_token, service_account_email } => {
+                let account = gcp_adc::ExternalAccount::federated(
+                    provider,
+                    subject_token.clone(),
+                    service_account_email.as_deref(),
+                );
+                Identity::Ambient(std::sync::Mutex::new(Some(Arc::new(gcp_adc::Found {
+                    adc: gcp_adc::Adc::ExternalAccount(Box::new(account)),
+                    source: "configuration (workload identity federation)".to_owned(),
+                }))))
+            }
         };
         let token_endpoint = match (&platform.endpoints.oauth2, &identity) {
             (Some(url), _) => url.clone(),
