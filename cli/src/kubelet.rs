@@ -17,9 +17,10 @@
 //!   pod's own identity. On ECR the token assumes the role of the service account's
 //!   `artifact-registry/aws-role-arn` annotation; on GAR it is exchanged at the
 //!   workload identity provider of `artifact-registry/gcp-workload-identity-provider`,
-//!   then `artifact-registry/gcp-service-account` is impersonated; ACR and local
-//!   bindings refuse a token rather than pull with the node's wider identity
-//!   ([`crate::logins`], docs/kubernetes.md).
+//!   then `artifact-registry/gcp-service-account` is impersonated; on ACR it is the
+//!   federated client assertion of `artifact-registry/azure-client-id` (or AKS's
+//!   `azure.workload.identity/client-id`); a local binding refuses a token rather
+//!   than pull with the node's wider identity ([`crate::logins`], docs/kubernetes.md).
 
 use serde_json::{Value, json};
 

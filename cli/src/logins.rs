@@ -80,6 +80,11 @@ pub const AWS_ROLE_ANNOTATION: &str = "artifact-registry/aws-role-arn";
 /// The annotation that names the Google workload identity provider (its full
 /// resource name) a pod's token is exchanged at.
 pub const GCP_PROVIDER_ANNOTATION: &str = "artifact-registry/gcp-workload-identity-provider";
+/// The annotations that name the Entra app registration or managed identity whose
+/// federated credential trusts a pod's token: ours, else the one AKS workload
+/// identity already uses.
+pub const AZURE_CLIENT_ID_ANNOTATIONS: [&str; 2] =
+    ["artifact-registry/azure-client-id", "azure.workload.identity/client-id"];
 /// The annotation that names the Google service account the federated identity
 /// impersonates (optional: without it, the federated principal itself pulls).
 pub const GCP_SERVICE_ACCOUNT_ANNOTATION: &str = "artifact-registry/gcp-service-account";
@@ -311,8 +316,9 @@ fn cached(path: &Path) -> Option<Login> {
 /// `serviceAccountRoleArn`) assumed with the token. GAR: the token exchanged at the
 /// workload identity provider of the annotation (else the entry's
 /// `workloadIdentityProvider`), then the annotation's service account impersonated if
-/// it names one. Other providers refuse: a pull with the node's identity would be
-/// wider than the pod's.
+/// it names one. ACR: the token as the federated client assertion of the annotated
+/// client id. A local registry refuses: a pull with the node's identity would be wider
+/// than the pod's.
 fn as_pod(host: &str, entry: &Entry, pod: &PodIdentity) -> Result<Entry, String> {
     let named = |annotation: &str, fallback: &Option<String>, key: &str| {
         pod.annotations.get(annotation).or(fallback.as_ref()).cloned().ok_or_else(|| {
@@ -336,9 +342,18 @@ fn as_pod(host: &str, entry: &Entry, pod: &PodIdentity) -> Result<Entry, String>
             }
             config["gcp"]["credentials"] = credentials;
         }
+        "acr" => {
+            let client_id = AZURE_CLIENT_ID_ANNOTATIONS.iter().find_map(|a| pod.annotations.get(*a)).ok_or_else(|| {
+                format!(
+                    "{host}: the pod's service account has neither the {} nor the {} annotation (list the key in tokenAttributes)",
+                    AZURE_CLIENT_ID_ANNOTATIONS[0], AZURE_CLIENT_ID_ANNOTATIONS[1]
+                )
+            })?;
+            config["azure"]["credentials"] = json!({ "clientId": client_id, "federatedToken": pod.token.expose() });
+        }
         other => {
             return Err(format!(
-                "{host}: service-account tokens are taken for ECR and GAR bindings, not {other:?} yet; remove tokenAttributes from this provider's configuration to pull with the node's identity"
+                "{host}: service-account tokens are taken for ECR, GAR and ACR bindings, not {other:?}; remove tokenAttributes from this provider's configuration to pull with the node's identity"
             ));
         }
     }

@@ -853,3 +853,56 @@ fn a_pods_service_account_token_is_its_identity_on_gar() {
     assert_eq!(server.state()["tokens"][login]["email"], pod_account, "the login is the pod's service account's");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// On ACR, a pod's token is the federated client assertion of the client id its
+/// service account names (AKS workload identity's own annotation works too): the
+/// contract server's Azure AD trusts only that assertion, and the login is a
+/// scope-map token for the image's repository.
+#[test]
+fn a_pods_service_account_token_is_its_identity_on_acr() {
+    let server = artifact_registry_tests::acr_server::AcrServer::start();
+    let token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6YXBwczpwdWxsZXIifQ.YWNy";
+    server.control("/_contract/configure", Some(json!({ "federatedAssertions": [token] })));
+    server.control("/_contract/image", Some(json!({ "repository": "team-a/web", "tag": "v1" })));
+    let mut config = server.config(json!({ "scopeMapTokens": true }));
+    config["azure"].as_object_mut().unwrap().remove("credentials");
+    let client_id = server.ready["clientId"].as_str().unwrap().to_owned();
+    let dir = scratch_dir("kubelet-pod-token-acr");
+    let host = server.endpoint.trim_start_matches("http://").to_owned();
+    let env = helper_env(&dir, &host, &config);
+    let request = |annotations: Value| {
+        json!({ "apiVersion": "credentialprovider.kubelet.k8s.io/v1", "kind": "CredentialProviderRequest",
+                "image": format!("{host}/team-a/web:v1"), "serviceAccountToken": token,
+                "serviceAccountAnnotations": annotations })
+        .to_string()
+    };
+    let refused = kubelet(&request(json!({})), &env);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("azure.workload.identity/client-id") && !stderr.contains(token), "{stderr}");
+
+    let out = kubelet(&request(json!({ "azure.workload.identity/client-id": client_id })), &env);
+    ok(&out, "kubelet-credential-provider with a pod token on ACR");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains(token));
+    let response: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let auth = &response["auth"][format!("{host}/team-a/web")];
+    let (user, pass) = (auth["username"].as_str().unwrap(), auth["password"].as_str().unwrap());
+    assert!(!user.is_empty() && !pass.is_empty(), "{response}");
+    // The login reads the repository's manifest, with the registry's own token
+    // exchange, as a kubelet's pull would.
+    let login = artifact_registry_core::Credentials {
+        auth_method: artifact_registry_core::AuthMethod::Basic,
+        username: user.to_owned(),
+        password: artifact_registry_core::Secret::new(pass.to_owned()),
+        expires_at: None,
+    };
+    let client = oci::OciClient::new(&server.endpoint, oci::OciAuth::from_credentials(&login)).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let manifest = runtime.block_on(artifact_registry_core::drive(
+        client.get_manifest("team-a/web", "v1"),
+        &artifact_registry_native::ReqwestTransport::default(),
+        &artifact_registry_native::SystemClock,
+    ));
+    assert!(manifest.is_ok(), "{manifest:?}");
+    let _ = std::fs::remove_dir_all(dir);
+}

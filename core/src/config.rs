@@ -261,6 +261,15 @@ pub enum AzureCredentials {
     },
     /// `{ "accessToken": "..." }`
     AccessToken(Secret),
+    /// `{ "clientId", "federatedToken" }`: the token (a workload's OIDC token) sent as
+    /// the client assertion of the app registration or managed identity `clientId`
+    /// that trusts it, as workload identity does with `AZURE_FEDERATED_TOKEN_FILE`.
+    FederatedToken {
+        /// Application (client) id.
+        client_id: String,
+        /// The federated token.
+        token: Secret,
+    },
     /// Absent or `"default"`: resolved from the environment (`DefaultAzureCredential`'s
     /// order, minus its interactive members).
     Default,
@@ -337,6 +346,13 @@ struct RawAws {
     endpoints: Option<AwsEndpoints>,
     #[serde(default)]
     use_fips: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RawFederatedToken {
+    client_id: String,
+    federated_token: String,
 }
 
 #[derive(Deserialize)]
@@ -637,6 +653,7 @@ impl Config {
             Platform::Azure(p) => match &p.credentials {
                 AzureCredentials::ClientSecret { client_secret, .. } => out.push(client_secret.expose().to_owned()),
                 AzureCredentials::AccessToken(t) => out.push(t.expose().to_owned()),
+                AzureCredentials::FederatedToken { token, .. } => out.push(token.expose().to_owned()),
                 AzureCredentials::Default => {}
             },
             Platform::Local(p) => {
@@ -769,6 +786,18 @@ fn parse_azure(value: Value) -> Result<AzurePlatform> {
         Value::Object(m) if m.contains_key("accessToken") => AzureCredentials::AccessToken(Secret::new(
             parse_at::<RawToken>(raw.credentials, "azure.credentials")?.access_token,
         )),
+        Value::Object(m) if m.contains_key("federatedToken") => {
+            let c: RawFederatedToken = parse_at(raw.credentials, "azure.credentials")?;
+            if c.federated_token.trim().is_empty() || c.client_id.trim().is_empty() {
+                return Err(Error::invalid_input(
+                    "invalid configuration at `azure.credentials`: a federated token needs `clientId` and `federatedToken`",
+                ));
+            }
+            AzureCredentials::FederatedToken {
+                client_id: c.client_id,
+                token: Secret::new(c.federated_token.trim().to_owned()),
+            }
+        }
         Value::Object(_) => {
             let c: RawClientSecret = parse_at(raw.credentials, "azure.credentials")?;
             AzureCredentials::ClientSecret { client_id: c.client_id, client_secret: Secret::new(c.client_secret) }
@@ -859,13 +888,32 @@ mod environment_tests {
 }
 
 #[cfg(test)]
-mod aws_credential_forms {
+mod credential_forms {
     use crate::{Config, ErrorCode};
 
     fn aws(credentials: &str) -> crate::Result<Config> {
         Config::from_json_str(&format!(
             r#"{{"name":"a","binding":{{"service":"ecr","repositoryPrefix":"acme"}},"aws":{{"region":"us-east-1","accountId":"123456789012","credentials":{credentials}}}}}"#
         ))
+    }
+
+    #[test]
+    fn an_azure_federated_token_is_a_client_id_and_a_token_and_never_printed() {
+        let azure = |credentials: &str| {
+            Config::from_json_str(&format!(
+                r#"{{"name":"a","binding":{{"service":"acr","registryName":"acmeregistry","resourceGroupName":"rg"}},"azure":{{"tenantId":"00000000-0000-0000-0000-0000000000aa","subscriptionId":"00000000-0000-0000-0000-0000000000bb","credentials":{credentials}}}}}"#
+            ))
+        };
+        let config = azure(r#"{"clientId":"c1","federatedToken":"tok-az-3x"}"#).unwrap();
+        assert!(config.secrets().contains(&"tok-az-3x".to_owned()));
+        assert!(!format!("{config:?}").contains("tok-az-3x"));
+        for bad in [
+            r#"{"clientId":"","federatedToken":"t"}"#,
+            r#"{"clientId":"c","federatedToken":" "}"#,
+            r#"{"federatedToken":"t"}"#,
+        ] {
+            assert_eq!(azure(bad).unwrap_err().code(), ErrorCode::InvalidInput, "{bad}");
+        }
     }
 
     #[test]

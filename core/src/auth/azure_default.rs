@@ -43,11 +43,41 @@ const IMDS_TIMEOUT: Duration = Duration::from_secs(1);
 /// What was found.
 #[derive(Debug)]
 pub(crate) enum Source {
-    ClientSecret { tenant: String, client_id: String, secret: Secret, authority: String },
-    ClientCertificate { tenant: String, client_id: String, certificate: Box<ClientCertificate>, authority: String },
-    WorkloadIdentity { tenant: String, client_id: String, token_file: String, authority: String },
-    AppService { endpoint: String, header: Secret, client_id: Option<String> },
-    Imds { base: String, client_id: Option<String> },
+    ClientSecret {
+        tenant: String,
+        client_id: String,
+        secret: Secret,
+        authority: String,
+    },
+    ClientCertificate {
+        tenant: String,
+        client_id: String,
+        certificate: Box<ClientCertificate>,
+        authority: String,
+    },
+    WorkloadIdentity {
+        tenant: String,
+        client_id: String,
+        token_file: String,
+        authority: String,
+    },
+    /// A federated token given in the configuration (`azure.credentials.federatedToken`:
+    /// the kubelet credential provider passes a pod's service-account token this way).
+    FederatedToken {
+        tenant: String,
+        client_id: String,
+        token: Secret,
+        authority: String,
+    },
+    AppService {
+        endpoint: String,
+        header: Secret,
+        client_id: Option<String>,
+    },
+    Imds {
+        base: String,
+        client_id: Option<String>,
+    },
 }
 
 impl Source {
@@ -55,7 +85,7 @@ impl Source {
     pub(crate) fn kind(&self) -> &'static str {
         match self {
             Source::ClientSecret { .. } | Source::ClientCertificate { .. } => "EnvironmentCredential",
-            Source::WorkloadIdentity { .. } => "WorkloadIdentityCredential",
+            Source::WorkloadIdentity { .. } | Source::FederatedToken { .. } => "WorkloadIdentityCredential",
             Source::AppService { .. } | Source::Imds { .. } => "ManagedIdentityCredential",
         }
     }
@@ -65,7 +95,8 @@ impl Source {
         match self {
             Source::ClientSecret { client_id, .. }
             | Source::ClientCertificate { client_id, .. }
-            | Source::WorkloadIdentity { client_id, .. } => Some(client_id),
+            | Source::WorkloadIdentity { client_id, .. }
+            | Source::FederatedToken { client_id, .. } => Some(client_id),
             Source::AppService { client_id, .. } | Source::Imds { client_id, .. } => client_id.as_deref(),
         }
     }
@@ -78,6 +109,7 @@ impl Source {
                 format!("environment (AZURE_CLIENT_CERTIFICATE_PATH {})", certificate.path)
             }
             Source::WorkloadIdentity { token_file, .. } => format!("workload identity ({token_file})"),
+            Source::FederatedToken { .. } => "configuration (federated token)".into(),
             Source::AppService { .. } => "managed identity (App Service)".into(),
             Source::Imds { base, .. } => format!("managed identity (IMDS at {base})"),
         }
@@ -208,17 +240,12 @@ pub(crate) async fn token(
                     )));
                 }
             };
-            ex.add_secret(&assertion);
             let url = format!("{}/{tenant}/oauth2/v2.0/token", authority_override.unwrap_or(authority));
-            let fields = [
-                ("client_id", client_id.as_str()),
-                ("grant_type", "client_credentials"),
-                ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
-                ("client_assertion", &assertion),
-                ("scope", scope),
-            ];
-            let response = azure::post_form(ex, &url, &fields).await?;
-            managed(ex, &response, "workload identity")
+            federated(ex, &url, client_id, &assertion, scope, "workload identity").await
+        }
+        Source::FederatedToken { tenant, client_id, token, authority } => {
+            let url = format!("{}/{tenant}/oauth2/v2.0/token", authority_override.unwrap_or(authority));
+            federated(ex, &url, client_id, token.expose(), scope, "the federated token").await
         }
         Source::AppService { endpoint, header, client_id } => {
             let mut url =
@@ -257,6 +284,28 @@ pub(crate) async fn token(
             managed(ex, &response, "the instance metadata service")
         }
     }
+}
+
+/// A token for `scope` with a federated `assertion` (a workload's OIDC token) as the
+/// client assertion, as azure-identity's `WorkloadIdentityCredential` sends it.
+async fn federated(
+    ex: &Exchange,
+    url: &str,
+    client_id: &str,
+    assertion: &str,
+    scope: &str,
+    what: &str,
+) -> Result<CachedToken> {
+    ex.add_secret(assertion);
+    let fields = [
+        ("client_id", client_id),
+        ("grant_type", "client_credentials"),
+        ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+        ("client_assertion", assertion),
+        ("scope", scope),
+    ];
+    let response = azure::post_form(ex, url, &fields).await?;
+    managed(ex, &response, what)
 }
 
 /// A service principal's certificate and key, from `AZURE_CLIENT_CERTIFICATE_PATH`.

@@ -97,6 +97,15 @@ impl Acr {
             }
             AzureCredentials::AccessToken(t) => Identity::Token(t.clone()),
             AzureCredentials::Default => Identity::Ambient(Default::default()),
+            // Known already: the configuration names it.
+            AzureCredentials::FederatedToken { client_id, token } => {
+                Identity::Ambient(std::sync::Mutex::new(Some(Arc::new(azure_default::Source::FederatedToken {
+                    tenant: platform.tenant_id.clone(),
+                    client_id: client_id.clone(),
+                    token: token.clone(),
+                    authority: trim(platform.endpoints.active_directory.as_deref().unwrap_or(cloud.authority())),
+                }))))
+            }
         };
         Acr {
             prefix: binding.repository_prefix.clone(),
