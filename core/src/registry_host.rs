@@ -125,6 +125,29 @@ mod tests {
             classify("123456789012.dkr-ecr.eu-west-1.on.aws"),
             ecr("123456789012", "eu-west-1", "aws", false, true)
         );
+        assert_eq!(
+            classify("123456789012.dkr-ecr-fips.us-east-1.on.aws"),
+            ecr("123456789012", "us-east-1", "aws", true, true)
+        );
+        assert_eq!(
+            classify("123456789012.dkr-ecr.cn-north-1.on.amazonwebservices.com.cn"),
+            ecr("123456789012", "cn-north-1", "aws-cn", false, true)
+        );
+        assert_eq!(
+            classify("123456789012.dkr.ecr.us-gov-east-1.amazonaws.com"),
+            ecr("123456789012", "us-gov-east-1", "aws-us-gov", false, false)
+        );
+        // Pull-through cache repositories live on the registry's own host.
+        assert_eq!(
+            classify("https://123456789012.dkr.ecr.eu-west-1.amazonaws.com/v2/ecr-public/library/nginx/manifests/1"),
+            ecr("123456789012", "eu-west-1", "aws", false, false)
+        );
+        for location in ["us", "europe", "asia", "us-central1", "asia-northeast1"] {
+            assert_eq!(
+                classify(&format!("{location}-docker.pkg.dev")),
+                RegistryHost::Gar { location: location.into() }
+            );
+        }
         assert_eq!(classify("us-docker.pkg.dev"), RegistryHost::Gar { location: "us".into() });
         assert_eq!(classify("europe-west4-docker.pkg.dev"), RegistryHost::Gar { location: "europe-west4".into() });
         assert_eq!(
@@ -136,5 +159,16 @@ mod tests {
         assert_eq!(classify("127.0.0.1:5000"), RegistryHost::Other);
         assert_eq!(classify("12345.dkr.ecr.us-east-1.amazonaws.com"), RegistryHost::Other);
         assert_eq!(classify("docker.pkg.dev"), RegistryHost::Other);
+        // Look-alikes and custom domains are plain registries (a custom domain maps to
+        // its binding through the helper's configuration, not by its name).
+        for other in [
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com.evil.example",
+            "acme.azurecr.io.evil.example",
+            "us-docker.pkg.dev.evil.example",
+            "registry.internal.example:5000",
+            "acme.azurecr.com",
+        ] {
+            assert_eq!(classify(other), RegistryHost::Other, "{other}");
+        }
     }
 }
