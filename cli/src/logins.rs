@@ -438,7 +438,7 @@ async fn generate(host: &str, entry: &Entry, repository: Option<&str>) -> Result
             ),
             _ => {
                 return Err(format!(
-                    "{host} hands out repository-scoped bearer tokens, which a registry login cannot carry; configure Basic credentials (ACR: \"scopeMapTokens\": true)"
+                    "{host} hands out repository-scoped bearer tokens, which a registry login cannot carry; configure Basic credentials (ACR: \"scopeMapTokens\": true, or \"unscopedCredentials\": true for the registry refresh token)"
                 ));
             }
         },

@@ -53,7 +53,7 @@ impl SecretName {
 pub fn image_pull_secret(target: &SecretName, registry_host: &str, credentials: &Credentials) -> Result<Value> {
     if credentials.auth_method == AuthMethod::Bearer {
         return Err(Error::invalid_input(
-            "this binding hands out repository-scoped bearer tokens, which an image pull secret (a login) cannot carry: on ACR set \"scopeMapTokens\": true; a local registry needs Basic auth and \"unscopedCredentials\": true",
+            "this binding hands out repository-scoped bearer tokens, which an image pull secret (a login) cannot carry: on ACR set \"scopeMapTokens\": true (or \"unscopedCredentials\": true for the registry refresh token); a local registry needs Basic auth and \"unscopedCredentials\": true",
         ));
     }
     let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);

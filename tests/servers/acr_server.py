@@ -23,7 +23,9 @@ Strictness, by section of the reference:
   the `tenant` (when given, it must be the token's), and `service`; it returns an ACR
   refresh token. `/oauth2/token` checks the refresh token and returns an access token
   for the scopes asked (repeatable `scope=`), or, as `GET` with Basic auth of a
-  scope-map token, for what its scope map allows. ACR JWT payloads never contain `-`
+  scope-map token, for what its scope map allows, or with Basic auth of the null-GUID
+  user and a refresh token (docker login with `az acr login --expose-token`'s token),
+  for the scopes asked. ACR JWT payloads never contain `-`
   or `_` in their base64url form (the Python SDK decodes them as standard base64).
 - 2.3: `/acr/v1/{name}` GET (metadata_read) and DELETE (delete), names percent-encoded
   or raw; `/v2/` manifests and blobs (pull to read, push to write), so a pull token
@@ -361,6 +363,15 @@ class Handler(ContractHandler):
                 user, _, password = base64.b64decode(auth[6:]).decode().partition(":") if auth.startswith("Basic ") else ("", "", "")
             except Exception:
                 user, password = "", ""
+            if user == "00000000-0000-0000-0000-000000000000":
+                # docker login with the refresh token as the password (reference 2.2).
+                claims = s.verify(password)
+                if claims is None or claims.get("grant_type") != "refresh_token" or claims.get("aud") != s.service or claims["iat"] < s.refresh_not_before:
+                    return 401, {"errors": [{"code": "UNAUTHORIZED", "message": "invalid username or password"}]}
+                token = s.sign({"jti": str(uuid.uuid4()), "sub": claims["sub"], "nbf": now, "iat": now, "exp": now + s.access_lifetime,
+                                "iss": "Azure Container Registry", "aud": s.service, "version": "1.0", "grant_type": "access_token",
+                                "access": self._scopes(query.get("scope", []))}, sdk_safe=True)
+                return 200, {"access_token": token}
             stored = next((p for p in s.passwords.get(user, {}).values() if hmac.compare_digest(p[0], password)), None)
             if not stored or not hmac.compare_digest(stored[0], password) or stored[1] <= time.time() or s.tokens.get(user, {}).get("properties", {}).get("status") != "enabled":
                 return 401, {"errors": [{"code": "UNAUTHORIZED", "message": "invalid username or password"}]}

@@ -385,3 +385,29 @@ async fn workload_identity_from_the_environment() {
     acts_as(&registry(), "WorkloadIdentityCredential", &r["clientId"]).await;
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// `"unscopedCredentials": true` without scope maps: the registry's refresh token as a
+/// login for the null-GUID user (what `az acr login --expose-token` gives), which
+/// docker, the kubelet and image-pull Secrets take; it reaches what the identity
+/// reaches, which is why it is opt-in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unscoped_acr_credentials_are_the_refresh_token_as_a_login() {
+    let server = AcrServer::start();
+    let registry = connect(&server.config(json!({})).to_string()).unwrap();
+    let creds = registry.generate_credentials("team-a/web", Permissions::PushPull, None).await.unwrap();
+    let digest = push(&registry, &server.endpoint, "team-a/web", &creds).await.unwrap();
+
+    let unscoped = connect(&server.config(json!({ "unscopedCredentials": true })).to_string()).unwrap();
+    let login = unscoped.generate_credentials("team-a/web", Permissions::Pull, None).await.unwrap();
+    assert_eq!(
+        (login.auth_method, login.username.as_str()),
+        (AuthMethod::Basic, "00000000-0000-0000-0000-000000000000")
+    );
+    assert!(login.expires_at.is_some());
+    assert_eq!(pull(&unscoped, &server.endpoint, "team-a/web", &login).await.unwrap(), digest);
+    // A Secret can hold it.
+    let secret = unscoped.run(unscoped.client().image_pull_secret("team-a/web", "acr-pull", None, None)).await.unwrap();
+    assert_eq!(secret["type"], "kubernetes.io/dockerconfigjson");
+    // Without the opt-in, no login: a bearer token for one repository.
+    assert_eq!(creds.auth_method, AuthMethod::Bearer);
+}

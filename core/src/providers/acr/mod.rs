@@ -72,6 +72,9 @@ pub(crate) struct Acr {
     authority_override: Option<String>,
     identity: Identity,
     scope_map_tokens: bool,
+    /// `unscopedCredentials`: without scope maps, the registry's refresh token (a login
+    /// for every repository the identity may reach) in place of a scoped access token.
+    unscoped_credentials: bool,
     arm: arm::Arm,
     tokens: TokenCache,
 }
@@ -116,6 +119,7 @@ impl Acr {
             authority_override: platform.endpoints.active_directory.as_deref().map(trim),
             identity,
             scope_map_tokens: binding.scope_map_tokens,
+            unscoped_credentials: binding.unscoped_credentials,
             arm: arm::Arm::new(
                 platform
                     .endpoints
@@ -334,6 +338,17 @@ impl Acr {
         if self.scope_map_tokens {
             let aad = self.aad(ex, self.arm.scope()).await?;
             return self.arm.credentials(ex, &aad.token, name, permissions, ttl).await;
+        }
+        if self.unscoped_credentials {
+            // What `az acr login --expose-token` hands out: the refresh token, which
+            // docker and the kubelet take as a password for the null-GUID user.
+            let refresh = self.refresh_token(ex).await?;
+            return Ok(Credentials {
+                auth_method: AuthMethod::Basic,
+                username: TOKEN_USER.to_owned(),
+                password: refresh.token,
+                expires_at: refresh.expires_at.map(Timestamp::to_rfc3339),
+            });
         }
         let actions = match permissions {
             Permissions::Pull => "pull",
