@@ -350,31 +350,6 @@ struct RawAws {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct RawFederatedToken {
-    client_id: String,
-    federated_token: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct RawGcpWorkloadIdentity {
-    workload_identity_provider: String,
-    subject_token: String,
-    #[serde(default)]
-    service_account_email: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct RawAwsWebIdentity {
-    role_arn: String,
-    web_identity_token: String,
-    #[serde(default)]
-    role_session_name: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct RawAwsCredentials {
     access_key_id: String,
     secret_access_key: String,
@@ -671,6 +646,31 @@ fn required(section: Option<Value>, name: &str) -> Result<Value> {
         .ok_or_else(|| Error::invalid_input(format!("invalid configuration at `{name}`: required section is missing")))
 }
 
+/// The string fields of a small credential object: each of `required`, and `optional`
+/// where present; anything else is `invalid-input` at `path`. (By hand rather than by
+/// derive: each derived reader costs the component kilobytes.)
+fn string_fields(value: &Value, path: &str, required: &[&str], optional: &[&str]) -> Result<Vec<Option<String>>> {
+    let Value::Object(map) = value else {
+        return Err(Error::invalid_input(format!("invalid configuration at `{path}`: expected an object")));
+    };
+    if let Some(unknown) = map.keys().find(|k| !required.contains(&k.as_str()) && !optional.contains(&k.as_str())) {
+        return Err(Error::invalid_input(format!("invalid configuration at `{path}`: unknown key `{unknown}`")));
+    }
+    required
+        .iter()
+        .map(|k| (k, true))
+        .chain(optional.iter().map(|k| (k, false)))
+        .map(|(k, needed)| match map.get(*k) {
+            Some(Value::String(v)) => Ok(Some(v.clone())),
+            None | Some(Value::Null) if !needed => Ok(None),
+            None | Some(Value::Null) => {
+                Err(Error::invalid_input(format!("invalid configuration at `{path}.{k}`: required key is missing")))
+            }
+            Some(_) => Err(Error::invalid_input(format!("invalid configuration at `{path}.{k}`: expected a string"))),
+        })
+        .collect()
+}
+
 fn parse_aws(value: Value) -> Result<AwsPlatform> {
     let raw: RawAws = parse_at(value, "aws")?;
     let (mut credentials, mut web_identity) = (None, None);
@@ -683,16 +683,17 @@ fn parse_aws(value: Value) -> Result<AwsPlatform> {
             ));
         }
         Some(value) if value.get("webIdentityToken").is_some() => {
-            let w: RawAwsWebIdentity = parse_at(value, "aws.credentials")?;
-            if !w.role_arn.starts_with("arn:") || w.web_identity_token.trim().is_empty() {
+            let f = string_fields(&value, "aws.credentials", &["roleArn", "webIdentityToken"], &["roleSessionName"])?;
+            let (role_arn, token) = (f[0].clone().unwrap_or_default(), f[1].clone().unwrap_or_default());
+            if !role_arn.starts_with("arn:") || token.trim().is_empty() {
                 return Err(Error::invalid_input(
                     "invalid configuration at `aws.credentials`: a web identity needs a role ARN (`roleArn`) and a token (`webIdentityToken`)",
                 ));
             }
             web_identity = Some(AwsWebIdentity {
-                role_arn: w.role_arn,
-                token: Secret::new(w.web_identity_token.trim().to_owned()),
-                session_name: w.role_session_name,
+                role_arn,
+                token: Secret::new(token.trim().to_owned()),
+                session_name: f[2].clone(),
             });
         }
         Some(value) => {
@@ -723,8 +724,15 @@ fn parse_gcp(value: Value) -> Result<GcpPlatform> {
             parse_at::<RawToken>(raw.credentials, "gcp.credentials")?.access_token,
         )),
         Value::Object(m) if m.contains_key("subjectToken") => {
-            let w: RawGcpWorkloadIdentity = parse_at(raw.credentials, "gcp.credentials")?;
-            let pool = w.workload_identity_provider.strip_prefix("//iam.googleapis.com/projects/");
+            let f = string_fields(
+                &raw.credentials,
+                "gcp.credentials",
+                &["workloadIdentityProvider", "subjectToken"],
+                &["serviceAccountEmail"],
+            )?;
+            let (provider, token, email) =
+                (f[0].clone().unwrap_or_default(), f[1].clone().unwrap_or_default(), f[2].clone());
+            let pool = provider.strip_prefix("//iam.googleapis.com/projects/");
             if !pool.is_some_and(|p| {
                 p.contains("/locations/") && p.contains("/workloadIdentityPools/") && p.contains("/providers/")
             }) {
@@ -732,15 +740,15 @@ fn parse_gcp(value: Value) -> Result<GcpPlatform> {
                     "invalid configuration at `gcp.credentials.workloadIdentityProvider`: expected //iam.googleapis.com/projects/N/locations/global/workloadIdentityPools/P/providers/X",
                 ));
             }
-            if w.subject_token.trim().is_empty() || w.service_account_email.as_ref().is_some_and(|e| !e.contains('@')) {
+            if token.trim().is_empty() || email.as_ref().is_some_and(|e| !e.contains('@')) {
                 return Err(Error::invalid_input(
                     "invalid configuration at `gcp.credentials`: workload identity needs a `subjectToken` and, if given, a service-account email",
                 ));
             }
             GcpCredentials::WorkloadIdentity {
-                provider: w.workload_identity_provider,
-                subject_token: Secret::new(w.subject_token.trim().to_owned()),
-                service_account_email: w.service_account_email,
+                provider,
+                subject_token: Secret::new(token.trim().to_owned()),
+                service_account_email: email,
             }
         }
         Value::Object(_) => {
@@ -787,16 +795,14 @@ fn parse_azure(value: Value) -> Result<AzurePlatform> {
             parse_at::<RawToken>(raw.credentials, "azure.credentials")?.access_token,
         )),
         Value::Object(m) if m.contains_key("federatedToken") => {
-            let c: RawFederatedToken = parse_at(raw.credentials, "azure.credentials")?;
-            if c.federated_token.trim().is_empty() || c.client_id.trim().is_empty() {
+            let f = string_fields(&raw.credentials, "azure.credentials", &["clientId", "federatedToken"], &[])?;
+            let (client_id, token) = (f[0].clone().unwrap_or_default(), f[1].clone().unwrap_or_default());
+            if token.trim().is_empty() || client_id.trim().is_empty() {
                 return Err(Error::invalid_input(
                     "invalid configuration at `azure.credentials`: a federated token needs `clientId` and `federatedToken`",
                 ));
             }
-            AzureCredentials::FederatedToken {
-                client_id: c.client_id,
-                token: Secret::new(c.federated_token.trim().to_owned()),
-            }
+            AzureCredentials::FederatedToken { client_id, token: Secret::new(token.trim().to_owned()) }
         }
         Value::Object(_) => {
             let c: RawClientSecret = parse_at(raw.credentials, "azure.credentials")?;

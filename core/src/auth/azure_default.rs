@@ -22,12 +22,12 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use base64::Engine;
 use serde_json::json;
-use sha1::{Digest, Sha1};
+use sha2::Digest;
 
 use crate::auth::azure;
-use crate::auth::jwt::{RsaSigner, b64url};
+use crate::auth::certificate_file;
+use crate::auth::jwt::RsaSigner;
 use crate::auth::token_cache::{CachedToken, token_from_json};
 use crate::engine::host::{HostAnswer, HostQuery};
 use crate::engine::http::{HttpRequest, HttpResponse, UrlParts, percent_encode};
@@ -326,64 +326,6 @@ impl std::fmt::Debug for ClientCertificate {
 /// Makes each assertion's `jti` unique within the process.
 static ASSERTIONS: AtomicU64 = AtomicU64::new(0);
 
-/// The text between `-----BEGIN {label}-----` and its END line, whole (markers
-/// included), or `None`.
-fn pem_block<'a>(text: &'a str, label: &str) -> Option<&'a str> {
-    let begin = format!("-----BEGIN {label}-----");
-    let end = format!("-----END {label}-----");
-    let start = text.find(&begin)?;
-    let stop = text[start..].find(&end)? + start + end.len();
-    Some(&text[start..stop])
-}
-
-/// A PEM file's RSA key and first certificate (DER).
-fn from_pem(ex: &Exchange, text: &str, password: Option<&str>) -> std::result::Result<(RsaSigner, Vec<u8>), String> {
-    let der_of = |block: &str| -> std::result::Result<Vec<u8>, String> {
-        let body: String = block.lines().filter(|l| !l.starts_with("-----")).flat_map(|l| l.trim().chars()).collect();
-        base64::engine::general_purpose::STANDARD
-            .decode(body)
-            .map_err(|_| "holds a PEM block that is not base64".into())
-    };
-    let not_rsa = |_| "its private key is not an RSA key in PKCS#8 or PKCS#1 form".to_owned();
-    let signer = if let Some(key) = ["PRIVATE KEY", "RSA PRIVATE KEY"].iter().find_map(|l| pem_block(text, l)) {
-        ex.add_secret(key);
-        RsaSigner::from_pem(key).map_err(not_rsa)?
-    } else if let Some(key) = pem_block(text, "ENCRYPTED PRIVATE KEY") {
-        let Some(password) = password else {
-            return Err("its private key is encrypted: set AZURE_CLIENT_CERTIFICATE_PASSWORD".into());
-        };
-        decrypt_pem_key(&der_of(key)?, password)?
-    } else {
-        return Err("holds no PEM private key".into());
-    };
-    let certificate = pem_block(text, "CERTIFICATE").ok_or("holds no PEM certificate")?;
-    Ok((signer, der_of(certificate)?))
-}
-
-#[cfg(not(target_family = "wasm"))]
-fn decrypt_pem_key(der: &[u8], password: &str) -> std::result::Result<RsaSigner, String> {
-    let key = crate::auth::pkcs12::decrypt_encrypted_pem_key(der, password)?;
-    RsaSigner::from_pkcs8_der(&key).map_err(|_| "its private key is not an RSA key".into())
-}
-
-#[cfg(not(target_family = "wasm"))]
-fn from_pkcs12(bytes: &[u8], password: Option<&str>) -> std::result::Result<(RsaSigner, Vec<u8>), String> {
-    let found = crate::auth::pkcs12::read_pkcs12(bytes, password)?;
-    let signer = RsaSigner::from_pkcs8_der(&found.private_key).map_err(|_| "its private key is not an RSA key")?;
-    Ok((signer, found.certificate))
-}
-
-// The component reads no files; these are here for the type checker's sake.
-#[cfg(target_family = "wasm")]
-fn decrypt_pem_key(_: &[u8], _: &str) -> std::result::Result<RsaSigner, String> {
-    Err("holds an encrypted key, which the component does not read".into())
-}
-
-#[cfg(target_family = "wasm")]
-fn from_pkcs12(_: &[u8], _: Option<&str>) -> std::result::Result<(RsaSigner, Vec<u8>), String> {
-    Err("is not PEM, and the component reads no PKCS#12".into())
-}
-
 impl ClientCertificate {
     /// Reads the file as azure-identity's `EnvironmentCredential` does: PEM (the first
     /// certificate and an RSA key, PKCS#8, PKCS#1 or encrypted PKCS#8) or PKCS#12,
@@ -392,6 +334,9 @@ impl ClientCertificate {
     async fn read(ex: &Exchange, path: &str) -> Result<ClientCertificate> {
         let refuse =
             |why: &str| Error::invalid_input(format!("AZURE_CLIENT_CERTIFICATE_PATH {path}: {why} (nothing was sent)"));
+        if cfg!(target_family = "wasm") {
+            return Err(refuse("the component reads no files; give the host's token as azure.credentials.accessToken"));
+        }
         let password = var(ex, "AZURE_CLIENT_CERTIFICATE_PASSWORD").await;
         if let Some(p) = &password {
             ex.add_secret(p);
@@ -402,13 +347,8 @@ impl ClientCertificate {
             HostAnswer::Missing => return Err(refuse("no such file")),
             HostAnswer::Refused(why) => return Err(refuse(&format!("cannot be read ({why})"))),
         };
-        let (signer, certificate) = if bytes.windows(10).any(|w| w == b"-----BEGIN") {
-            let text = std::str::from_utf8(&bytes).map_err(|_| refuse("is a PEM file that is not UTF-8"))?;
-            from_pem(ex, text, password.as_deref()).map_err(|why| refuse(&why))?
-        } else {
-            from_pkcs12(&bytes, password.as_deref()).map_err(|why| refuse(&why))?
-        };
-        Ok(ClientCertificate { path: path.to_owned(), signer, x5t: b64url(&Sha1::digest(&certificate)) })
+        let (signer, x5t) = certificate_file::load(ex, &bytes, password.as_deref()).map_err(|why| refuse(&why))?;
+        Ok(ClientCertificate { path: path.to_owned(), signer, x5t })
     }
 
     /// The client assertion for `client_id` at the token endpoint `audience`, signed
