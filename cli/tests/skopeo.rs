@@ -560,7 +560,7 @@ fn the_kubelet_credential_provider_gives_a_login_that_pulls() {
     // A malformed request, another apiVersion, or a service-account token: a non-zero
     // exit with the reason on stderr (the kubelet logs it), never the token.
     let with_token = json!({ "apiVersion": "credentialprovider.kubelet.k8s.io/v1", "kind": "CredentialProviderRequest",
-                             "image": format!("{addr}/artifacts/app:v1"), "serviceAccountToken": "sa-token-must-not-print",
+                             "image": format!("{addr}/artifacts/app:v1"), "serviceAccountToken": artifact_registry_tests::canary("serviceAccountToken"),
                              "serviceAccountAnnotations": {} })
     .to_string();
     for request in [
@@ -573,7 +573,10 @@ fn the_kubelet_credential_provider_gives_a_login_that_pulls() {
         assert!(out.stdout.is_empty(), "{request}");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains("kubelet-credential-provider:"), "{stderr}");
-        assert!(!stderr.contains("sa-token-must-not-print") && !stderr.contains(password), "{stderr}");
+        assert!(
+            !stderr.contains(artifact_registry_tests::canary("serviceAccountToken")) && !stderr.contains(password),
+            "{stderr}"
+        );
     }
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -729,7 +732,7 @@ fn configure_sets_up_skopeo_and_remove_undoes_it() {
 fn a_pods_service_account_token_is_its_identity_on_ecr() {
     let moto = artifact_registry_tests::moto::MotoServer::start();
     let sts = artifact_registry_tests::contract_server::ContractServer::start("metadata_server.py");
-    let token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6YXBwczpwdWxsZXIifQ.c2lnbmF0dXJl";
+    let token = artifact_registry_tests::canary("serviceAccountToken");
     // Keys moto knows for the role: what real STS would hand the pod.
     moto.create_roles(&["pod-puller"]);
     let keys: Value = serde_json::from_str(&moto.boto3(
@@ -813,7 +816,7 @@ fn a_pods_service_account_token_is_its_identity_on_gar() {
     const PROVIDER: &str =
         "//iam.googleapis.com/projects/123456/locations/global/workloadIdentityPools/k8s/providers/cluster";
     const PRINCIPAL: &str = "principal://iam.googleapis.com/projects/123456/locations/global/workloadIdentityPools/k8s/subject/system:serviceaccount:apps:puller";
-    let token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6YXBwczpwdWxsZXIifQ.Z2Fy";
+    let token = artifact_registry_tests::canary("serviceAccountToken");
     let pod_account = "apps-puller@acme-p1.iam.gserviceaccount.com";
     let server = GarServer::start();
     server.control(
@@ -861,7 +864,7 @@ fn a_pods_service_account_token_is_its_identity_on_gar() {
 #[test]
 fn a_pods_service_account_token_is_its_identity_on_acr() {
     let server = artifact_registry_tests::acr_server::AcrServer::start();
-    let token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6YXBwczpwdWxsZXIifQ.YWNy";
+    let token = artifact_registry_tests::canary("serviceAccountToken");
     server.control("/_contract/configure", Some(json!({ "federatedAssertions": [token] })));
     server.control("/_contract/image", Some(json!({ "repository": "team-a/web", "tag": "v1" })));
     let mut config = server.config(json!({ "scopeMapTokens": true }));
