@@ -65,8 +65,16 @@ fn read_object(path: &Path) -> Result<Map<String, Value>, String> {
 }
 
 /// Writes `value` to a new file beside `path` with `path`'s permissions (0600 when it
-/// is new) and renames it into place.
+/// is new) and renames it into place. A `path` that is a symbolic link (dotfiles kept
+/// elsewhere) is written where it points, so the link stays a link.
 fn write_atomically(path: &Path, value: &Value) -> Result<(), String> {
+    let resolved = match fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            fs::canonicalize(path).map_err(|e| format!("cannot follow the link {}: {e}", path.display()))?
+        }
+        _ => path.to_path_buf(),
+    };
+    let path = resolved.as_path();
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let mode = fs::metadata(path).map(|m| m.permissions().mode() & 0o7777).unwrap_or(0o600);
@@ -111,6 +119,7 @@ pub fn apply(path: &Path, hosts: &[String], remove: bool) -> Result<Changes, Str
         .and_then(Value::as_array)
         .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
         .unwrap_or_default();
+    let recorded_before = recorded.clone();
     let helpers = match doc.entry("credHelpers").or_insert_with(|| json!({})) {
         Value::Object(m) => m,
         _ => return Err(format!("{}: credHelpers is not an object (nothing was changed)", path.display())),
@@ -136,11 +145,11 @@ pub fn apply(path: &Path, hosts: &[String], remove: bool) -> Result<Changes, Str
             }
         }
     }
-    if changes.hosts.is_empty() && !remove {
-        return Ok(changes);
-    }
     if !changes.hosts.is_empty() {
         write_atomically(path, &Value::Object(doc))?;
+    }
+    if recorded == recorded_before {
+        return Ok(changes);
     }
     if recorded.is_empty() {
         record.remove(&key);

@@ -909,3 +909,29 @@ fn a_pods_service_account_token_is_its_identity_on_acr() {
     assert!(manifest.is_ok(), "{manifest:?}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A docker config.json kept elsewhere behind a symbolic link (a dotfiles checkout)
+/// stays a link: the file it points to gets the entry.
+#[test]
+fn configure_writes_through_a_linked_config_and_keeps_the_link() {
+    let dir = scratch_dir("configure-link");
+    let dotfiles = dir.join("dotfiles");
+    let docker = dir.join("docker");
+    std::fs::create_dir_all(&dotfiles).unwrap();
+    std::fs::create_dir_all(&docker).unwrap();
+    std::fs::write(dotfiles.join("config.json"), r#"{"psFormat":"x"}"#).unwrap();
+    std::os::unix::fs::symlink(dotfiles.join("config.json"), docker.join("config.json")).unwrap();
+    let config = local_config("127.0.0.1:5999", "ci", artifact_registry_tests::canary("registryPassword"));
+    let out = Command::new(BIN)
+        .arg("configure")
+        .env("DOCKER_CONFIG", &docker)
+        .env("ARTIFACT_REGISTRY_CONFIG", config.to_string())
+        .env("ARTIFACT_REGISTRY_HELPER_CONFIG", dir.join("none.json"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(std::fs::symlink_metadata(docker.join("config.json")).unwrap().file_type().is_symlink());
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(dotfiles.join("config.json")).unwrap()).unwrap();
+    assert_eq!(written, json!({ "psFormat": "x", "credHelpers": { "127.0.0.1:5999": "artifact-registry" } }));
+    let _ = std::fs::remove_dir_all(dir);
+}
