@@ -4,7 +4,7 @@
 //!
 //! Every other key and entry is kept, in its order; the file is written to a new
 //! file beside it and renamed into place, with the old file's permissions (0600 for a
-//! new one). What was added is recorded (`configured.json` beside
+//! new one); a file that is a symbolic link is written where it points. What was added is recorded (`configured.json` beside
 //! `credential-helper.json`), so `--remove` takes away exactly that: an entry that was
 //! there before, or that someone changed since, stays. Running it twice changes
 //! nothing the second time.
