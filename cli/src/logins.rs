@@ -18,7 +18,10 @@
 //! the one the host name says, where it says one (`registry_host`). `permissions`
 //! defaults to `pull` (least privilege); `repository` to the repository asked for
 //! (the kubelet names it in the image), else the binding's shared repository where
-//! the provider's credentials are not per repository.
+//! the provider's credentials are not per repository. For pods that pull as
+//! themselves (the kubelet's service-account tokens), `serviceAccountRoleArn` (ECR)
+//! and `workloadIdentityProvider` (GAR) stand in for the service account's
+//! annotations ([`login`]'s `pod`).
 //!
 //! Credentials are cached on disk (`$XDG_CACHE_HOME/artifact-registry/credentials/`,
 //! or `$ARTIFACT_REGISTRY_CACHE_DIR`), keyed by host, configuration, repository,
