@@ -82,10 +82,10 @@ impl BlobLinks {
         Ok(still_held)
     }
 
-    /// Writes the record (see [`crate::embedded::write_private`]).
+    /// Writes the record (see [`artifact_registry_cli::private_file::write`]).
     fn save(&self) -> std::io::Result<()> {
         let text = serde_json::to_vec(&*self.lock()).map_err(std::io::Error::other)?;
-        crate::embedded::write_private(&self.path, &text)
+        artifact_registry_cli::private_file::write(&self.path, &text)
     }
 }
 

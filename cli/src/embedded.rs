@@ -221,28 +221,8 @@ fn token_key(dir: &Path, fresh: bool) -> std::io::Result<[u8; 32]> {
     }
     let mut key = [0u8; 32];
     getrandom::fill(&mut key).map_err(|e| std::io::Error::other(e.to_string()))?;
-    write_private(&path, &key)?;
+    artifact_registry_cli::private_file::write(&path, &key)?;
     Ok(key)
-}
-
-/// Writes `bytes` to a new 0600 file beside `path` and renames it over `path`: a
-/// reader never sees half of it, and a link planted at either name is not followed.
-pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut name = path.file_name().unwrap_or_default().to_owned();
-    name.push(format!(".{}.tmp", std::process::id()));
-    let temporary = path.with_file_name(name);
-    let _ = std::fs::remove_file(&temporary);
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(&temporary)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    std::fs::rename(&temporary, path)
 }
 
 /// Refuses a data directory that holds a symbolic link anywhere inside it.

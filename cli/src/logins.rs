@@ -38,7 +38,6 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, OpenOptions};
-use std::io::{Read, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -47,6 +46,8 @@ use artifact_registry_core::registry_host::{self, RegistryHost};
 use artifact_registry_core::{ArtifactRegistry, AuthMethod, Permissions, Secret, Timestamp};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+
+use crate::private_file;
 
 /// Credentials closer than this to their expiry are generated again.
 pub const REFRESH_MARGIN_SECS: i64 = 300;
@@ -275,32 +276,9 @@ fn cache_key(host: &str, entry: &Entry, repository: Option<&str>) -> String {
     hex16(&Sha256::digest(identity.to_string().as_bytes()))
 }
 
-/// Writes `bytes` to a new private file beside `path` (never through a link, never
-/// into an existing file) and renames it into place.
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    let tmp = path.with_extension(format!("{}.tmp", std::process::id()));
-    let _ = fs::remove_file(&tmp);
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(&tmp)
-        .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-    f.write_all(bytes).map_err(|e| e.to_string())?;
-    fs::rename(&tmp, path).map_err(|e| e.to_string())
-}
-
-/// A cache entry's text, read without following a link.
-fn read_private(path: &Path) -> Option<String> {
-    let mut text = String::new();
-    OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW).open(path).ok()?.read_to_string(&mut text).ok()?;
-    Some(text)
-}
-
 /// The cached login at `path`, while it is fresh.
 fn cached(path: &Path) -> Option<Login> {
-    let cached: Value = serde_json::from_str(&read_private(path)?).ok()?;
+    let cached: Value = serde_json::from_str(&private_file::read(path)?).ok()?;
     // An entry without an expiry is never reused: nothing says it still works.
     let expires_at = cached["expiresAt"].as_str().and_then(Timestamp::parse_rfc3339)?;
     if expires_at.unix_seconds() - now() <= REFRESH_MARGIN_SECS {
@@ -405,7 +383,8 @@ pub async fn login(host: &str, repository: Option<&str>, pod: Option<&PodIdentit
     if let Some(path) = &path {
         let cached = json!({ "host": host, "repository": login.repository, "username": login.username,
                              "secret": login.secret.expose(), "expiresAt": login.expires_at.map(|t| t.to_rfc3339()) });
-        write_private(path, cached.to_string().as_bytes())?;
+        private_file::write(path, cached.to_string().as_bytes())
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
     Ok(login)
 }

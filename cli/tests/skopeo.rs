@@ -328,17 +328,26 @@ fn the_quickstart_keep_hint_works_with_skopeo() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-/// Runs the helper as docker does: `action`, `input` on stdin, `env` added.
-fn helper(action: &str, input: &str, env: &[(String, String)]) -> Output {
+/// Runs `program arg` with `input` on stdin, `unset` removed from the environment
+/// and `env` added, as docker runs a helper and the kubelet a provider.
+fn run_piped(program: &str, arg: &str, input: &str, env: &[(String, String)], unset: &[&str]) -> Output {
     use std::io::Write;
-    let mut c = Command::new(HELPER);
-    c.arg(action).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut c = Command::new(program);
+    c.arg(arg).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    for k in unset {
+        c.env_remove(k);
+    }
     for (k, v) in env {
         c.env(k, v);
     }
     let mut child = c.spawn().unwrap();
     child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
     child.wait_with_output().unwrap()
+}
+
+/// Runs the helper as docker does: `action`, `input` on stdin, `env` added.
+fn helper(action: &str, input: &str, env: &[(String, String)]) -> Output {
+    run_piped(HELPER, action, input, env, &[])
 }
 
 fn secret_of(out: &Output) -> String {
@@ -470,15 +479,7 @@ fn store_and_erase_fail_for_hosts_the_helper_does_not_manage() {
 /// Runs `artifact-registry kubelet-credential-provider` as the kubelet does: the
 /// request on stdin, `env` added.
 fn kubelet(request: &str, env: &[(String, String)]) -> Output {
-    use std::io::Write;
-    let mut c = Command::new(BIN);
-    c.arg("kubelet-credential-provider").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    let mut child = c.spawn().unwrap();
-    child.stdin.take().unwrap().write_all(request.as_bytes()).unwrap();
-    child.wait_with_output().unwrap()
+    run_piped(BIN, "kubelet-credential-provider", request, env, &[])
 }
 
 /// A `CredentialProviderRequest` as the kubelet's published types serialise it.
@@ -761,27 +762,16 @@ fn a_pods_service_account_token_is_its_identity_on_ecr() {
                 "serviceAccountAnnotations": annotations })
         .to_string()
     };
-    let run = |request: &str| {
-        let mut c = Command::new(BIN);
-        c.arg("kubelet-credential-provider").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-        for k in [
-            "AWS_ACCESS_KEY_ID",
-            "AWS_SECRET_ACCESS_KEY",
-            "AWS_SESSION_TOKEN",
-            "AWS_PROFILE",
-            "AWS_ROLE_ARN",
-            "AWS_WEB_IDENTITY_TOKEN_FILE",
-        ] {
-            c.env_remove(k);
-        }
-        for (k, v) in &env {
-            c.env(k, v);
-        }
-        let mut child = c.spawn().unwrap();
-        use std::io::Write;
-        child.stdin.take().unwrap().write_all(request.as_bytes()).unwrap();
-        child.wait_with_output().unwrap()
-    };
+    // The node has no AWS identity of its own, from any variable.
+    let node_aws = [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_ROLE_ARN",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+    ];
+    let run = |request: &str| run_piped(BIN, "kubelet-credential-provider", request, &env, &node_aws);
 
     let refused = run(&request(json!({})));
     assert!(!refused.status.success());

@@ -164,8 +164,10 @@ impl Client {
             self.provider.check_credentials(Permissions::Pull)?;
             Ok((name, target, ttl))
         });
+        // The host docker keys its logins by: the endpoint's, without a default port.
         let endpoint = self.provider.registry_endpoint();
-        let host = endpoint.split_once("://").map_or(endpoint.as_str(), |(_, h)| h).trim_end_matches('/').to_owned();
+        let host =
+            crate::engine::http::UrlParts::parse(&endpoint).map_or(endpoint.clone(), |u| u.host_header().to_owned());
         self.start(checked, move |p, ex, (name, target, ttl)| {
             Box::pin(async move {
                 let credentials = p.generate_credentials(ex, name, Permissions::Pull, ttl).await?;

@@ -66,40 +66,14 @@ impl Transport for ReqwestTransport {
 
 /// Answers a host query from this process: its environment, its files, its commands.
 pub fn answer(query: &HostQuery) -> HostAnswer {
-    answer_or_missing(query).unwrap_or(HostAnswer::Missing)
-}
-
-/// `~/x` -> `$HOME/x`; `None` when there is no home.
-fn home_relative(path: &str) -> Option<std::path::PathBuf> {
-    match path.strip_prefix("~/") {
-        Some(rest) => Some(std::path::PathBuf::from(std::env::var_os("HOME")?).join(rest)),
-        None => Some(std::path::PathBuf::from(path)),
-    }
-}
-
-fn unreadable(path: &str, e: std::io::Error) -> HostAnswer {
-    if e.kind() == std::io::ErrorKind::NotFound {
-        HostAnswer::Missing
-    } else {
-        HostAnswer::Refused(format!("cannot read {path}: {e}"))
-    }
-}
-
-fn answer_or_missing(query: &HostQuery) -> Option<HostAnswer> {
-    Some(match query {
+    match query {
         HostQuery::Env(name) => match std::env::var(name) {
             Ok(v) => HostAnswer::Value(v),
             Err(std::env::VarError::NotPresent) => HostAnswer::Missing,
             Err(e) => HostAnswer::Refused(format!("{name} is not Unicode: {e}")),
         },
-        HostQuery::File(path) => match std::fs::read_to_string(home_relative(path)?) {
-            Ok(text) => HostAnswer::Value(text),
-            Err(e) => unreadable(path, e),
-        },
-        HostQuery::FileBytes(path) => match std::fs::read(home_relative(path)?) {
-            Ok(bytes) => HostAnswer::Bytes(bytes),
-            Err(e) => unreadable(path, e),
-        },
+        HostQuery::File(path) => read_file(path, |p| std::fs::read_to_string(p), HostAnswer::Value),
+        HostQuery::FileBytes(path) => read_file(path, |p| std::fs::read(p), HostAnswer::Bytes),
         HostQuery::Command { program, args } => match std::process::Command::new(program)
             .args(args)
             .stdin(std::process::Stdio::null())
@@ -113,7 +87,24 @@ fn answer_or_missing(query: &HostQuery) -> Option<HostAnswer> {
             Ok(out) => HostAnswer::Refused(format!("{program} exited with {}", out.status)),
             Err(e) => HostAnswer::Refused(format!("cannot run {program}: {e}")),
         },
-    })
+    }
+}
+
+/// A file's contents (`~/` is the user's home), as `wrap` makes an answer of them; a
+/// file that is not there (or no home) is `Missing`.
+fn read_file<T>(path: &str, read: fn(&std::path::Path) -> std::io::Result<T>, wrap: fn(T) -> HostAnswer) -> HostAnswer {
+    let full = match path.strip_prefix("~/") {
+        Some(rest) => match std::env::var_os("HOME") {
+            Some(home) => std::path::PathBuf::from(home).join(rest),
+            None => return HostAnswer::Missing,
+        },
+        None => std::path::PathBuf::from(path),
+    };
+    match read(&full) {
+        Ok(contents) => wrap(contents),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => HostAnswer::Missing,
+        Err(e) => HostAnswer::Refused(format!("cannot read {}: {e}", full.display())),
+    }
 }
 
 fn classify(e: reqwest::Error) -> TransportError {

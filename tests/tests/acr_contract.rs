@@ -304,18 +304,19 @@ async fn client_certificate_from_the_environment() {
     // is encrypted, with AZURE_CLIENT_CERTIFICATE_PASSWORD (core/testdata/make-pkcs12.py).
     let password = artifact_registry_tests::canary("certificatePassword");
     let testdata = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/testdata");
-    let with = |file: &str, password: Option<&str>| {
+    let at = |file: &str| testdata.join(file).to_str().unwrap().to_owned();
+    let with = |path: &str, password: Option<&str>| {
         let mut env = env.clone();
-        env.insert("AZURE_CLIENT_CERTIFICATE_PATH".into(), testdata.join(file).to_str().unwrap().to_owned());
+        env.insert("AZURE_CLIENT_CERTIFICATE_PATH".into(), path.to_owned());
         if let Some(p) = password {
             env.insert("AZURE_CLIENT_CERTIFICATE_PASSWORD".into(), p.to_owned());
         }
         artifact_registry_tests::transports::registry_in_env(&config, env)
     };
     for file in ["client-aes256.p12", "client-3des.p12", "client-legacy.p12", "client-encrypted.pem"] {
-        acts_as(&with(file, Some(password)), "EnvironmentCredential", &r["clientId"]).await;
+        acts_as(&with(&at(file), Some(password)), "EnvironmentCredential", &r["clientId"]).await;
     }
-    acts_as(&with("client-nopass.p12", None), "EnvironmentCredential", &r["clientId"]).await;
+    acts_as(&with(&at("client-nopass.p12"), None), "EnvironmentCredential", &r["clientId"]).await;
 
     // A file that is no key and certificate, or that the password does not open, is
     // bad input naming the variable, the password is in no message, and nothing is sent.
@@ -334,22 +335,13 @@ async fn client_certificate_from_the_environment() {
         std::fs::write(&path, bytes).unwrap();
         bad.push((path.to_str().unwrap().to_owned(), None));
     }
-    let at = |file: &str| testdata.join(file).to_str().unwrap().to_owned();
     bad.push((at("client-encrypted.pem"), None));
     bad.push((at("client-aes256.p12"), None));
     bad.push((at("client-aes256.p12"), Some("not-the-password")));
     bad.push((at("client-legacy.p12"), Some("not-the-password")));
     bad.push((at("client-encrypted.pem"), Some("not-the-password")));
     for (path, password) in bad {
-        let mut env = env.clone();
-        env.insert("AZURE_CLIENT_CERTIFICATE_PATH".into(), path.clone());
-        if let Some(p) = password {
-            env.insert("AZURE_CLIENT_CERTIFICATE_PASSWORD".into(), p.to_owned());
-        }
-        let e = artifact_registry_tests::transports::registry_in_env(&config, env)
-            .get_repository("team-a/web")
-            .await
-            .unwrap_err();
+        let e = with(&path, password).get_repository("team-a/web").await.unwrap_err();
         assert_eq!(e.code(), ErrorCode::InvalidInput, "{path}: {e}");
         assert!(e.message().contains("AZURE_CLIENT_CERTIFICATE_PATH"), "{e}");
         assert!(password.is_none() || e.message().contains("AZURE_CLIENT_CERTIFICATE_PASSWORD"), "{e}");

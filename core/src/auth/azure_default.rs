@@ -26,6 +26,7 @@ use serde_json::json;
 use sha2::Digest;
 
 use crate::auth::azure;
+#[cfg(not(target_family = "wasm"))]
 use crate::auth::certificate_file;
 use crate::auth::jwt::RsaSigner;
 use crate::auth::token_cache::{CachedToken, token_from_json};
@@ -334,21 +335,26 @@ impl ClientCertificate {
     async fn read(ex: &Exchange, path: &str) -> Result<ClientCertificate> {
         let refuse =
             |why: &str| Error::invalid_input(format!("AZURE_CLIENT_CERTIFICATE_PATH {path}: {why} (nothing was sent)"));
-        if cfg!(target_family = "wasm") {
-            return Err(refuse("the component reads no files; give the host's token as azure.credentials.accessToken"));
+        #[cfg(target_family = "wasm")]
+        {
+            let _ = ex;
+            Err(refuse("the component reads no files; give the host's token as azure.credentials.accessToken"))
         }
-        let password = var(ex, "AZURE_CLIENT_CERTIFICATE_PASSWORD").await;
-        if let Some(p) = &password {
-            ex.add_secret(p);
+        #[cfg(not(target_family = "wasm"))]
+        {
+            let password = var(ex, "AZURE_CLIENT_CERTIFICATE_PASSWORD").await;
+            if let Some(p) = &password {
+                ex.add_secret(p);
+            }
+            let bytes = match ex.ask(HostQuery::FileBytes(path.to_owned())).await {
+                HostAnswer::Bytes(bytes) => bytes,
+                HostAnswer::Value(text) => text.into_bytes(),
+                HostAnswer::Missing => return Err(refuse("no such file")),
+                HostAnswer::Refused(why) => return Err(refuse(&format!("cannot be read ({why})"))),
+            };
+            let (signer, x5t) = certificate_file::load(ex, &bytes, password.as_deref()).map_err(|why| refuse(&why))?;
+            Ok(ClientCertificate { path: path.to_owned(), signer, x5t })
         }
-        let bytes = match ex.ask(HostQuery::FileBytes(path.to_owned())).await {
-            HostAnswer::Bytes(bytes) => bytes,
-            HostAnswer::Value(text) => text.into_bytes(),
-            HostAnswer::Missing => return Err(refuse("no such file")),
-            HostAnswer::Refused(why) => return Err(refuse(&format!("cannot be read ({why})"))),
-        };
-        let (signer, x5t) = certificate_file::load(ex, &bytes, password.as_deref()).map_err(|why| refuse(&why))?;
-        Ok(ClientCertificate { path: path.to_owned(), signer, x5t })
     }
 
     /// The client assertion for `client_id` at the token endpoint `audience`, signed

@@ -8,6 +8,7 @@
 pub mod aws;
 pub(crate) mod azure;
 pub(crate) mod azure_default;
+#[cfg(not(target_family = "wasm"))]
 pub(crate) mod certificate_file;
 pub(crate) mod gcp;
 pub(crate) mod gcp_adc;
