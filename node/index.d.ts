@@ -63,12 +63,25 @@ export interface GcpCrossAccountAccess {
   serviceAccountEmails?: string[]
 }
 
+/**
+ * An Azure cross-account grant: pull on one repository of an ACR registry in ABAC
+ * mode, as one Container Registry Repository Reader role assignment per principal
+ * whose condition names the repository.
+ */
+export interface AzureCrossAccountAccess {
+  platform: 'azure'
+  /** Entra object ids (GUIDs) of service principals or managed identities in the registry's tenant. */
+  principalIds?: string[]
+  /** Must be empty: an Azure workload pulls with its own managed identity (grant its principal id). */
+  allowedServiceTypes?: ServiceType[]
+}
+
 /** A cross-account grant. */
-export type CrossAccountAccess = AwsCrossAccountAccess | GcpCrossAccountAccess
+export type CrossAccountAccess = AwsCrossAccountAccess | GcpCrossAccountAccess | AzureCrossAccountAccess
 
 /** The grants a repository has now (every list present). */
 export interface CrossAccountPermissions {
-  access: Required<AwsCrossAccountAccess> | Required<GcpCrossAccountAccess>
+  access: Required<AwsCrossAccountAccess> | Required<GcpCrossAccountAccess> | Required<AzureCrossAccountAccess>
   /** When the grants last changed, when the provider says. */
   lastUpdated: string | null
 }

@@ -79,6 +79,10 @@ pub fn access_in(a: wit::CrossAccountAccess) -> core::CrossAccountAccess {
             allowed_service_types: service_types_in(g.allowed_service_types),
             service_account_emails: g.service_account_emails,
         }),
+        wit::CrossAccountAccess::Azure(z) => core::CrossAccountAccess::Azure(core::AzureAccess {
+            principal_ids: z.principal_ids,
+            allowed_service_types: service_types_in(z.allowed_service_types),
+        }),
     }
 }
 
@@ -94,6 +98,10 @@ pub fn permissions_out(p: core::CrossAccountPermissions) -> wit::CrossAccountPer
             project_numbers: g.project_numbers,
             allowed_service_types: service_types_out(g.allowed_service_types),
             service_account_emails: g.service_account_emails,
+        }),
+        core::CrossAccountAccess::Azure(z) => wit::CrossAccountAccess::Azure(wit::AzureAccess {
+            principal_ids: z.principal_ids,
+            allowed_service_types: service_types_out(z.allowed_service_types),
         }),
     };
     wit::CrossAccountPermissions { access, last_updated: p.last_updated }

@@ -85,6 +85,6 @@ pub use error::{Error, ErrorCode, Result};
 pub use providers::ecr::policy::{Grants as EcrGrants, Policy as EcrPolicy};
 pub use secret::Secret;
 pub use types::{
-    AuthMethod, AwsAccess, Credentials, CrossAccountAccess, CrossAccountPermissions, GcpAccess, Permissions,
-    Repository, ServiceType,
+    AuthMethod, AwsAccess, AzureAccess, Credentials, CrossAccountAccess, CrossAccountPermissions, GcpAccess,
+    Permissions, Repository, ServiceType,
 };

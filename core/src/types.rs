@@ -119,6 +119,19 @@ pub struct GcpAccess {
     pub service_account_emails: Vec<String>,
 }
 
+/// Azure grant: Entra object ids of service principals or managed identities, each
+/// given pull on the repository by an ABAC-conditioned role assignment.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AzureAccess {
+    /// Object ids (GUIDs) in the registry's tenant.
+    #[serde(default)]
+    pub principal_ids: Vec<String>,
+    /// Workload kinds (none apply on Azure: a workload pulls with its own identity).
+    #[serde(default)]
+    pub allowed_service_types: Vec<ServiceType>,
+}
+
 /// A cross-account grant, tagged by `platform`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CrossAccountAccess {
@@ -126,9 +139,20 @@ pub enum CrossAccountAccess {
     Aws(AwsAccess),
     /// `{ "platform": "gcp", ... }`
     Gcp(GcpAccess),
+    /// `{ "platform": "azure", ... }`
+    Azure(AzureAccess),
 }
 
 impl CrossAccountAccess {
+    /// The `platform` tag: `aws`, `gcp` or `azure`.
+    pub fn platform(&self) -> &'static str {
+        match self {
+            CrossAccountAccess::Aws(_) => "aws",
+            CrossAccountAccess::Gcp(_) => "gcp",
+            CrossAccountAccess::Azure(_) => "azure",
+        }
+    }
+
     /// Reads the JSON form; errors are `invalid-input` naming the offending path.
     pub fn from_json(value: &Value) -> Result<CrossAccountAccess> {
         let Value::Object(map) = value else {
@@ -139,10 +163,11 @@ impl CrossAccountAccess {
         match platform.as_ref().and_then(Value::as_str) {
             Some("aws") => Ok(CrossAccountAccess::Aws(crate::error::parse_at(Value::Object(rest), "access")?)),
             Some("gcp") => Ok(CrossAccountAccess::Gcp(crate::error::parse_at(Value::Object(rest), "access")?)),
-            Some(other) => {
-                Err(Error::invalid_input(format!("access.platform: must be \"aws\" or \"gcp\", not {other:?}")))
-            }
-            None => Err(Error::invalid_input("access.platform: missing; must be \"aws\" or \"gcp\"")),
+            Some("azure") => Ok(CrossAccountAccess::Azure(crate::error::parse_at(Value::Object(rest), "access")?)),
+            Some(other) => Err(Error::invalid_input(format!(
+                "access.platform: must be \"aws\", \"gcp\" or \"azure\", not {other:?}"
+            ))),
+            None => Err(Error::invalid_input("access.platform: missing; must be \"aws\", \"gcp\" or \"azure\"")),
         }
     }
 
@@ -155,9 +180,11 @@ impl CrossAccountAccess {
 
     /// The JSON form.
     pub fn to_json(&self) -> Value {
-        let (platform, mut value) = match self {
-            CrossAccountAccess::Aws(a) => ("aws", serde_json::to_value(a)),
-            CrossAccountAccess::Gcp(g) => ("gcp", serde_json::to_value(g)),
+        let platform = self.platform();
+        let mut value = match self {
+            CrossAccountAccess::Aws(a) => serde_json::to_value(a),
+            CrossAccountAccess::Gcp(g) => serde_json::to_value(g),
+            CrossAccountAccess::Azure(z) => serde_json::to_value(z),
         };
         let mut out = serde_json::Map::new();
         out.insert("platform".into(), platform.into());

@@ -22,6 +22,11 @@ async function main (): Promise<void> {
     console.log(ids)
   }
   await registry.removeCrossAccountAccess(repo.name, { platform: 'gcp', projectNumbers: ['123'] })
+  await registry.addCrossAccountAccess(repo.name, { platform: 'azure', principalIds: ['4c9a2b7e-0d1f-4e8a-9b3c-2f6e1d0a5b7c'] })
+  if (grants.access.platform === 'azure') {
+    const principals: string[] = grants.access.principalIds
+    console.log(principals)
+  }
   await registry.deleteRepository(repo.name)
   const endpoint: string = registry.registryEndpoint()
   const prefix: string = registry.upstreamRepositoryPrefix()

@@ -39,10 +39,13 @@ class Credentials:
     def to_dict(self) -> Dict[str, Any]: ...
 
 class CrossAccountAccess:
-    """A cross-account grant (AWS or GCP)."""
+    """A cross-account grant: AWS accounts and roles, GCP projects and service
+    accounts, or Azure principals (Entra object ids; pull on one repository of an ACR
+    registry in ABAC mode, as a Container Registry Repository Reader role assignment
+    whose condition names the repository)."""
     def __init__(
         self,
-        platform: Literal["aws", "gcp"],
+        platform: Literal["aws", "gcp", "azure"],
         *,
         account_ids: Optional[Sequence[str]] = None,
         regions: Optional[Sequence[str]] = None,
@@ -50,11 +53,12 @@ class CrossAccountAccess:
         role_arns: Optional[Sequence[str]] = None,
         project_numbers: Optional[Sequence[str]] = None,
         service_account_emails: Optional[Sequence[str]] = None,
+        principal_ids: Optional[Sequence[str]] = None,
     ) -> None: ...
     @staticmethod
     def from_dict(value: Union[Mapping[str, Any], str]) -> "CrossAccountAccess": ...
     @property
-    def platform(self) -> Literal["aws", "gcp"]: ...
+    def platform(self) -> Literal["aws", "gcp", "azure"]: ...
     @property
     def account_ids(self) -> List[str]: ...
     @property
@@ -67,6 +71,8 @@ class CrossAccountAccess:
     def project_numbers(self) -> List[str]: ...
     @property
     def service_account_emails(self) -> List[str]: ...
+    @property
+    def principal_ids(self) -> List[str]: ...
     def to_dict(self) -> Dict[str, Any]: ...
 
 class CrossAccountPermissions:

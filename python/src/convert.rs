@@ -285,9 +285,10 @@ pub struct CrossAccountAccess {
 #[pymethods]
 impl CrossAccountAccess {
     /// `CrossAccountAccess("aws", account_ids=[...], regions=[...], allowed_service_types=["worker"], role_arns=[...])`
-    /// or `CrossAccountAccess("gcp", project_numbers=[...], allowed_service_types=[...], service_account_emails=[...])`.
+    /// or `CrossAccountAccess("gcp", project_numbers=[...], allowed_service_types=[...], service_account_emails=[...])`
+    /// or `CrossAccountAccess("azure", principal_ids=[...])`.
     #[new]
-    #[pyo3(signature = (platform, *, account_ids=None, regions=None, allowed_service_types=None, role_arns=None, project_numbers=None, service_account_emails=None))]
+    #[pyo3(signature = (platform, *, account_ids=None, regions=None, allowed_service_types=None, role_arns=None, project_numbers=None, service_account_emails=None, principal_ids=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -298,6 +299,7 @@ impl CrossAccountAccess {
         role_arns: Option<Vec<String>>,
         project_numbers: Option<Vec<String>>,
         service_account_emails: Option<Vec<String>>,
+        principal_ids: Option<Vec<String>>,
     ) -> PyResult<Self> {
         let mut doc = serde_json::json!({ "platform": platform });
         let fields = [
@@ -307,6 +309,7 @@ impl CrossAccountAccess {
             ("roleArns", role_arns),
             ("projectNumbers", project_numbers),
             ("serviceAccountEmails", service_account_emails),
+            ("principalIds", principal_ids),
         ];
         for (key, value) in fields {
             if let Some(v) = value {
@@ -322,43 +325,49 @@ impl CrossAccountAccess {
         access_from(py, value)
     }
 
-    /// `"aws"` or `"gcp"`.
+    /// `"aws"`, `"gcp"` or `"azure"`.
     #[getter]
     fn platform(&self) -> &'static str {
-        match self.inner {
-            core::CrossAccountAccess::Aws(_) => "aws",
-            core::CrossAccountAccess::Gcp(_) => "gcp",
-        }
+        self.inner.platform()
     }
 
-    /// AWS account ids (empty for GCP).
+    /// AWS account ids (empty for the other platforms).
     #[getter]
     fn account_ids(&self) -> Vec<String> {
         self.aws().map(|a| a.account_ids.clone()).unwrap_or_default()
     }
 
-    /// AWS regions (empty for GCP).
+    /// AWS regions (empty for the other platforms).
     #[getter]
     fn regions(&self) -> Vec<String> {
         self.aws().map(|a| a.regions.clone()).unwrap_or_default()
     }
 
-    /// AWS role ARNs (empty for GCP).
+    /// AWS role ARNs (empty for the other platforms).
     #[getter]
     fn role_arns(&self) -> Vec<String> {
         self.aws().map(|a| a.role_arns.clone()).unwrap_or_default()
     }
 
-    /// GCP project numbers (empty for AWS).
+    /// GCP project numbers (empty for the other platforms).
     #[getter]
     fn project_numbers(&self) -> Vec<String> {
         self.gcp().map(|g| g.project_numbers.clone()).unwrap_or_default()
     }
 
-    /// GCP service-account e-mails (empty for AWS).
+    /// GCP service-account e-mails (empty for the other platforms).
     #[getter]
     fn service_account_emails(&self) -> Vec<String> {
         self.gcp().map(|g| g.service_account_emails.clone()).unwrap_or_default()
+    }
+
+    /// Azure principal (Entra object) ids (empty for the other platforms).
+    #[getter]
+    fn principal_ids(&self) -> Vec<String> {
+        match &self.inner {
+            core::CrossAccountAccess::Azure(z) => z.principal_ids.clone(),
+            _ => Vec::new(),
+        }
     }
 
     /// Workload kinds, e.g. `["worker"]`.
@@ -367,6 +376,7 @@ impl CrossAccountAccess {
         let types = match &self.inner {
             core::CrossAccountAccess::Aws(a) => &a.allowed_service_types,
             core::CrossAccountAccess::Gcp(g) => &g.allowed_service_types,
+            core::CrossAccountAccess::Azure(z) => &z.allowed_service_types,
         };
         types
             .iter()
@@ -390,14 +400,14 @@ impl CrossAccountAccess {
     fn aws(&self) -> Option<&core::AwsAccess> {
         match &self.inner {
             core::CrossAccountAccess::Aws(a) => Some(a),
-            core::CrossAccountAccess::Gcp(_) => None,
+            _ => None,
         }
     }
 
     fn gcp(&self) -> Option<&core::GcpAccess> {
         match &self.inner {
             core::CrossAccountAccess::Gcp(g) => Some(g),
-            core::CrossAccountAccess::Aws(_) => None,
+            _ => None,
         }
     }
 }

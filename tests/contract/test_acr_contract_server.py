@@ -8,7 +8,9 @@ reference describes); the credential is a trivial `TokenCredential` that asks th
 server's AAD endpoint for a real client-credentials token (azure-identity refuses
 an http authority). The management plane creates a scope map and a token and
 generates a password through the SDK's LRO poller; the password then works as docker
-would use it (Basic at `/oauth2/token`), pulls, and cannot push.
+would use it (Basic at `/oauth2/token`), pulls, and cannot push. azure-mgmt-authorization
+writes, reads, lists and deletes ABAC role assignments, and the data plane honours them
+for another principal through azure-containerregistry.
 """
 import base64
 import datetime
@@ -20,7 +22,9 @@ import urllib.request
 import pytest
 from azure.containerregistry import ContainerRegistryClient
 from azure.core.credentials import AccessToken
-from azure.core.exceptions import ResourceNotFoundError
+from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
+from azure.mgmt.authorization import AuthorizationManagementClient
+from azure.mgmt.authorization.models import RoleAssignmentCreateParameters
 from azure.mgmt.containerregistry import ContainerRegistryManagementClient
 from azure.mgmt.containerregistry import models
 
@@ -43,13 +47,14 @@ def http(method, url, data=None, headers=None):
 class ServerCredential:
     """A TokenCredential that gets client-credentials tokens from the server's AAD."""
 
-    def __init__(self, server):
+    def __init__(self, server, client_id=None):
         self.server = server
+        self.client_id = client_id or server["clientId"]
         self.scopes = []
 
     def get_token(self, *scopes, **kwargs):
         self.scopes.extend(scopes)
-        form = urllib.parse.urlencode({"grant_type": "client_credentials", "client_id": self.server["clientId"],
+        form = urllib.parse.urlencode({"grant_type": "client_credentials", "client_id": self.client_id,
                                        "client_secret": self.server["clientSecret"], "scope": scopes[0]}).encode()
         status, _, body = http("POST", f"{self.server['base']}/{self.server['tenantId']}/oauth2/v2.0/token", form,
                                {"Content-Type": "application/x-www-form-urlencoded"})
@@ -165,3 +170,112 @@ def test_each_long_running_answer_form_through_the_sdk_poller(server, style):
         assert statuses == 0 and results >= 2, paths
     else:
         assert statuses >= 2 and results >= 1, paths
+
+
+READER = "b93aa761-3e63-49ed-ac28-beffa264f7ac"
+GRANTEE_APP = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
+GRANTEE = "3f2e1d0c-9b8a-4c7d-8e6f-5a4b3c2d1e0f"
+
+
+def condition(repository):
+    return ("((!(ActionMatches{'Microsoft.ContainerRegistry/registries/repositories/content/read'}) AND "
+            "!(ActionMatches{'Microsoft.ContainerRegistry/registries/repositories/metadata/read'})) OR "
+            f"(@Request[Microsoft.ContainerRegistry/registries/repositories:name] StringEqualsIgnoreCase '{repository}'))")
+
+
+def registry_scope(server):
+    return (f"/subscriptions/{server['subscriptionId']}/resourceGroups/{server['resourceGroup']}"
+            f"/providers/Microsoft.ContainerRegistry/registries/{server['registryName']}")
+
+
+def test_role_assignments_through_the_authorization_sdk(server):
+    """azure-mgmt-authorization (api-version 2022-04-01) creates, reads, lists with
+    atScope() across pages, and deletes an ABAC-conditioned Reader assignment; the
+    server refuses what ARM refuses."""
+    control(server, "/_contract/configure", {"servicePrincipals": [{"clientId": GRANTEE_APP, "objectId": GRANTEE}],
+                                             "roleAssignmentPageSize": 2})
+    auth = AuthorizationManagementClient(ServerCredential(server), server["subscriptionId"], base_url=server["base"])
+    scope = registry_scope(server)
+    role = f"/subscriptions/{server['subscriptionId']}/providers/Microsoft.Authorization/roleDefinitions/{READER}"
+    params = RoleAssignmentCreateParameters(role_definition_id=role, principal_id=GRANTEE, principal_type="ServicePrincipal",
+                                            description="pull of team-a/web", condition=condition("team-a/web"), condition_version="2.0")
+    name = "0d8e2c4a-7b1f-4e3d-9a6c-5f2b8e1d4c7a"
+    created = auth.role_assignments.create(scope, name, params, enforce_https=False)
+    assert created.name == name and created.principal_id == GRANTEE and created.scope == scope
+    assert created.condition == condition("team-a/web") and created.condition_version == "2.0"
+    assert auth.role_assignments.get(scope, name, enforce_https=False).description == "pull of team-a/web"
+
+    listed = list(auth.role_assignments.list_for_scope(scope, filter="atScope()", enforce_https=False))
+    # Ours, the client's three on the registry and its one on the subscription, across three pages.
+    assert name in {a.name for a in listed} and len(listed) == 5
+    assert any(a.scope == f"/subscriptions/{server['subscriptionId']}" for a in listed)
+    paths = [r["path"] for r in control(server, "/_contract/state")["requests"]]
+    assert sum(p.endswith("/providers/Microsoft.Authorization/roleAssignments") for p in paths) == 3
+    mine = list(auth.role_assignments.list_for_scope(scope, filter=f"assignedTo('{GRANTEE}')", enforce_https=False))
+    assert [a.name for a in mine] == [name]
+
+    # The same grant under another name: RoleAssignmentExists; a name's principal cannot change.
+    with pytest.raises(ResourceExistsError) as exists:
+        auth.role_assignments.create(scope, "1d8e2c4a-7b1f-4e3d-9a6c-5f2b8e1d4c7a", params, enforce_https=False)
+    assert exists.value.error.code == "RoleAssignmentExists"
+    with pytest.raises(HttpResponseError) as bad:
+        auth.role_assignments.create(scope, "2d8e2c4a-7b1f-4e3d-9a6c-5f2b8e1d4c7a",
+                                     RoleAssignmentCreateParameters(role_definition_id=role, principal_id="11111111-2222-4333-8444-555555555555"),
+                                     enforce_https=False)
+    assert bad.value.error.code == "PrincipalNotFound"
+    with pytest.raises(HttpResponseError) as bad:
+        auth.role_assignments.create(scope, "3d8e2c4a-7b1f-4e3d-9a6c-5f2b8e1d4c7a",
+                                     RoleAssignmentCreateParameters(role_definition_id=role, principal_id=GRANTEE, principal_type="ServicePrincipal",
+                                                                    condition="(@Request[x] Nope 'y')",
+                                                                    condition_version="2.0"), enforce_https=False)
+    assert bad.value.error.code == "InvalidCondition"
+
+    # Another principal may not write; nor may the client when denied.
+    grantee_auth = AuthorizationManagementClient(ServerCredential(server, GRANTEE_APP), server["subscriptionId"], base_url=server["base"])
+    with pytest.raises(HttpResponseError) as refused:
+        grantee_auth.role_assignments.delete(scope, name, enforce_https=False)
+    assert refused.value.status_code == 403 and refused.value.error.code == "AuthorizationFailed"
+
+    deleted = auth.role_assignments.delete(scope, name, enforce_https=False)
+    assert deleted.name == name
+    assert auth.role_assignments.delete(scope, name, enforce_https=False) is None  # 204: already gone
+    with pytest.raises(ResourceNotFoundError):
+        auth.role_assignments.get(scope, name, enforce_https=False)
+
+
+def test_the_data_plane_honours_abac_assignments(server):
+    """A grantee's AAD token, exchanged by azure-containerregistry, reads only the
+    repository its Reader assignment's condition names, and only in ABAC mode."""
+    control(server, "/_contract/configure", {"servicePrincipals": [{"clientId": GRANTEE_APP, "objectId": GRANTEE}]})
+    for repo in ("team-a/web", "team-a/web2", "team-a/api"):
+        control(server, "/_contract/image", {"repository": repo, "tag": "v1"})
+    auth = AuthorizationManagementClient(ServerCredential(server), server["subscriptionId"], base_url=server["base"])
+    scope = registry_scope(server)
+    role = f"/subscriptions/{server['subscriptionId']}/providers/Microsoft.Authorization/roleDefinitions/{READER}"
+    auth.role_assignments.create(scope, "0d8e2c4a-7b1f-4e3d-9a6c-5f2b8e1d4c7a", RoleAssignmentCreateParameters(
+        role_definition_id=role, principal_id=GRANTEE, principal_type="ServicePrincipal", condition=condition("Team-A/Web"),
+        condition_version="2.0"), enforce_https=False)
+    grantee = ContainerRegistryClient(server["base"], ServerCredential(server, GRANTEE_APP), audience="https://containerregistry.azure.net")
+
+    # RBAC-only mode: the Reader role is not honoured at all.
+    with pytest.raises(HttpResponseError):
+        grantee.get_repository_properties("team-a/web", enforce_https=False)
+
+    control(server, "/_contract/configure", {"roleAssignmentMode": "AbacRepositoryPermissions"})
+    grantee = ContainerRegistryClient(server["base"], ServerCredential(server, GRANTEE_APP), audience="https://containerregistry.azure.net")
+    assert grantee.get_repository_properties("team-a/web", enforce_https=False).tag_count == 1  # names ignore case
+    manifest = grantee.get_manifest("team-a/web", "v1", enforce_https=False)
+    assert manifest.digest.startswith("sha256:")
+    for other in ("team-a/web2", "team-a/api"):
+        with pytest.raises(HttpResponseError):
+            grantee.get_repository_properties(other, enforce_https=False)
+        with pytest.raises(HttpResponseError):
+            grantee.get_manifest(other, "v1", enforce_https=False)
+    with pytest.raises(HttpResponseError):
+        grantee.set_manifest("team-a/web", manifest.manifest, tag="v2", enforce_https=False)
+    with pytest.raises(HttpResponseError):
+        grantee.delete_repository("team-a/web", enforce_https=False)
+    assert sorted(control(server, "/_contract/state")["repositories"]["team-a/web"]["tags"]) == ["v1"]
+    # The registered client keeps everything through its unconditioned Contributor role.
+    owner = ContainerRegistryClient(server["base"], ServerCredential(server), audience="https://containerregistry.azure.net")
+    assert owner.get_repository_properties("team-a/api", enforce_https=False).name == "team-a/api"

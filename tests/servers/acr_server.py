@@ -38,13 +38,34 @@ Strictness, by section of the reference:
   or both headers, where the POST's result is at `Location` once the status has
   succeeded.
 
+- 2.5: ARM role assignments (`Microsoft.Authorization`, api-version 2022-04-01) at
+  the registry's scope: PUT (a GUID name; a known role; a principal of this tenant's
+  directory; a condition needs `conditionVersion` "2.0" and must parse; the same
+  principal, role, scope and condition under another name is 409
+  `RoleAssignmentExists`; a name's principal, role or scope cannot change), GET, DELETE
+  (204 when gone) and the listing with `$filter` (`atScope()`, `principalId eq '...'`,
+  `assignedTo('...')`) in pages linked by `nextLink`. Only the registered client may
+  write them (403 `AuthorizationFailed` for others, or for it when
+  `roleAssignmentWriteDenied`). The registry reports `roleAssignmentMode` (api-version
+  2025-11-01), and the registry's token endpoint honours the assignments: an access
+  token carries, per repository asked, only the actions the subject's role
+  assignments allow (AcrPull, AcrPush, AcrDelete in `LegacyRegistryPermissions`; the
+  Container Registry Repository Reader, Writer and Contributor roles, their ABAC
+  conditions evaluated, in `AbacRepositoryPermissions`). The registered client holds
+  AcrPush, AcrDelete and Repository Contributor on the registry, so it may do
+  everything in either mode; `servicePrincipals` registers more applications (the
+  suite's canary is their secret too) whose tokens carry their own object id.
+
 Test control: `GET /_contract/state`, `POST /_contract/configure` ({"accessLifetime",
 "refreshLifetime", "aadLifetime", "armAudienceDisabled", "lroPolls", "lroStyle",
 "tokenStatus": {name: "enabled" | "disabled"},
-"expireRefreshTokens": true, "federatedAssertions": [...], "certificates": [PEM, ...]}), `POST /_contract/image` ({"repository", "tag"}: push a
-tiny image).
+"expireRefreshTokens": true, "federatedAssertions": [...], "certificates": [PEM, ...],
+"roleAssignmentMode", "roleAssignmentWriteDenied", "roleAssignmentPageSize",
+"servicePrincipals": [{"clientId", "objectId"}]}), `POST /_contract/image`
+({"repository", "tag"}: push a tiny image).
 """
 import base64
+import fnmatch
 import hashlib
 import hmac
 import json
@@ -68,6 +89,145 @@ ACR_AUDIENCE = "https://containerregistry.azure.net"
 ARM_AUDIENCES = ("https://management.azure.com", "https://management.core.windows.net", "https://management.chinacloudapi.cn", "https://management.usgovcloudapi.net")
 SCOPE_ACTIONS = {"content/read", "content/write", "content/delete", "metadata/read", "metadata/write"}
 API_VERSIONS = {"2023-07-01", "2025-04-01", "2025-11-01"}
+AUTHORIZATION_API_VERSIONS = {"2020-10-01-preview", "2022-04-01"}
+REGISTRY_ID = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{RESOURCE_GROUP}/providers/Microsoft.ContainerRegistry/registries/{REGISTRY}"
+ROLE_DEFINITIONS = f"/subscriptions/{SUBSCRIPTION}/providers/Microsoft.Authorization/roleDefinitions/"
+DATA = "Microsoft.ContainerRegistry/registries/repositories/"
+READ = {DATA + "content/read", DATA + "metadata/read"}
+WRITE = READ | {DATA + "content/write", DATA + "metadata/write"}
+DELETE = {DATA + "content/delete", DATA + "metadata/delete"}
+# Built-in roles: id -> (name, the mode that honours it (None: no data actions), data actions).
+ROLES = {
+    "7f951dda-4ed3-4680-a7ca-43fe172d538d": ("AcrPull", "LegacyRegistryPermissions", READ),
+    "8311e382-0749-4cb8-b61a-304f252e45ec": ("AcrPush", "LegacyRegistryPermissions", WRITE),
+    "c2f4ef07-c644-48eb-af81-4b1b4947fb11": ("AcrDelete", "LegacyRegistryPermissions", DELETE),
+    "b93aa761-3e63-49ed-ac28-beffa264f7ac": ("Container Registry Repository Reader", "AbacRepositoryPermissions", READ),
+    "2a1e307c-b015-4ebd-883e-5b7698a07328": ("Container Registry Repository Writer", "AbacRepositoryPermissions", WRITE),
+    "2efddaa5-3f1f-4df3-97df-af3f13818f4c": ("Container Registry Repository Contributor", "AbacRepositoryPermissions", WRITE | DELETE),
+    "acdd72a7-3385-48ef-bd42-f606fba81ae7": ("Reader", None, set()),
+    "f58310d9-a9f6-439a-9e8d-f62e7b41a168": ("Role Based Access Control Administrator", None, set()),
+}
+# What each registry token action needs.
+TOKEN_ACTIONS = {"pull": DATA + "content/read", "metadata_read": DATA + "metadata/read", "push": DATA + "content/write",
+                 "delete": DATA + "content/delete", "metadata_write": DATA + "metadata/write"}
+REPOSITORY_NAME = "Microsoft.ContainerRegistry/registries/repositories:name"
+
+
+class Condition:
+    """An ABAC condition (version 2.0) over one request: the data action and the
+    repository name. Grammar: or-expressions of and-expressions of `!x`, `(x)`,
+    `ActionMatches{'pattern'}` and `@Request[attribute] Operator 'value'` (also
+    `@Resource`). Anything else is a syntax error, as ARM refuses it."""
+
+    OPERATORS = {
+        "StringEquals": lambda a, v: a == v,
+        "StringEqualsIgnoreCase": lambda a, v: a.lower() == v.lower(),
+        "StringNotEquals": lambda a, v: a != v,
+        "StringNotEqualsIgnoreCase": lambda a, v: a.lower() != v.lower(),
+        "StringStartsWith": lambda a, v: a.startswith(v),
+        "StringStartsWithIgnoreCase": lambda a, v: a.lower().startswith(v.lower()),
+    }
+
+    def __init__(self, text):
+        self.tokens = self._tokens(text)
+        self.pos = 0
+        self.tree = self._or()
+        if self.pos != len(self.tokens):
+            raise ValueError(f"unexpected {self.tokens[self.pos]!r}")
+
+    @staticmethod
+    def _tokens(text):
+        out, i = [], 0
+        while i < len(text):
+            c = text[i]
+            if c.isspace():
+                i += 1
+            elif c in "()!":
+                out.append(c)
+                i += 1
+            elif c == "'":
+                j = text.index("'", i + 1)
+                out.append(("str", text[i + 1:j]))
+                i = j + 1
+            elif text.startswith("ActionMatches{'", i):
+                j = text.index("'}", i)
+                out.append(("action", text[i + len("ActionMatches{'"):j]))
+                i = j + 2
+            elif c == "@":
+                j = text.index("]", i)
+                source, _, attribute = text[i + 1:j].partition("[")
+                if source not in ("Request", "Resource"):
+                    raise ValueError(f"unknown attribute source {source}")
+                out.append(("attr", attribute))
+                i = j + 1
+            else:
+                j = i
+                while j < len(text) and (text[j].isalnum() or text[j] == "_"):
+                    j += 1
+                if j == i:
+                    raise ValueError(f"unexpected {c!r}")
+                out.append(text[i:j])
+                i = j
+        return out
+
+    def _peek(self):
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
+
+    def _take(self):
+        token = self._peek()
+        if token is None:
+            raise ValueError("unexpected end of condition")
+        self.pos += 1
+        return token
+
+    def _or(self):
+        node = self._and()
+        while isinstance(self._peek(), str) and self._peek().upper() == "OR":
+            self._take()
+            node = ("or", node, self._and())
+        return node
+
+    def _and(self):
+        node = self._factor()
+        while isinstance(self._peek(), str) and self._peek().upper() == "AND":
+            self._take()
+            node = ("and", node, self._factor())
+        return node
+
+    def _factor(self):
+        token = self._take()
+        if token == "!":
+            return ("not", self._factor())
+        if token == "(":
+            node = self._or()
+            if self._take() != ")":
+                raise ValueError("missing )")
+            return node
+        if isinstance(token, tuple) and token[0] == "action":
+            return ("action", token[1])
+        if isinstance(token, tuple) and token[0] == "attr":
+            operator, value = self._take(), self._take()
+            if operator not in self.OPERATORS or not (isinstance(value, tuple) and value[0] == "str"):
+                raise ValueError(f"bad comparison with {operator!r}")
+            return ("compare", token[1], operator, value[1])
+        raise ValueError(f"unexpected {token!r}")
+
+    def allows(self, action, repository):
+        def ev(node):
+            kind = node[0]
+            if kind == "or":
+                return ev(node[1]) or ev(node[2])
+            if kind == "and":
+                return ev(node[1]) and ev(node[2])
+            if kind == "not":
+                return not ev(node[1])
+            if kind == "action":
+                return fnmatch.fnmatchcase(action.lower(), node[1].lower())
+            _, attribute, operator, value = node
+            if attribute != REPOSITORY_NAME:
+                return False
+            return self.OPERATORS[operator](repository, value)
+        return ev(self.tree)
 
 
 def b64url(data):
@@ -115,6 +275,35 @@ class State:
         self.password_log = []
         self.operations = {}  # id -> {"polls_left", "result"}
         self.requests = []
+        # Entra: client id -> object id of its service principal in this tenant.
+        self.apps = {CLIENT_ID: CLIENT_ID}
+        self.role_assignment_mode = "LegacyRegistryPermissions"
+        self.role_assignment_write_denied = False
+        self.role_assignment_page_size = 1000
+        self.role_assignments = {}  # name -> resource
+        now = rfc3339(time.time())
+        for name, scope, role in (
+            ("6f1c0e4a-1b2c-4d3e-8f40-5a6b7c8d9e01", REGISTRY_ID, "8311e382-0749-4cb8-b61a-304f252e45ec"),
+            ("6f1c0e4a-1b2c-4d3e-8f40-5a6b7c8d9e02", REGISTRY_ID, "c2f4ef07-c644-48eb-af81-4b1b4947fb11"),
+            ("6f1c0e4a-1b2c-4d3e-8f40-5a6b7c8d9e03", REGISTRY_ID, "2efddaa5-3f1f-4df3-97df-af3f13818f4c"),
+            ("6f1c0e4a-1b2c-4d3e-8f40-5a6b7c8d9e04", f"/subscriptions/{SUBSCRIPTION}", "f58310d9-a9f6-439a-9e8d-f62e7b41a168"),
+        ):
+            self.role_assignments[name] = role_assignment(name, scope, {"roleDefinitionId": ROLE_DEFINITIONS + role,
+                                                                        "principalId": CLIENT_ID, "principalType": "ServicePrincipal"}, now)
+
+    def may(self, principal, action, repository):
+        """Whether the registry lets `principal` do the data `action` on `repository`."""
+        for a in self.role_assignments.values():
+            p = a["properties"]
+            role = ROLES.get(p["roleDefinitionId"].rsplit("/", 1)[-1].lower())
+            if p["principalId"] != principal or role is None or role[1] != self.role_assignment_mode or action not in role[2]:
+                continue
+            if not (REGISTRY_ID.lower() + "/").startswith(p["scope"].lower().rstrip("/") + "/"):
+                continue
+            if p.get("condition") and not Condition(p["condition"]).allows(action, repository):
+                continue
+            return True
+        return False
 
     # ---- JWTs ------------------------------------------------------------------------
     def sign(self, claims, sdk_safe=False):
@@ -146,6 +335,16 @@ class State:
         return claims
 
 
+def role_assignment(name, scope, properties, now):
+    return {"id": f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}", "name": name,
+            "type": "Microsoft.Authorization/roleAssignments",
+            "properties": {"roleDefinitionId": properties["roleDefinitionId"], "principalId": properties["principalId"],
+                           "principalType": properties.get("principalType") or "ServicePrincipal", "scope": scope,
+                           "condition": properties.get("condition"), "conditionVersion": properties.get("conditionVersion"),
+                           "description": properties.get("description"), "createdOn": now, "updatedOn": now,
+                           "createdBy": CLIENT_ID, "updatedBy": CLIENT_ID, "delegatedManagedIdentityResourceId": None}}
+
+
 class Handler(ContractHandler):
     content_type = "application/json; charset=utf-8"
 
@@ -160,6 +359,7 @@ class Handler(ContractHandler):
     # ---- routes -------------------------------------------------------------------
     def route(self, method, path, query, body):
         s = self.state
+        path = "/" + path.lstrip("/")  # azure-mgmt-authorization joins "/{scope}" with a scope that starts with "/"
         if path.startswith("/_contract/"):
             return self._control(path, body)
         if path == f"/{TENANT}/v2.0/.well-known/openid-configuration":
@@ -189,7 +389,8 @@ class Handler(ContractHandler):
             return 200, {"repositories": {n: {"tags": r["tags"], "manifests": sorted(r["manifests"])} for n, r in s.repositories.items()},
                          "scopeMaps": s.scope_maps, "tokens": s.tokens, "requests": s.requests,
                          "passwords": {t: {slot: {"expiry": e} for slot, (_, e) in slots.items()} for t, slots in s.passwords.items()},
-                         "passwordLog": s.password_log}
+                         "passwordLog": s.password_log, "roleAssignments": s.role_assignments,
+                         "roleAssignmentMode": s.role_assignment_mode}
         if path == "/_contract/configure":
             if "publicUrl" in data:
                 # Served behind a proxy: challenges and tokens name the proxy's address.
@@ -212,6 +413,13 @@ class Handler(ContractHandler):
                 cert = x509.load_pem_x509_certificate(pem.encode())
                 s.certificates[("x5t", b64url(cert.fingerprint(hashes.SHA1())))] = cert.public_key()
                 s.certificates[("x5t#S256", b64url(cert.fingerprint(hashes.SHA256())))] = cert.public_key()
+            if data.get("roleAssignmentMode", s.role_assignment_mode) not in ("LegacyRegistryPermissions", "AbacRepositoryPermissions"):
+                return 400, {"error": "roleAssignmentMode is LegacyRegistryPermissions or AbacRepositoryPermissions"}
+            s.role_assignment_mode = data.get("roleAssignmentMode", s.role_assignment_mode)
+            s.role_assignment_write_denied = data.get("roleAssignmentWriteDenied", s.role_assignment_write_denied)
+            s.role_assignment_page_size = data.get("roleAssignmentPageSize", s.role_assignment_page_size)
+            for app in data.get("servicePrincipals", []):
+                s.apps[app["clientId"]] = app["objectId"].lower()
             if data.get("expireRefreshTokens"):
                 s.refresh_not_before = int(time.time()) + 1
             return 200, {}
@@ -258,15 +466,16 @@ class Handler(ContractHandler):
                 return 401, {"error": "invalid_client", "error_description": "AADSTS700027: Client assertion failed signature validation.", "error_codes": [700027]}
             if one("client_id") != CLIENT_ID or (certified is None and one("client_assertion") not in s.federated_assertions):
                 return 400, {"error": "invalid_client", "error_description": "AADSTS70021: No matching federated identity record found for presented assertion.", "error_codes": [70021]}
-        elif one("client_id") != CLIENT_ID or not hmac.compare_digest(one("client_secret"), s.client_secret):
+        elif one("client_id") not in s.apps or not hmac.compare_digest(one("client_secret"), s.client_secret):
             return 401, {"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided.", "error_codes": [7000215]}
         scope = one("scope")
         audience = scope[: -len("/.default")] if scope.endswith("/.default") else None
         if audience not in (ACR_AUDIENCE,) + ARM_AUDIENCES:
             return 400, {"error": "invalid_scope", "error_description": f"AADSTS70011: The provided value for scope {scope} is not valid."}
         now = int(time.time())
-        token = s.sign({"aud": audience, "iss": f"https://sts.windows.net/{TENANT}/", "tid": TENANT, "oid": CLIENT_ID,
-                        "appid": CLIENT_ID, "iat": now, "nbf": now, "exp": now + s.aad_lifetime})
+        client = one("client_id")
+        token = s.sign({"aud": audience, "iss": f"https://sts.windows.net/{TENANT}/", "tid": TENANT, "oid": s.apps[client],
+                        "appid": client, "iat": now, "nbf": now, "exp": now + s.aad_lifetime})
         return 200, {"token_type": "Bearer", "expires_in": s.aad_lifetime, "ext_expires_in": s.aad_lifetime, "access_token": token}
 
     def _certificate_assertion(self, assertion, tenant):
@@ -353,6 +562,19 @@ class Handler(ContractHandler):
                 out.append({"type": kind, "name": name, "actions": actions.split(",")})
         return out
 
+    def _honoured(self, principal, access):
+        """The scopes asked, each with only the actions the principal's role
+        assignments allow on its repository (as ACR issues them)."""
+        out = []
+        for entry in access:
+            if entry["type"] == "repository":
+                actions = [a for a in entry["actions"] if a in TOKEN_ACTIONS and self.state.may(principal, TOKEN_ACTIONS[a], entry["name"])]
+                if "*" in entry["actions"] and all(self.state.may(principal, x, entry["name"]) for x in TOKEN_ACTIONS.values()):
+                    actions.append("*")
+                entry = {**entry, "actions": actions}
+            out.append(entry)
+        return out
+
     def _acr_token(self, method, query, body):
         s = self.state
         now = int(time.time())
@@ -370,7 +592,7 @@ class Handler(ContractHandler):
                     return 401, {"errors": [{"code": "UNAUTHORIZED", "message": "invalid username or password"}]}
                 token = s.sign({"jti": str(uuid.uuid4()), "sub": claims["sub"], "nbf": now, "iat": now, "exp": now + s.access_lifetime,
                                 "iss": "Azure Container Registry", "aud": s.service, "version": "1.0", "grant_type": "access_token",
-                                "access": self._scopes(query.get("scope", []))}, sdk_safe=True)
+                                "access": self._honoured(claims["sub"], self._scopes(query.get("scope", [])))}, sdk_safe=True)
                 return 200, {"access_token": token}
             stored = next((p for p in s.passwords.get(user, {}).values() if hmac.compare_digest(p[0], password)), None)
             if not stored or not hmac.compare_digest(stored[0], password) or stored[1] <= time.time() or s.tokens.get(user, {}).get("properties", {}).get("status") != "enabled":
@@ -392,7 +614,7 @@ class Handler(ContractHandler):
         claims = s.verify(one("refresh_token"))
         if claims is None or claims.get("grant_type") != "refresh_token" or claims.get("aud") != s.service or claims["iat"] < s.refresh_not_before:
             return 401, {"errors": [{"code": "UNAUTHORIZED", "message": "the refresh token is invalid or expired"}]}
-        access = self._scopes(form.get("scope", []))
+        access = self._honoured(claims["sub"], self._scopes(form.get("scope", [])))
         token = s.sign({"jti": str(uuid.uuid4()), "sub": claims["sub"], "nbf": now, "iat": now, "exp": now + s.access_lifetime,
                         "iss": "Azure Container Registry", "aud": s.service, "version": "1.0", "grant_type": "access_token",
                         "access": access}, sdk_safe=True)
@@ -446,6 +668,7 @@ class Handler(ContractHandler):
         for kind in ("/manifests/", "/blobs/uploads/", "/blobs/"):
             if kind in rest:
                 name, _, ref = rest.partition(kind)
+                name = urllib.parse.unquote(name)  # the SDKs send "team-a%2Fweb"
                 break
         else:
             return 404, {"errors": [{"code": "NAME_INVALID", "message": "invalid path"}]}
@@ -500,6 +723,13 @@ class Handler(ContractHandler):
             raise Reply(401, {"error": {"code": "InvalidAuthenticationToken", "message": "The access token is invalid or not for Azure Resource Manager."}},
                         [("WWW-Authenticate", f'Bearer authorization_uri="{s.base}/{TENANT}", error="invalid_token"')])
         version = (query.get("api-version") or [""])[0]
+        marker = "/providers/microsoft.authorization/roleassignments"
+        if marker in path.lower():
+            at = path.lower().index(marker)
+            scope, rest = path[:at], path[at + len(marker):]
+            if version not in AUTHORIZATION_API_VERSIONS:
+                self._arm_error(400, "MissingApiVersionParameter" if not version else "InvalidApiVersionParameter", f"The api-version '{version}' is invalid.")
+            return self._role_assignments(method, scope, rest.strip("/"), query, body, claims)
         if version not in API_VERSIONS:
             self._arm_error(400, "MissingApiVersionParameter" if not version else "InvalidApiVersionParameter", f"The api-version '{version}' is invalid.")
         registry_id = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{RESOURCE_GROUP}/providers/Microsoft.ContainerRegistry/registries/{REGISTRY}"
@@ -508,8 +738,11 @@ class Handler(ContractHandler):
         rest = path[len(registry_id):]
         data = json.loads(body or b"{}") if body else {}
         if rest == "" and method == "GET":
+            properties = {"loginServer": f"{REGISTRY}.azurecr.io", "provisioningState": "Succeeded"}
+            if version >= "2025-11-01":
+                properties["roleAssignmentMode"] = s.role_assignment_mode
             return 200, {"id": registry_id, "name": REGISTRY, "type": "Microsoft.ContainerRegistry/registries", "location": "westeurope",
-                         "sku": {"name": "Premium", "tier": "Premium"}, "properties": {"loginServer": f"{REGISTRY}.azurecr.io", "provisioningState": "Succeeded"}}
+                         "sku": {"name": "Premium", "tier": "Premium"}, "properties": properties}
         parts = rest.strip("/").split("/")
         if len(parts) == 2 and parts[0] in ("scopeMaps", "tokens"):
             kind, name = parts
@@ -600,6 +833,126 @@ class Handler(ContractHandler):
                 return 202, None, [("Location", f"{s.base}{path}?api-version={version}"), ("Retry-After", "0")]
             return 200, op["result"]
         self._arm_error(404, "ResourceNotFound", f"The Resource '{path}' was not found.")
+
+
+    def _role_assignments(self, method, scope, name, query, body, claims):
+        """Reference 2.5: role assignments at `scope` (the registry, its resource
+        group or the subscription)."""
+        s = self.state
+        known = (REGISTRY_ID, f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{RESOURCE_GROUP}", f"/subscriptions/{SUBSCRIPTION}")
+        if scope.lower() not in (k.lower() for k in known):
+            self._arm_error(404, "ResourceNotFound", f"The scope '{scope}' was not found.")
+        scope = next(k for k in known if k.lower() == scope.lower())
+
+        def denied(action):
+            self._arm_error(403, "AuthorizationFailed",
+                            f"The client '{claims['oid']}' with object id '{claims['oid']}' does not have authorization to perform action "
+                            f"'Microsoft.Authorization/roleAssignments/{action}' over scope '{scope}/providers/Microsoft.Authorization/roleAssignments/{name}' "
+                            "or the scope is invalid. If access was recently granted, please refresh your credentials.")
+
+        if not name:
+            if method != "GET":
+                self._arm_error(405, "MethodNotAllowed", "only GET lists role assignments")
+            return self._list_role_assignments(scope, query)
+        if "/" in name:
+            self._arm_error(404, "ResourceNotFound", f"The Resource '{name}' was not found.")
+        try:
+            valid_name = str(uuid.UUID(name)) == name.lower()
+        except ValueError:
+            valid_name = False
+        if not valid_name:
+            self._arm_error(400, "InvalidRoleAssignmentId", f"The role assignment ID '{name}' is not valid. The role assignment ID must be a GUID.")
+        existing = s.role_assignments.get(name.lower())
+        if existing is not None and existing["properties"]["scope"].lower() != scope.lower():
+            existing = None
+        if method == "GET":
+            if existing is None:
+                self._arm_error(404, "RoleAssignmentNotFound", f"The role assignment '{name}' is not found.")
+            return 200, existing
+        writer = claims.get("oid") == CLIENT_ID and not s.role_assignment_write_denied
+        if method == "DELETE":
+            if not writer:
+                denied("delete")
+            if existing is None:
+                return 204, None
+            del s.role_assignments[name.lower()]
+            return 200, existing
+        if method != "PUT":
+            self._arm_error(405, "MethodNotAllowed", f"{method} is not allowed on a role assignment")
+        if not writer:
+            denied("write")
+        try:
+            props = json.loads(body or b"{}").get("properties")
+        except ValueError:
+            props = None
+        if not isinstance(props, dict):
+            self._arm_error(400, "InvalidRequestContent", "The request content was invalid and could not be deserialized.")
+        role = str(props.get("roleDefinitionId") or "")
+        if not role.lower().startswith(ROLE_DEFINITIONS.lower()) or role.rsplit("/", 1)[-1].lower() not in ROLES:
+            self._arm_error(400, "RoleDefinitionDoesNotExist", f"The specified role definition with ID '{role.rsplit('/', 1)[-1]}' does not exist.")
+        principal = str(props.get("principalId") or "").lower()
+        if principal not in s.apps.values():
+            self._arm_error(400, "PrincipalNotFound", f"Principal {principal.replace('-', '')} does not exist in the directory {TENANT}. Check that you have the correct principal ID.")
+        if props.get("principalType") not in (None, "ServicePrincipal"):
+            self._arm_error(400, "UnmatchedPrincipalType", f"The PrincipalId '{principal}' has type 'ServicePrincipal' , which is different from specified PrincipalType '{props.get('principalType')}'.")
+        if props.get("scope") not in (None, scope):
+            self._arm_error(400, "InvalidRoleAssignmentScope", "The scope in the body does not match the scope of the request.")
+        condition = props.get("condition")
+        if condition is not None:
+            if props.get("conditionVersion") != "2.0":
+                self._arm_error(400, "InvalidConditionVersion", "The condition version must be 2.0.")
+            try:
+                Condition(condition)
+            except (ValueError, IndexError) as e:
+                self._arm_error(400, "InvalidCondition", f"The condition is not valid: {e}.")
+        props = {**props, "principalId": principal, "roleDefinitionId": ROLE_DEFINITIONS + role.rsplit("/", 1)[-1].lower()}
+        if existing is not None:
+            old = existing["properties"]
+            if old["principalId"] != principal or old["roleDefinitionId"].lower() != props["roleDefinitionId"].lower():
+                self._arm_error(400, "RoleAssignmentUpdateNotPermitted",
+                                "Tenant ID, application ID, principal ID, and scope are not allowed to be updated.")
+        squeeze = lambda c: "".join((c or "").split())
+        for other in s.role_assignments.values():
+            o = other["properties"]
+            if other["name"] != name.lower() and o["scope"] == scope and o["principalId"] == principal \
+                    and o["roleDefinitionId"].lower() == props["roleDefinitionId"].lower() and squeeze(o.get("condition")) == squeeze(condition):
+                self._arm_error(409, "RoleAssignmentExists", f"The role assignment already exists. The ID of the existing role assignment is {other['name'].replace('-', '')}.")
+        now = rfc3339(time.time())
+        resource = role_assignment(name.lower(), scope, props, now)
+        if existing is not None:
+            resource["properties"]["createdOn"] = existing["properties"]["createdOn"]
+        s.role_assignments[name.lower()] = resource
+        return (200 if existing is not None else 201), resource
+
+    def _list_role_assignments(self, scope, query):
+        s = self.state
+        text = (query.get("$filter") or [""])[0].strip()
+        at_scope, principal = False, None
+        for clause in [c.strip() for c in text.split(" and ")] if text else []:
+            if clause == "atScope()":
+                at_scope = True
+            elif clause.startswith("principalId eq '") and clause.endswith("'"):
+                principal = clause[len("principalId eq '"):-1].lower()
+            elif clause.startswith("assignedTo('") and clause.endswith("')"):
+                principal = clause[len("assignedTo('"):-2].lower()
+            else:
+                self._arm_error(400, "UnsupportedQuery", f"The filter '{text}' is not supported.")
+
+        def matches(a):
+            own = a["properties"]["scope"].lower().rstrip("/") + "/"
+            here = scope.lower().rstrip("/") + "/"
+            related = here.startswith(own) if at_scope else (here.startswith(own) or own.startswith(here))
+            return related and (principal is None or a["properties"]["principalId"] == principal)
+
+        found = sorted((a for a in s.role_assignments.values() if matches(a)), key=lambda a: a["name"])
+        start = int((query.get("$skipToken") or ["0"])[0] or 0)
+        page = found[start:start + s.role_assignment_page_size]
+        answer = {"value": page}
+        if start + s.role_assignment_page_size < len(found):
+            params = urllib.parse.urlencode({"api-version": query["api-version"][0], "$filter": text,
+                                             "$skipToken": str(start + s.role_assignment_page_size)}, safe="()'$")
+            answer["nextLink"] = f"{s.base}{scope}/providers/Microsoft.Authorization/roleAssignments?{params}"
+        return 200, answer
 
 
 def main():

@@ -64,7 +64,8 @@ async fn lifecycle_with_repository_scoped_tokens() {
     assert!(server.state()["requests"].as_array().unwrap().is_empty(), "create made a request");
     assert_eq!(registry.get_repository(&repo.name).await.unwrap().created_at, None);
 
-    // Cross-account access: not-supported, before any request.
+    // Cross-account access: an AWS grant is bad input, before any request; an Azure
+    // grant on a registry in RBAC-only mode is not-supported, and nothing is written.
     let before = server.state()["requests"].as_array().unwrap().len();
     let e = registry
         .add_cross_account_access(
@@ -73,9 +74,13 @@ async fn lifecycle_with_repository_scoped_tokens() {
         )
         .await
         .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::NotSupported);
-    assert_eq!(registry.get_cross_account_access(&repo.name).await.unwrap_err().code(), ErrorCode::NotSupported);
+    assert_eq!(e.code(), ErrorCode::InvalidInput);
     assert_eq!(server.state()["requests"].as_array().unwrap().len(), before);
+    let e = registry.add_cross_account_access(&repo.name, &azure_grant(&[GRANTEES[0].1])).await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::NotSupported);
+    assert!(e.message().contains("--role-assignment-mode rbac-abac") && e.message().contains("AcrPull"), "{e}");
+    assert_eq!(registry.get_cross_account_access(&repo.name).await.unwrap_err().code(), ErrorCode::NotSupported);
+    assert_eq!(requests_to(&server, "PUT", "roleAssignments"), 0);
 
     // Push-pull credentials push; pull credentials pull and cannot push.
     let push_creds = registry.generate_credentials(&repo.name, Permissions::PushPull, None).await.unwrap();
@@ -96,9 +101,10 @@ async fn lifecycle_with_repository_scoped_tokens() {
     // Now it has images: createdAt from ACR.
     assert!(registry.get_repository(&repo.name).await.unwrap().created_at.is_some());
 
-    // One exchange served every call so far.
+    // One exchange served every call so far; two Azure AD tokens (the registry's, and
+    // ARM's for the role-assignment mode read by the cross-account calls).
     assert_eq!(server.count("/oauth2/exchange"), 1);
-    assert_eq!(server.count(&format!("/{}/oauth2/v2.0/token", server.ready["tenantId"].as_str().unwrap())), 1);
+    assert_eq!(server.count(&format!("/{}/oauth2/v2.0/token", server.ready["tenantId"].as_str().unwrap())), 2);
 
     // Refresh tokens expire: the next new scope's token request gets 401, and a new
     // exchange follows (tokens already cached for their scope are still served).
@@ -402,4 +408,304 @@ async fn unscoped_acr_credentials_are_the_refresh_token_as_a_login() {
     assert_eq!(secret["type"], "kubernetes.io/dockerconfigjson");
     // Without the opt-in, no login: a bearer token for one repository.
     assert_eq!(creds.auth_method, AuthMethod::Bearer);
+}
+
+// ---- cross-account pull through ABAC role assignments ---------------------------------
+
+/// Grantee applications (client id, object id of their service principal).
+const GRANTEES: [(&str, &str); 8] = [
+    ("9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c60", "3f2e1d0c-9b8a-4c7d-8e6f-5a4b3c2d1e00"),
+    ("9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c61", "3f2e1d0c-9b8a-4c7d-8e6f-5a4b3c2d1e01"),
+    ("9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c62", "3f2e1d0c-9b8a-4c7d-8e6f-5a4b3c2d1e02"),
+    ("9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c63", "3f2e1d0c-9b8a-4c7d-8e6f-5a4b3c2d1e03"),
+    ("9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c64", "3f2e1d0c-9b8a-4c7d-8e6f-5a4b3c2d1e04"),
+    ("9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c65", "3f2e1d0c-9b8a-4c7d-8e6f-5a4b3c2d1e05"),
+    ("9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c66", "3f2e1d0c-9b8a-4c7d-8e6f-5a4b3c2d1e06"),
+    ("9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c67", "3f2e1d0c-9b8a-4c7d-8e6f-5a4b3c2d1e07"),
+];
+const READER: &str = "b93aa761-3e63-49ed-ac28-beffa264f7ac";
+
+fn azure_grant(principals: &[&str]) -> CrossAccountAccess {
+    CrossAccountAccess::from_json(&json!({ "platform": "azure", "principalIds": principals })).unwrap()
+}
+
+/// The server in ABAC mode with the grantees registered in its directory.
+fn abac_server() -> AcrServer {
+    let server = AcrServer::start();
+    let apps: Vec<_> = GRANTEES.iter().map(|(c, o)| json!({ "clientId": c, "objectId": o })).collect();
+    server.control(
+        "/_contract/configure",
+        Some(json!({ "roleAssignmentMode": "AbacRepositoryPermissions", "servicePrincipals": apps, "roleAssignmentPageSize": 2 })),
+    );
+    server
+}
+
+/// The grantee's own binding of the same registry (its client id, the suite's canary
+/// secret), with a fresh token cache.
+fn grantee(server: &AcrServer, client_id: &str) -> NativeRegistry {
+    let mut config = server.config(json!({}));
+    config["azure"]["credentials"]["clientId"] = json!(client_id);
+    connect(&config.to_string()).unwrap()
+}
+
+fn granted(access: &CrossAccountAccess) -> Vec<String> {
+    match access {
+        CrossAccountAccess::Azure(z) => z.principal_ids.clone(),
+        other => panic!("not an Azure grant: {other:?}"),
+    }
+}
+
+fn role_assignments(server: &AcrServer) -> serde_json::Map<String, serde_json::Value> {
+    server.state()["roleAssignments"].as_object().unwrap().clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abac_grant_lets_the_grantee_pull_that_repository_and_nothing_else() {
+    let server = abac_server();
+    let owner = connect(&server.config(json!({})).to_string()).unwrap();
+    let (web, api) = ("team-a/web", "team-a/api");
+    for repo in [web, api] {
+        let creds = owner.generate_credentials(repo, Permissions::PushPull, None).await.unwrap();
+        push(&owner, &server.endpoint, repo, &creds).await.unwrap();
+    }
+    let (client_id, principal) = GRANTEES[0];
+
+    // Before the grant the grantee reads nothing.
+    let before = grantee(&server, client_id);
+    let creds = before.generate_credentials(web, Permissions::Pull, None).await.unwrap();
+    assert!(pull(&before, &server.endpoint, web, &creds).await.is_err());
+
+    // Grant: one Reader assignment at the registry's scope, its condition naming web.
+    owner.add_cross_account_access(web, &azure_grant(&[&principal.to_uppercase()])).await.unwrap();
+    let got = owner.get_cross_account_access(web).await.unwrap();
+    assert_eq!(granted(&got.access), vec![principal.to_owned()]);
+    assert!(got.last_updated.is_some());
+    assert_eq!(granted(&owner.get_cross_account_access(api).await.unwrap().access), Vec::<String>::new());
+    let ours: Vec<_> =
+        role_assignments(&server).into_values().filter(|a| a["properties"]["principalId"] == principal).collect();
+    assert_eq!(ours.len(), 1);
+    let p = &ours[0]["properties"];
+    assert!(p["roleDefinitionId"].as_str().unwrap().ends_with(READER));
+    assert_eq!(
+        p["scope"],
+        server.state()["roleAssignments"].as_object().unwrap().values().next().unwrap()["properties"]["scope"]
+    );
+    assert!(p["condition"].as_str().unwrap().contains("StringEqualsIgnoreCase 'team-a/web'"));
+    assert_eq!(p["principalType"], "ServicePrincipal");
+
+    // The grantee pulls web; it is refused on api, and on push to web.
+    let reader = grantee(&server, client_id);
+    let creds = reader.generate_credentials(web, Permissions::Pull, None).await.unwrap();
+    pull(&reader, &server.endpoint, web, &creds).await.unwrap();
+    let other = reader.generate_credentials(api, Permissions::Pull, None).await.unwrap();
+    assert_eq!(pull(&reader, &server.endpoint, api, &other).await.unwrap_err().code(), ErrorCode::AccessDenied);
+    let push_creds = reader.generate_credentials(web, Permissions::PushPull, None).await.unwrap();
+    assert_eq!(push(&reader, &server.endpoint, web, &push_creds).await.unwrap_err().code(), ErrorCode::AccessDenied);
+    // Another grantee, not named, reads nothing.
+    let stranger = grantee(&server, GRANTEES[1].0);
+    let creds = stranger.generate_credentials(web, Permissions::Pull, None).await.unwrap();
+    assert!(pull(&stranger, &server.endpoint, web, &creds).await.is_err());
+
+    // A second add writes nothing; remove takes the assignment back.
+    let puts = requests_to(&server, "PUT", "roleAssignments");
+    owner.add_cross_account_access(web, &azure_grant(&[principal])).await.unwrap();
+    assert_eq!(requests_to(&server, "PUT", "roleAssignments"), puts);
+    owner.remove_cross_account_access(web, &azure_grant(&[principal])).await.unwrap();
+    assert!(granted(&owner.get_cross_account_access(web).await.unwrap().access).is_empty());
+    assert!(role_assignments(&server).values().all(|a| a["properties"]["principalId"] != principal));
+    // Removing again is a no-op: nothing of ours is left to delete.
+    let deletes = requests_to(&server, "DELETE", "roleAssignments");
+    owner.remove_cross_account_access(web, &azure_grant(&[principal])).await.unwrap();
+    assert_eq!(requests_to(&server, "DELETE", "roleAssignments"), deletes);
+
+    // After the revoke the grantee's new tokens read nothing.
+    let revoked = grantee(&server, client_id);
+    let creds = revoked.generate_credentials(web, Permissions::Pull, None).await.unwrap();
+    assert_eq!(pull(&revoked, &server.endpoint, web, &creds).await.unwrap_err().code(), ErrorCode::AccessDenied);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn eight_concurrent_adds_for_eight_principals_all_stay() {
+    let server = abac_server();
+    let config = server.config(json!({})).to_string();
+    let mut tasks = Vec::new();
+    for (_, principal) in GRANTEES {
+        let config = config.clone();
+        // A client each: eight writers that share nothing, as eight processes would.
+        tasks.push(tokio::spawn(async move {
+            let registry = connect(&config).unwrap();
+            registry.add_cross_account_access("team-a/web", &azure_grant(&[principal])).await
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    let owner = connect(&config).unwrap();
+    let mut expected: Vec<String> = GRANTEES.iter().map(|(_, p)| p.to_string()).collect();
+    expected.sort();
+    assert_eq!(granted(&owner.get_cross_account_access("team-a/web").await.unwrap().access), expected);
+    // Each grantee pulls.
+    let creds = owner.generate_credentials("team-a/web", Permissions::PushPull, None).await.unwrap();
+    push(&owner, &server.endpoint, "team-a/web", &creds).await.unwrap();
+    for (client_id, _) in GRANTEES {
+        let g = grantee(&server, client_id);
+        let creds = g.generate_credentials("team-a/web", Permissions::Pull, None).await.unwrap();
+        pull(&g, &server.endpoint, "team-a/web", &creds).await.unwrap();
+    }
+    // Concurrent removes of four leave the other four.
+    let mut tasks = Vec::new();
+    for (_, principal) in &GRANTEES[..4] {
+        let config = config.clone();
+        tasks.push(tokio::spawn(async move {
+            connect(&config).unwrap().remove_cross_account_access("team-a/web", &azure_grant(&[principal])).await
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    assert_eq!(granted(&owner.get_cross_account_access("team-a/web").await.unwrap().access), expected[4..].to_vec());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn foreign_look_alike_assignments_survive_add_and_remove_and_are_never_reported() {
+    let server = abac_server();
+    let owner = connect(&server.config(json!({})).to_string()).unwrap();
+    let (_, principal) = GRANTEES[0];
+    let r = &server.ready;
+    let registry_id = format!(
+        "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.ContainerRegistry/registries/{}",
+        r["subscriptionId"].as_str().unwrap(),
+        r["resourceGroup"].as_str().unwrap(),
+        r["registryName"].as_str().unwrap()
+    );
+    let role = |id: &str| {
+        format!(
+            "/subscriptions/{}/providers/Microsoft.Authorization/roleDefinitions/{id}",
+            r["subscriptionId"].as_str().unwrap()
+        )
+    };
+    let condition = |op: &str, repo: &str| {
+        format!(
+            "((!(ActionMatches{{'Microsoft.ContainerRegistry/registries/repositories/content/read'}}) AND !(ActionMatches{{'Microsoft.ContainerRegistry/registries/repositories/metadata/read'}})) OR (@Request[Microsoft.ContainerRegistry/registries/repositories:name] {op} '{repo}'))"
+        )
+    };
+    let description = "artifact-registry: cross-account pull of the repository team-a/web";
+    // Someone else's: a prefix condition, our condition without our description (for
+    // another grantee), our condition and description with the Writer role, and ours
+    // for another principal under a name of their own.
+    let foreign = [
+        (
+            "a1000000-0000-4000-8000-000000000001",
+            role(READER),
+            condition("StringStartsWithIgnoreCase", "team-a/web"),
+            description,
+            principal,
+        ),
+        (
+            "a1000000-0000-4000-8000-000000000002",
+            role(READER),
+            condition("StringEqualsIgnoreCase", "team-a/web"),
+            "pull for the web team",
+            GRANTEES[2].1,
+        ),
+        (
+            "a1000000-0000-4000-8000-000000000003",
+            role("2a1e307c-b015-4ebd-883e-5b7698a07328"),
+            condition("StringEqualsIgnoreCase", "team-a/web"),
+            description,
+            principal,
+        ),
+        (
+            "a1000000-0000-4000-8000-000000000004",
+            role(READER),
+            condition("StringEqualsIgnoreCase", "team-a/web"),
+            description,
+            GRANTEES[1].1,
+        ),
+    ];
+    let token = {
+        let form = format!(
+            "grant_type=client_credentials&client_id={}&client_secret={}&scope=https%3A%2F%2Fmanagement.azure.com%2F.default",
+            r["clientId"].as_str().unwrap(),
+            r["clientSecret"].as_str().unwrap()
+        );
+        let url = format!("{}/{}/oauth2/v2.0/token", server.endpoint, r["tenantId"].as_str().unwrap());
+        let answer = artifact_registry_tests::plain_http::request(
+            "POST",
+            &url,
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            form.as_bytes(),
+        );
+        serde_json::from_slice::<serde_json::Value>(&answer.body).unwrap()["access_token"].as_str().unwrap().to_owned()
+    };
+    for (name, role, condition, description, principal) in &foreign {
+        let body = json!({ "properties": { "roleDefinitionId": role, "principalId": principal, "principalType": "ServicePrincipal",
+            "condition": condition, "conditionVersion": "2.0", "description": description } });
+        let url = format!(
+            "{}{registry_id}/providers/Microsoft.Authorization/roleAssignments/{name}?api-version=2022-04-01",
+            server.endpoint
+        );
+        let answer = artifact_registry_tests::plain_http::request(
+            "PUT",
+            &url,
+            &[("Authorization", &format!("Bearer {token}")), ("Content-Type", "application/json")],
+            body.to_string().as_bytes(),
+        );
+        assert_eq!(answer.status, 201, "{}", String::from_utf8_lossy(&answer.body));
+    }
+    let before = role_assignments(&server);
+
+    // None of them is reported; add writes ours beside them, remove takes only ours.
+    assert!(granted(&owner.get_cross_account_access("team-a/web").await.unwrap().access).is_empty());
+    owner.add_cross_account_access("team-a/web", &azure_grant(&[principal])).await.unwrap();
+    assert_eq!(
+        granted(&owner.get_cross_account_access("team-a/web").await.unwrap().access),
+        vec![principal.to_owned()]
+    );
+    owner
+        .remove_cross_account_access("team-a/web", &azure_grant(&[principal, GRANTEES[1].1, GRANTEES[2].1]))
+        .await
+        .unwrap();
+    assert_eq!(role_assignments(&server), before, "someone else's assignments changed");
+    assert!(granted(&owner.get_cross_account_access("team-a/web").await.unwrap().access).is_empty());
+
+    // The same grant already made by someone else, under their name: ARM refuses a
+    // second one, and add says so (a conflict) rather than claim a grant it did not make.
+    let e = owner.add_cross_account_access("team-a/web", &azure_grant(&[GRANTEES[2].1])).await.unwrap_err();
+    assert_eq!((e.code(), e.provider_code()), (ErrorCode::Conflict, Some("RoleAssignmentExists")), "{e}");
+    assert_eq!(role_assignments(&server), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abac_errors_say_what_to_do_and_write_nothing() {
+    let server = abac_server();
+    let owner = connect(&server.config(json!({})).to_string()).unwrap();
+    // The binding's identity may not write role assignments.
+    server.control("/_contract/configure", Some(json!({ "roleAssignmentWriteDenied": true })));
+    let e = owner.add_cross_account_access("team-a/web", &azure_grant(&[GRANTEES[0].1])).await.unwrap_err();
+    assert_eq!((e.code(), e.http_status()), (ErrorCode::AccessDenied, Some(403)));
+    assert!(e.message().contains("Microsoft.Authorization/roleAssignments/write"), "{e}");
+    server.control("/_contract/configure", Some(json!({ "roleAssignmentWriteDenied": false })));
+    // A principal the directory does not know.
+    let e = owner
+        .add_cross_account_access("team-a/web", &azure_grant(&["11111111-2222-4333-8444-555555555555"]))
+        .await
+        .unwrap_err();
+    assert_eq!((e.code(), e.provider_code()), (ErrorCode::InvalidInput, Some("PrincipalNotFound")));
+    assert!(e.message().contains("admin consent"), "{e}");
+    // Bad input: nothing sent at all.
+    let before = server.state()["requests"].as_array().unwrap().len();
+    for bad in [
+        json!({ "platform": "azure", "principalIds": ["not-a-guid"] }),
+        json!({ "platform": "azure", "principalIds": [GRANTEES[0].1, GRANTEES[0].1.to_uppercase()] }),
+        json!({ "platform": "azure", "principalIds": [] }),
+        json!({ "platform": "azure", "principalIds": [GRANTEES[0].1], "allowedServiceTypes": ["worker"] }),
+        json!({ "platform": "gcp", "projectNumbers": ["123"] }),
+    ] {
+        let access = CrossAccountAccess::from_json(&bad).unwrap();
+        let e = owner.add_cross_account_access("team-a/web", &access).await.unwrap_err();
+        assert_eq!(e.code(), ErrorCode::InvalidInput, "{bad}: {e}");
+    }
+    assert_eq!(server.state()["requests"].as_array().unwrap().len(), before);
+    assert!(role_assignments(&server).values().all(|a| a["properties"]["principalId"] != GRANTEES[0].1));
 }

@@ -461,6 +461,10 @@ fn permissions_json(p: &wit::CrossAccountPermissions) -> Value {
             "platform": "gcp", "projectNumbers": g.project_numbers,
             "allowedServiceTypes": types_json(&g.allowed_service_types), "serviceAccountEmails": g.service_account_emails,
         }),
+        wit::CrossAccountAccess::Azure(z) => json!({
+            "platform": "azure", "principalIds": z.principal_ids,
+            "allowedServiceTypes": types_json(&z.allowed_service_types),
+        }),
     };
     json!({ "access": access, "lastUpdated": p.last_updated })
 }
@@ -500,6 +504,10 @@ pub fn access_in(v: &Value) -> std::result::Result<wit::CrossAccountAccess, Stri
             project_numbers: strings(&v["projectNumbers"])?,
             allowed_service_types: service_types(&v["allowedServiceTypes"])?,
             service_account_emails: strings(&v["serviceAccountEmails"])?,
+        })),
+        Some("azure") => Ok(wit::CrossAccountAccess::Azure(wit::AzureAccess {
+            principal_ids: strings(&v["principalIds"])?,
+            allowed_service_types: service_types(&v["allowedServiceTypes"])?,
         })),
         other => Err(format!("platform {other:?} has no WIT form")),
     }

@@ -29,10 +29,13 @@ const POLLS: u32 = 60;
 
 #[derive(Debug)]
 pub(super) struct Arm {
-    base: String,
+    /// ARM's base URL.
+    pub(super) base: String,
     scope: &'static str,
     /// `/subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.ContainerRegistry/registries/{r}`
-    registry_id: String,
+    pub(super) registry_id: String,
+    /// The subscription, for role definition ids.
+    pub(super) subscription: String,
     /// Tokens a call of this client is generating a password for.
     busy: TokenLocks,
 }
@@ -86,6 +89,7 @@ impl Arm {
             registry_id: format!(
                 "/subscriptions/{subscription}/resourceGroups/{group}/providers/Microsoft.ContainerRegistry/registries/{registry}"
             ),
+            subscription: subscription.to_owned(),
             busy: TokenLocks::default(),
         }
     }
@@ -95,11 +99,11 @@ impl Arm {
         self.scope
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(super) fn url(&self, path: &str) -> String {
         format!("{}{}{path}?api-version={API_VERSION}", self.base, self.registry_id)
     }
 
-    async fn send(
+    pub(super) async fn send(
         &self,
         ex: &Exchange,
         method: &str,
@@ -342,7 +346,7 @@ fn retry_after(response: &HttpResponse) -> Duration {
         .map_or(Duration::from_secs(1), |s| Duration::from_secs(s.min(30)))
 }
 
-fn parse(response: &HttpResponse, what: &str) -> Result<Value> {
+pub(super) fn parse(response: &HttpResponse, what: &str) -> Result<Value> {
     if !response.is_success() {
         return Err(wire::error_from_response(response, what));
     }

@@ -9,7 +9,9 @@
 //!   (nothing pushed yet) and `createdAt` is `null`.
 //! - **delete** is a real delete, `DELETE /acr/v1/{name}` (scope `delete`); already
 //!   gone (`NAME_UNKNOWN`) is success.
-//! - **cross-account access** is `not-supported`, before any request.
+//! - **cross-account access**: pull on one repository for Entra principals, as ABAC
+//!   role assignments on registries in ABAC mode ([`abac`]); `not-supported` on the
+//!   others.
 //! - **credentials**: a repository-scoped ACR access token (`bearer`, expiry from the
 //!   token; ACR fixes its lifetime), or with `scopeMapTokens`, Basic credentials of a
 //!   repository-scoped scope-map token that expire exactly at the TTL ([`arm`]).
@@ -19,6 +21,7 @@
 //! access token (per scope), all in the core's token cache; a 401 drops the token that
 //! was refused and tries once more.
 
+mod abac;
 mod arm;
 
 use std::sync::Arc;
@@ -235,7 +238,7 @@ impl Acr {
                 Err(Error::new(
                     ErrorCode::AccessDenied,
                     format!(
-                        "the registry {} refused the Azure AD token at /oauth2/exchange; check that the identity may use the registry (for example the AcrPull or AcrPush role) and the tenant",
+                        "the registry {} refused the Azure AD token at /oauth2/exchange; check the tenant, and that the identity may use the registry: AcrPull or AcrPush, or on a registry in ABAC mode Container Registry Repository Reader, Writer or Contributor",
                         self.login_server
                     ),
                 ))
@@ -371,10 +374,13 @@ impl Provider for Acr {
     fn check_routable(&self, name: &str) -> Result<()> {
         naming::acr_check_routable(self.prefix.as_deref(), name)
     }
-    fn check_access(&self, _: &CrossAccountAccess, _: bool) -> Result<CrossAccountAccess> {
-        Err(Error::not_supported(
-            "Azure Container Registry has no cross-account grants: give the other tenant's identity a role on the registry, or hand out repository-scoped credentials",
-        ))
+    fn check_access(&self, access: &CrossAccountAccess, adding: bool) -> Result<CrossAccountAccess> {
+        let CrossAccountAccess::Azure(access) = access else {
+            return Err(Error::invalid_input(
+                "Azure Container Registry grants take {\"platform\": \"azure\", \"principalIds\": [...]}",
+            ));
+        };
+        abac::check(access, adding).map(CrossAccountAccess::Azure)
     }
     fn check_ttl(&self, ttl: Option<u64>) -> Result<u64> {
         let ttl = ttl.unwrap_or(DEFAULT_TTL);
@@ -403,17 +409,27 @@ impl Provider for Acr {
     }
     fn change_cross_account_access(
         self: Arc<Self>,
-        _: Exchange,
-        _: String,
+        ex: Exchange,
+        name: String,
         access: CrossAccountAccess,
         adding: bool,
     ) -> BoxFuture<()> {
-        Box::pin(async move { self.check_access(&access, adding).map(|_| ()) })
+        Box::pin(async move {
+            let CrossAccountAccess::Azure(access) = self.check_access(&access, adding)? else {
+                return Err(Error::invalid_input("Azure Container Registry grants take the azure form"));
+            };
+            let aad = self.aad(&ex, self.arm.scope()).await?;
+            let grants = abac::Grants { arm: &self.arm, token: &aad.token, repository: &name };
+            if adding { grants.add(&ex, &access).await } else { grants.remove(&ex, &access).await }
+        })
     }
-    fn get_cross_account_access(self: Arc<Self>, _: Exchange, _: String) -> BoxFuture<CrossAccountPermissions> {
-        Box::pin(
-            async move { Err(Error::not_supported("Azure Container Registry has no cross-account grants to read")) },
-        )
+    fn get_cross_account_access(self: Arc<Self>, ex: Exchange, name: String) -> BoxFuture<CrossAccountPermissions> {
+        Box::pin(async move {
+            let aad = self.aad(&ex, self.arm.scope()).await?;
+            let grants = abac::Grants { arm: &self.arm, token: &aad.token, repository: &name };
+            let (access, last_updated) = grants.get(&ex).await?;
+            Ok(CrossAccountPermissions { access: CrossAccountAccess::Azure(access), last_updated })
+        })
     }
     fn describe_credentials(self: Arc<Self>, ex: Exchange) -> BoxFuture<Value> {
         Box::pin(async move { Acr::describe_credentials(&self, &ex).await })

@@ -68,7 +68,10 @@ impl Ecr {
     /// Checks a grant and returns its AWS form.
     fn aws_access(&self, access: &CrossAccountAccess, adding: bool) -> Result<AwsAccess> {
         let CrossAccountAccess::Aws(access) = access else {
-            return Err(Error::invalid_input("ECR grants take {\"platform\": \"aws\", ...}, not a GCP grant"));
+            return Err(Error::invalid_input(format!(
+                "ECR grants take {{\"platform\": \"aws\", ...}}, not a grant for {}",
+                access.platform()
+            )));
         };
         for id in &access.account_ids {
             naming::validate_account_id(id)?;

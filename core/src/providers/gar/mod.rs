@@ -519,9 +519,10 @@ impl Provider for Gar {
     }
     fn check_access(&self, access: &CrossAccountAccess, adding: bool) -> Result<CrossAccountAccess> {
         let CrossAccountAccess::Gcp(access) = access else {
-            return Err(Error::invalid_input(
-                "Artifact Registry grants take {\"platform\": \"gcp\", ...}, not an AWS grant",
-            ));
+            return Err(Error::invalid_input(format!(
+                "Artifact Registry grants take {{\"platform\": \"gcp\", ...}}, not a grant for {}",
+                access.platform()
+            )));
         };
         for n in &access.project_numbers {
             naming::validate_gcp_project_number(n)?;
