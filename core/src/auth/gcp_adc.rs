@@ -20,7 +20,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::auth::gcp::{self, ServiceAccount};
+use crate::auth::gcp;
+#[cfg(not(target_family = "wasm"))]
+use crate::auth::gcp::ServiceAccount;
 use crate::auth::token_cache::{CachedToken, token_from_json};
 use crate::engine::host::{HostAnswer, HostQuery};
 use crate::engine::http::{HttpRequest, UrlParts, percent_encode};
@@ -37,7 +39,8 @@ const PING_TIMEOUT: Duration = Duration::from_secs(1);
 /// choice, used as written and preferred to the URLs a credentials file names.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Endpoints<'a> {
-    /// `oauth2`: replaces a file's `token_uri`.
+    /// `oauth2`: replaces a file's `token_uri` (files are not read in a component).
+    #[cfg_attr(target_family = "wasm", allow(dead_code))]
     pub oauth2: Option<&'a str>,
     /// `sts`: replaces an external account's `token_url` (`{sts}/v1/token`).
     pub sts: Option<&'a str>,
@@ -94,7 +97,9 @@ fn checked_google_url(url: &str, field: &str, service: &str) -> Result<()> {
 /// Where tokens come from.
 #[derive(Debug)]
 pub(crate) enum Adc {
+    #[cfg(not(target_family = "wasm"))]
     ServiceAccount(Box<ServiceAccount>),
+    #[cfg(not(target_family = "wasm"))]
     AuthorizedUser {
         client_id: String,
         client_secret: Secret,
@@ -107,6 +112,7 @@ pub(crate) enum Adc {
     ExternalAccount(Box<ExternalAccount>),
     /// What `gcloud auth application-default login --impersonate-service-account`
     /// writes: source credentials whose token buys the target's.
+    #[cfg(not(target_family = "wasm"))]
     Impersonated(Box<Impersonated>),
 }
 
@@ -114,6 +120,7 @@ pub(crate) enum Adc {
 /// service-account key), the target's `generateAccessToken` URL and the delegation
 /// chain, as google-auth reads them.
 #[derive(Debug)]
+#[cfg(not(target_family = "wasm"))]
 pub(crate) struct Impersonated {
     source: Adc,
     url: String,
@@ -138,11 +145,10 @@ pub(crate) struct ExternalAccount {
 /// Where the subject token is read each time a token is needed (it rotates).
 #[derive(Debug)]
 enum SubjectSource {
+    #[cfg(not(target_family = "wasm"))]
     File(String),
-    Url {
-        url: String,
-        headers: Vec<(String, String)>,
-    },
+    #[cfg(not(target_family = "wasm"))]
+    Url { url: String, headers: Vec<(String, String)> },
     /// The token itself, from the configuration (`gcp.credentials.subjectToken`).
     Inline(Secret),
 }
@@ -153,6 +159,7 @@ const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
 const CLOUD_PLATFORM: &str = "https://www.googleapis.com/auth/cloud-platform";
 
 impl ExternalAccount {
+    #[cfg(not(target_family = "wasm"))]
     fn parse(path: &str, v: &Value) -> Result<ExternalAccount> {
         let bad = |what: &str| Error::invalid_input(format!("{path}: external_account {what}"));
         let text = |k: &str| v[k].as_str().filter(|s| !s.is_empty()).map(str::to_owned);
@@ -229,6 +236,7 @@ impl ExternalAccount {
 
     async fn subject_token(&self, ex: &Exchange) -> Result<Secret> {
         let (raw, from) = match &self.source {
+            #[cfg(not(target_family = "wasm"))]
             SubjectSource::File(path) => match ex.ask(HostQuery::File(path.clone())).await {
                 HostAnswer::Value(t) => (t, path.clone()),
                 HostAnswer::Missing => {
@@ -237,6 +245,7 @@ impl ExternalAccount {
                 HostAnswer::Refused(why) => return Err(Error::invalid_input(format!("cannot read {path}: {why}"))),
                 HostAnswer::Bytes(_) => return Err(Error::invalid_input(format!("cannot read {path} as text"))),
             },
+            #[cfg(not(target_family = "wasm"))]
             SubjectSource::Url { url, headers } => {
                 let mut request = HttpRequest::new("GET", url.clone());
                 for (k, v) in headers {
@@ -329,10 +338,13 @@ impl Found {
     /// `compute_engine`.
     pub(crate) fn kind(&self) -> &'static str {
         match self.adc {
+            #[cfg(not(target_family = "wasm"))]
             Adc::ServiceAccount(_) => "service_account",
+            #[cfg(not(target_family = "wasm"))]
             Adc::AuthorizedUser { .. } => "authorized_user",
             Adc::Metadata { .. } => "compute_engine",
             Adc::ExternalAccount(_) => "external_account",
+            #[cfg(not(target_family = "wasm"))]
             Adc::Impersonated(_) => "impersonated_service_account",
         }
     }
@@ -340,10 +352,13 @@ impl Found {
     /// Who: the service account's e-mail, or the OAuth client id of a user login.
     pub(crate) fn principal(&self) -> Option<String> {
         match &self.adc {
+            #[cfg(not(target_family = "wasm"))]
             Adc::ServiceAccount(a) => Some(a.email.clone()),
+            #[cfg(not(target_family = "wasm"))]
             Adc::AuthorizedUser { client_id, .. } => Some(client_id.clone()),
             Adc::Metadata { .. } => None,
             Adc::ExternalAccount(account) => account.service_account_email(),
+            #[cfg(not(target_family = "wasm"))]
             Adc::Impersonated(i) => Some(i.target.clone()),
         }
     }
@@ -356,7 +371,17 @@ async fn var(ex: &Exchange, name: &str) -> Option<String> {
     }
 }
 
+/// Credentials files are not read in a component, which has no files: the host
+/// would refuse the read anyway, and leaving their parsers out keeps it small.
+#[cfg(target_family = "wasm")]
+async fn load(_ex: &Exchange, path: &str) -> Result<Option<Found>> {
+    Err(Error::invalid_input(format!(
+        "cannot read {path}: a component has no files; put the credentials in the configuration (gcp.credentials)"
+    )))
+}
+
 /// Reads a credentials file: `Ok(None)` when it is not there.
+#[cfg(not(target_family = "wasm"))]
 async fn load(ex: &Exchange, path: &str) -> Result<Option<Found>> {
     let text = match ex.ask(HostQuery::File(path.to_owned())).await {
         HostAnswer::Value(t) => t,
@@ -371,6 +396,7 @@ async fn load(ex: &Exchange, path: &str) -> Result<Option<Found>> {
 
 /// The credentials a file (or, with `top` false, an impersonation's
 /// `source_credentials`) describes.
+#[cfg(not(target_family = "wasm"))]
 fn parse(ex: &Exchange, path: &str, v: &Value, top: bool) -> Result<Adc> {
     let field = |k: &str| v[k].as_str().map(str::to_owned);
     let adc = match v["type"].as_str() {
@@ -519,6 +545,7 @@ fn adc_token<'a>(
     Box::pin(token_from(ex, adc, endpoints, scope))
 }
 
+#[cfg(not(target_family = "wasm"))]
 impl Impersonated {
     /// The source's token buys the target's, through the delegation chain, as
     /// google-auth's `impersonated_credentials` does.
@@ -577,13 +604,14 @@ async fn generate_access_token(
 
 /// A token from one kind of credentials.
 async fn token_from(ex: &Exchange, adc: &Adc, endpoints: Endpoints<'_>, scope: &str) -> Result<CachedToken> {
-    let token_endpoint = endpoints.oauth2;
     match adc {
+        #[cfg(not(target_family = "wasm"))]
         Adc::ServiceAccount(account) => {
-            gcp::fetch_token(ex, account, token_endpoint.unwrap_or(&account.token_uri), scope).await
+            gcp::fetch_token(ex, account, endpoints.oauth2.unwrap_or(&account.token_uri), scope).await
         }
+        #[cfg(not(target_family = "wasm"))]
         Adc::AuthorizedUser { client_id, client_secret, refresh_token, token_uri } => {
-            let url = token_endpoint.unwrap_or(token_uri);
+            let url = endpoints.oauth2.unwrap_or(token_uri);
             let fields = [
                 ("grant_type", "refresh_token"),
                 ("client_id", client_id),
@@ -607,6 +635,7 @@ async fn token_from(ex: &Exchange, adc: &Adc, endpoints: Endpoints<'_>, scope: &
             gcp::oauth_token(ex, &response, "getting a token from the metadata server")
         }
         Adc::ExternalAccount(account) => account.token(ex, scope, endpoints).await,
+        #[cfg(not(target_family = "wasm"))]
         Adc::Impersonated(i) => i.token(ex, endpoints, scope).await,
     }
 }

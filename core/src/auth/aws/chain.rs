@@ -51,6 +51,7 @@ pub(crate) struct Found {
 const IMDS_TIMEOUT: Duration = Duration::from_secs(1);
 const CONTAINER_HOST: &str = "http://169.254.170.2";
 /// How deep `source_profile` chains may go.
+#[cfg(not(target_family = "wasm"))]
 const MAX_CHAIN: usize = 8;
 
 struct Env<'a> {
@@ -122,7 +123,12 @@ pub(crate) async fn resolve(ctx: &AwsContext, ex: &Exchange) -> Result<Found> {
         env.var("AWS_CONFIG_FILE").await,
     );
     let creds_path = env.var("AWS_SHARED_CREDENTIALS_FILE").await.unwrap_or_else(|| "~/.aws/credentials".into());
+    // A component has no files: no profiles, and their code stays out of it.
+    #[cfg(target_family = "wasm")]
+    let (config, creds_file) = (Profiles::new(), Profiles::new());
+    #[cfg(not(target_family = "wasm"))]
     let config = env.file(&config_path).await.map(|t| profile::parse(&t, true)).unwrap_or_default();
+    #[cfg(not(target_family = "wasm"))]
     let creds_file = env.file(&creds_path).await.map(|t| profile::parse(&t, false)).unwrap_or_default();
     let section = config.get(&profile_name);
 
@@ -211,7 +217,24 @@ pub(crate) async fn resolve(ctx: &AwsContext, ex: &Exchange) -> Result<Found> {
     ))
 }
 
+/// A component reads no profiles (see [`resolve`]), so it has none to assume.
+#[cfg(target_family = "wasm")]
+#[allow(clippy::too_many_arguments)]
+fn assume_profile_role<'a>(
+    _: &'a AwsContext,
+    _: &'a Exchange,
+    _: &'a Env<'a>,
+    _: &'a Profiles,
+    _: &'a Profiles,
+    name: &'a str,
+    _: &'a std::collections::BTreeMap<String, String>,
+    _: usize,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Found>> + Send + 'a>> {
+    Box::pin(async move { Err(Error::not_supported(format!("profile {name:?}: a component has no profile files"))) })
+}
+
 /// `role_arn` with `source_profile` or `credential_source`, assumed with STS.
+#[cfg(not(target_family = "wasm"))]
 #[allow(clippy::too_many_arguments)]
 fn assume_profile_role<'a>(
     ctx: &'a AwsContext,
@@ -311,6 +334,7 @@ fn assume_profile_role<'a>(
 
 /// Splits a `credential_process` command line as a POSIX shell would (quotes and
 /// backslashes), without running a shell.
+#[cfg(not(target_family = "wasm"))]
 fn split_command(command: &str) -> Vec<String> {
     let (mut out, mut word, mut quote, mut escaped, mut any) = (Vec::new(), String::new(), None, false, false);
     for c in command.chars() {
@@ -355,6 +379,13 @@ fn keys_from_json(v: &Value, token_key: &str, what: &str) -> Result<(AwsCredenti
     ))
 }
 
+/// A component runs no commands.
+#[cfg(target_family = "wasm")]
+async fn process(_: &Exchange, _: &str, profile: &str) -> Result<Found> {
+    Err(Error::not_supported(format!("profile {profile:?}: a component runs no credential_process")))
+}
+
+#[cfg(not(target_family = "wasm"))]
 async fn process(ex: &Exchange, command: &str, profile: &str) -> Result<Found> {
     let mut words = split_command(command).into_iter();
     let program = words

@@ -23,6 +23,7 @@ pub(crate) struct Assumed {
 }
 
 /// Options of `AssumeRole` from a profile.
+#[cfg(not(target_family = "wasm"))]
 pub(crate) struct AssumeOptions {
     pub session_name: Option<String>,
     pub external_id: Option<String>,
@@ -49,6 +50,7 @@ pub(crate) async fn assume_role(
 }
 
 /// Assumes a profile's `role_arn` with `base` credentials.
+#[cfg(not(target_family = "wasm"))]
 pub(crate) async fn assume_role_as(
     ctx: &AwsContext,
     ex: &Exchange,
