@@ -184,7 +184,7 @@ export declare class ArtifactRegistry {
    */
   describeCredentials(): Promise<Record<string, unknown>>
   /**
-   * Reads the grants this binding made, never anyone else's statements or bindings.
+   * Reads the grants this binding made, never anyone else's statements, bindings or role assignments.
    * On ECR a statement written by 0.1 (which also let the grantee read and rewrite the
    * policy) is reported as the pull grant that the next add or remove narrows it to.
    */

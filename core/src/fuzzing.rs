@@ -14,7 +14,7 @@ use crate::engine::http::HttpResponse;
 use crate::engine::operation::Step;
 use crate::engine::time::Timestamp;
 use crate::providers::ecr::policy::Policy;
-use crate::types::{AwsAccess, CrossAccountAccess, GcpAccess};
+use crate::types::{AwsAccess, AzureAccess, CrossAccountAccess, GcpAccess};
 use crate::{Client, Config, HostAnswer, Permissions};
 
 fn text(data: &[u8]) -> String {
@@ -49,7 +49,8 @@ pub fn ecr_policy(data: &[u8]) {
 }
 
 /// Error bodies and headers of AWS (JSON and XML, STS's XML fields), Google, Azure and
-/// OCI registries; `WWW-Authenticate` challenges; JWT expiries; GAR IAM policies.
+/// OCI registries; `WWW-Authenticate` challenges; JWT expiries; GAR IAM policies; ACR
+/// role assignments.
 pub fn provider_output(data: &[u8]) {
     let s = text(data);
     let (head, body) = s.split_once('\n').unwrap_or((&s, ""));
@@ -80,6 +81,8 @@ pub fn provider_output(data: &[u8]) {
         });
         let _ = crate::providers::gar::iam::with_members_added(&value, &members);
         let _ = crate::providers::gar::iam::with_members_removed(&value, &members);
+        let registry = "/subscriptions/s/resourceGroups/g/providers/Microsoft.ContainerRegistry/registries/r";
+        let _ = crate::providers::acr::abac::is_ours(&value, "s", registry, "team/app");
     }
 }
 
@@ -104,6 +107,10 @@ pub fn operations(data: &[u8]) {
         2 => CrossAccountAccess::Gcp(GcpAccess {
             service_account_emails: vec!["r@p2.iam.gserviceaccount.com".into()],
             ..GcpAccess::default()
+        }),
+        3 => CrossAccountAccess::Azure(AzureAccess {
+            principal_ids: vec!["3f2e1d0c-9b8a-4c7d-8e6f-5a4b3c2d1e00".into()],
+            ..AzureAccess::default()
         }),
         _ => CrossAccountAccess::Aws(AwsAccess { account_ids: vec!["111111111111".into()], ..AwsAccess::default() }),
     };

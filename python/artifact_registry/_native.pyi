@@ -103,7 +103,7 @@ class ArtifactRegistry:
         """
         ...
     def get_cross_account_access(self, repository: str) -> CrossAccountPermissions:
-        """Reads the grants this binding made, never anyone else's statements or bindings.
+        """Reads the grants this binding made, never anyone else's statements, bindings or role assignments.
         On ECR a statement written by 0.1 (which also let the grantee read and rewrite the
         policy) is reported as the pull grant that the next add or remove narrows it to.
         """
@@ -155,7 +155,7 @@ class AsyncArtifactRegistry:
         """
         ...
     async def get_cross_account_access(self, repository: str) -> CrossAccountPermissions:
-        """Reads the grants this binding made, never anyone else's statements or bindings.
+        """Reads the grants this binding made, never anyone else's statements, bindings or role assignments.
         On ECR a statement written by 0.1 (which also let the grantee read and rewrite the
         policy) is reported as the pull grant that the next add or remove narrows it to.
         """

@@ -38,7 +38,7 @@ Strictness, by section of the reference:
   or both headers, where the POST's result is at `Location` once the status has
   succeeded.
 
-- 2.5: ARM role assignments (`Microsoft.Authorization`, api-version 2022-04-01) at
+- 2.7: ARM role assignments (`Microsoft.Authorization`, api-version 2022-04-01) at
   the registry's scope: PUT (a GUID name; a known role; a principal of this tenant's
   directory; a condition needs `conditionVersion` "2.0" and must parse; the same
   principal, role, scope and condition under another name is 409
@@ -836,7 +836,7 @@ class Handler(ContractHandler):
 
 
     def _role_assignments(self, method, scope, name, query, body, claims):
-        """Reference 2.5: role assignments at `scope` (the registry, its resource
+        """Reference 2.7: role assignments at `scope` (the registry, its resource
         group or the subscription)."""
         s = self.state
         known = (REGISTRY_ID, f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{RESOURCE_GROUP}", f"/subscriptions/{SUBSCRIPTION}")

@@ -294,13 +294,98 @@ async fn acr_lifecycle_against_the_contract_server() {
         .call(r, "add-cross-account-access", &json!({ "repository": "team-a/wasm-app", "access": { "platform": "aws", "accountIds": ["111111111111"] } }))
         .await
         .unwrap();
-    assert_eq!(denied["error"]["code"], "not-supported", "{denied}");
+    assert_eq!(denied["error"]["code"], "invalid-input", "{denied}");
+
+    // Cross-account pull through an ABAC role assignment: granted, the grantee (its
+    // own instance and identity) pulls this repository and nothing else; revoked, it
+    // pulls nothing.
+    let (grantee_app, grantee) = ("9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c60", "3f2e1d0c-9b8a-4c7d-8e6f-5a4b3c2d1e00");
+    server.control("/_contract/image", Some(json!({ "repository": "team-a/other", "tag": "v1" })));
+    server.control(
+        "/_contract/configure",
+        Some(json!({ "roleAssignmentMode": "AbacRepositoryPermissions", "servicePrincipals": [{ "clientId": grantee_app, "objectId": grantee }] })),
+    );
+    let access = json!({ "platform": "azure", "principalIds": [grantee] });
+    let added = instance
+        .call(r, "add-cross-account-access", &json!({ "repository": "team-a/wasm-app", "access": access }))
+        .await
+        .unwrap();
+    assert_eq!(added, json!({ "result": null }));
+    let got = instance.call(r, "get-cross-account-access", &json!({ "repository": "team-a/wasm-app" })).await.unwrap();
+    assert_eq!(
+        got["result"]["access"],
+        json!({ "platform": "azure", "principalIds": [grantee], "allowedServiceTypes": [] }),
+        "{got}"
+    );
+    let mut config = server.config(json!({}));
+    config["azure"]["credentials"]["clientId"] = json!(grantee_app);
+    let mut other = host().instantiate(Network::Allow(Some(vec![authority.clone()])), None).await.unwrap();
+    let g = other.open(&config.to_string()).await.unwrap().unwrap();
+    for (repo, expected) in [("team-a/wasm-app", 200), ("team-a/other", 401)] {
+        let creds = other
+            .call(g, "generate-credentials", &json!({ "repository": repo, "permissions": "pull", "ttlSeconds": 900 }))
+            .await
+            .unwrap();
+        let token = creds["result"]["password"].as_str().unwrap().to_owned();
+        let answer = artifact_registry_tests::plain_http::request(
+            "GET",
+            &format!("{}/v2/{repo}/manifests/v1", server.endpoint),
+            &[("Authorization", &format!("Bearer {token}"))],
+            b"",
+        );
+        assert_eq!(answer.status, expected, "the grantee's pull of {repo}");
+    }
+    let creds = other
+        .call(
+            g,
+            "generate-credentials",
+            &json!({ "repository": "team-a/wasm-app", "permissions": "push-pull", "ttlSeconds": 900 }),
+        )
+        .await
+        .unwrap();
+    let token = creds["result"]["password"].as_str().unwrap().to_owned();
+    let answer = artifact_registry_tests::plain_http::request(
+        "PUT",
+        &format!("{}/v2/team-a/wasm-app/manifests/v2", server.endpoint),
+        &[
+            ("Authorization", &format!("Bearer {token}")),
+            ("Content-Type", "application/vnd.oci.image.manifest.v1+json"),
+        ],
+        b"{}",
+    );
+    assert_eq!(answer.status, 401, "the grantee cannot push");
+    let removed = instance
+        .call(r, "remove-cross-account-access", &json!({ "repository": "team-a/wasm-app", "access": access }))
+        .await
+        .unwrap();
+    assert_eq!(removed, json!({ "result": null }));
+    let got = instance.call(r, "get-cross-account-access", &json!({ "repository": "team-a/wasm-app" })).await.unwrap();
+    assert_eq!(got["result"]["access"]["principalIds"], json!([]), "{got}");
+    let mut after = host().instantiate(Network::Allow(Some(vec![authority.clone()])), None).await.unwrap();
+    let g = after.open(&config.to_string()).await.unwrap().unwrap();
+    let creds = after
+        .call(
+            g,
+            "generate-credentials",
+            &json!({ "repository": "team-a/wasm-app", "permissions": "pull", "ttlSeconds": 900 }),
+        )
+        .await
+        .unwrap();
+    let token = creds["result"]["password"].as_str().unwrap().to_owned();
+    let answer = artifact_registry_tests::plain_http::request(
+        "GET",
+        &format!("{}/v2/team-a/wasm-app/manifests/v1", server.endpoint),
+        &[("Authorization", &format!("Bearer {token}"))],
+        b"",
+    );
+    assert_eq!(answer.status, 401, "revoked");
     assert_eq!(
         instance.call(r, "delete-repository", &json!({ "repository": "team-a/wasm-app" })).await.unwrap(),
         json!({ "result": null })
     );
     assert!(server.state()["repositories"].get("team-a/wasm-app").is_none());
-    assert_eq!(server.count("/oauth2/exchange"), 1, "one refresh token served the instance");
+    // One refresh token served the instance (the grantee's two instances had one each).
+    assert_eq!(server.count("/oauth2/exchange"), 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -347,4 +432,92 @@ async fn ecr_with_credentials_from_the_granted_environment() {
         instance.call(r, "delete-repository", &json!({ "repository": "wasm-amb-app" })).await.unwrap(),
         json!({ "result": null })
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn acr_abac_eight_concurrent_instances_add_and_a_foreign_look_alike_survives() {
+    use artifact_registry_tests::acr_server::AcrServer;
+    let server = AcrServer::start();
+    let grantees: Vec<(String, String)> = (0..8)
+        .map(|i| (format!("9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6{i}"), format!("3f2e1d0c-9b8a-4c7d-8e6f-5a4b3c2d1e0{i}")))
+        .collect();
+    let apps: Vec<_> = grantees.iter().map(|(c, o)| json!({ "clientId": c, "objectId": o })).collect();
+    server.control(
+        "/_contract/configure",
+        Some(json!({ "roleAssignmentMode": "AbacRepositoryPermissions", "servicePrincipals": apps })),
+    );
+    let authority = server.endpoint.trim_start_matches("http://").to_owned();
+    let config = server.config(json!({})).to_string();
+
+    // Someone else's look-alike for the first grantee: our condition's prefix form.
+    let r = &server.ready;
+    let registry_id =
+        server.state()["roleAssignments"].as_object().unwrap().values().next().unwrap()["properties"]["scope"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    let form = format!(
+        "grant_type=client_credentials&client_id={}&client_secret={}&scope=https%3A%2F%2Fmanagement.azure.com%2F.default",
+        r["clientId"].as_str().unwrap(),
+        r["clientSecret"].as_str().unwrap()
+    );
+    let answer = artifact_registry_tests::plain_http::request(
+        "POST",
+        &format!("{}/{}/oauth2/v2.0/token", server.endpoint, r["tenantId"].as_str().unwrap()),
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        form.as_bytes(),
+    );
+    let token = serde_json::from_slice::<Value>(&answer.body).unwrap()["access_token"].as_str().unwrap().to_owned();
+    let look_alike = "((!(ActionMatches{'Microsoft.ContainerRegistry/registries/repositories/content/read'}) AND !(ActionMatches{'Microsoft.ContainerRegistry/registries/repositories/metadata/read'})) OR (@Request[Microsoft.ContainerRegistry/registries/repositories:name] StringStartsWithIgnoreCase 'team-a/web'))";
+    let body = json!({ "properties": {
+        "roleDefinitionId": format!("/subscriptions/{}/providers/Microsoft.Authorization/roleDefinitions/b93aa761-3e63-49ed-ac28-beffa264f7ac", r["subscriptionId"].as_str().unwrap()),
+        "principalId": grantees[0].1, "principalType": "ServicePrincipal", "condition": look_alike, "conditionVersion": "2.0",
+        "description": "artifact-registry: cross-account pull of the repository team-a/web" } });
+    let answer = artifact_registry_tests::plain_http::request(
+        "PUT",
+        &format!(
+            "{}{registry_id}/providers/Microsoft.Authorization/roleAssignments/a1000000-0000-4000-8000-000000000001?api-version=2022-04-01",
+            server.endpoint
+        ),
+        &[("Authorization", &format!("Bearer {token}")), ("Content-Type", "application/json")],
+        body.to_string().as_bytes(),
+    );
+    assert_eq!(answer.status, 201);
+    let foreign = server.state()["roleAssignments"]["a1000000-0000-4000-8000-000000000001"].clone();
+
+    // Eight instances, each granting one principal, at once.
+    let mut tasks = Vec::new();
+    for (_, principal) in grantees.clone() {
+        let (config, authority) = (config.clone(), authority.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut instance = host().instantiate(Network::Allow(Some(vec![authority])), None).await.unwrap();
+            let r = instance.open(&config).await.unwrap().unwrap();
+            let access = json!({ "platform": "azure", "principalIds": [principal] });
+            instance
+                .call(r, "add-cross-account-access", &json!({ "repository": "team-a/web", "access": access }))
+                .await
+                .unwrap()
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), json!({ "result": null }));
+    }
+    let mut instance = host().instantiate(Network::Allow(Some(vec![authority])), None).await.unwrap();
+    let r = instance.open(&config).await.unwrap().unwrap();
+    let got = instance.call(r, "get-cross-account-access", &json!({ "repository": "team-a/web" })).await.unwrap();
+    let mut expected: Vec<_> = grantees.iter().map(|(_, p)| p.clone()).collect();
+    expected.sort();
+    assert_eq!(got["result"]["access"]["principalIds"], json!(expected), "{got}");
+    let all = json!({ "platform": "azure", "principalIds": expected });
+    let removed = instance
+        .call(r, "remove-cross-account-access", &json!({ "repository": "team-a/web", "access": all }))
+        .await
+        .unwrap();
+    assert_eq!(removed, json!({ "result": null }));
+    let got = instance.call(r, "get-cross-account-access", &json!({ "repository": "team-a/web" })).await.unwrap();
+    assert_eq!(got["result"]["access"]["principalIds"], json!([]), "{got}");
+    let state = server.state();
+    let left = state["roleAssignments"].as_object().unwrap();
+    assert_eq!(left["a1000000-0000-4000-8000-000000000001"], foreign, "someone else's assignment changed");
+    assert_eq!(left.len(), 5, "the server's four and the look-alike: {left:?}");
 }

@@ -20,7 +20,7 @@
 //! deleting it. Each principal has its own assignment, so concurrent writers for
 //! different principals cannot lose each other's grants.
 //!
-//! Facts relied on: docs/reference/gar-acr.md, "ACR: ABAC role assignments".
+//! Facts relied on: docs/reference/gar-acr.md, section 2.7.
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -123,7 +123,7 @@ fn squeezed(condition: &str) -> String {
 /// Whether `assignment` (ARM's JSON) is this binding's pull grant on `repository`
 /// in the registry `registry_id` of `subscription`: role, scope, condition and its
 /// version, description and name all ours. Returns its principal when it is.
-pub(super) fn is_ours(assignment: &Value, subscription: &str, registry_id: &str, repository: &str) -> Option<String> {
+pub(crate) fn is_ours(assignment: &Value, subscription: &str, registry_id: &str, repository: &str) -> Option<String> {
     let p = &assignment["properties"];
     let text = |v: &Value| v.as_str().map(str::to_owned);
     let principal = text(&p["principalId"])?.to_ascii_lowercase();

@@ -21,7 +21,7 @@
 //! access token (per scope), all in the core's token cache; a 401 drops the token that
 //! was refused and tries once more.
 
-mod abac;
+pub(crate) mod abac;
 mod arm;
 
 use std::sync::Arc;
