@@ -92,7 +92,9 @@ async fn grants_with_bad_ids_arns_or_regions_are_rejected() {
 #[test]
 fn malformed_grant_documents_name_the_path() {
     for (doc, path) in [
-        (json!({ "platform": "azure" }), "access.platform"),
+        (json!({ "platform": "oci" }), "access.platform"),
+        (json!({ "platform": "azure", "principalIds": "3f2e1d0c-9b8a-4c7d-8e6f-5a4b3c2d1e00" }), "access.principalIds"),
+        (json!({ "platform": "azure", "accountIds": [] }), "access.accountIds"),
         (json!({ "accountIds": [] }), "access.platform"),
         (json!({ "platform": "aws", "accountIds": "111111111111" }), "access.accountIds"),
         (json!({ "platform": "aws", "allowedServiceTypes": ["cron"] }), "access.allowedServiceTypes"),

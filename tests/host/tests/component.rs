@@ -321,39 +321,9 @@ async fn acr_lifecycle_against_the_contract_server() {
     config["azure"]["credentials"]["clientId"] = json!(grantee_app);
     let mut other = host().instantiate(Network::Allow(Some(vec![authority.clone()])), None).await.unwrap();
     let g = other.open(&config.to_string()).await.unwrap().unwrap();
-    for (repo, expected) in [("team-a/wasm-app", 200), ("team-a/other", 401)] {
-        let creds = other
-            .call(g, "generate-credentials", &json!({ "repository": repo, "permissions": "pull", "ttlSeconds": 900 }))
-            .await
-            .unwrap();
-        let token = creds["result"]["password"].as_str().unwrap().to_owned();
-        let answer = artifact_registry_tests::plain_http::request(
-            "GET",
-            &format!("{}/v2/{repo}/manifests/v1", server.endpoint),
-            &[("Authorization", &format!("Bearer {token}"))],
-            b"",
-        );
-        assert_eq!(answer.status, expected, "the grantee's pull of {repo}");
-    }
-    let creds = other
-        .call(
-            g,
-            "generate-credentials",
-            &json!({ "repository": "team-a/wasm-app", "permissions": "push-pull", "ttlSeconds": 900 }),
-        )
-        .await
-        .unwrap();
-    let token = creds["result"]["password"].as_str().unwrap().to_owned();
-    let answer = artifact_registry_tests::plain_http::request(
-        "PUT",
-        &format!("{}/v2/team-a/wasm-app/manifests/v2", server.endpoint),
-        &[
-            ("Authorization", &format!("Bearer {token}")),
-            ("Content-Type", "application/vnd.oci.image.manifest.v1+json"),
-        ],
-        b"{}",
-    );
-    assert_eq!(answer.status, 401, "the grantee cannot push");
+    assert_eq!(registry_status(&mut other, g, &server.endpoint, "team-a/wasm-app", "pull").await, 200);
+    assert_eq!(registry_status(&mut other, g, &server.endpoint, "team-a/other", "pull").await, 401);
+    assert_eq!(registry_status(&mut other, g, &server.endpoint, "team-a/wasm-app", "push-pull").await, 401, "no push");
     let removed = instance
         .call(r, "remove-cross-account-access", &json!({ "repository": "team-a/wasm-app", "access": access }))
         .await
@@ -363,22 +333,7 @@ async fn acr_lifecycle_against_the_contract_server() {
     assert_eq!(got["result"]["access"]["principalIds"], json!([]), "{got}");
     let mut after = host().instantiate(Network::Allow(Some(vec![authority.clone()])), None).await.unwrap();
     let g = after.open(&config.to_string()).await.unwrap().unwrap();
-    let creds = after
-        .call(
-            g,
-            "generate-credentials",
-            &json!({ "repository": "team-a/wasm-app", "permissions": "pull", "ttlSeconds": 900 }),
-        )
-        .await
-        .unwrap();
-    let token = creds["result"]["password"].as_str().unwrap().to_owned();
-    let answer = artifact_registry_tests::plain_http::request(
-        "GET",
-        &format!("{}/v2/team-a/wasm-app/manifests/v1", server.endpoint),
-        &[("Authorization", &format!("Bearer {token}"))],
-        b"",
-    );
-    assert_eq!(answer.status, 401, "revoked");
+    assert_eq!(registry_status(&mut after, g, &server.endpoint, "team-a/wasm-app", "pull").await, 401, "revoked");
     assert_eq!(
         instance.call(r, "delete-repository", &json!({ "repository": "team-a/wasm-app" })).await.unwrap(),
         json!({ "result": null })
@@ -386,6 +341,25 @@ async fn acr_lifecycle_against_the_contract_server() {
     assert!(server.state()["repositories"].get("team-a/wasm-app").is_none());
     // One refresh token served the instance (the grantee's two instances had one each).
     assert_eq!(server.count("/oauth2/exchange"), 3);
+}
+
+/// What the registry answers a request made with the credentials the component
+/// generates for `repo`: a manifest read with `pull`, a manifest write with `push-pull`.
+async fn registry_status(
+    instance: &mut artifact_registry_component_host::Instance,
+    r: artifact_registry_component_host::OpenedRegistry,
+    endpoint: &str,
+    repo: &str,
+    permissions: &str,
+) -> u16 {
+    let args = json!({ "repository": repo, "permissions": permissions, "ttlSeconds": 900 });
+    let creds = instance.call(r, "generate-credentials", &args).await.unwrap();
+    let bearer = format!("Bearer {}", creds["result"]["password"].as_str().unwrap());
+    let (method, tag, body): (&str, &str, &[u8]) =
+        if permissions == "pull" { ("GET", "v1", b"") } else { ("PUT", "v2", b"{}") };
+    let url = format!("{endpoint}/v2/{repo}/manifests/{tag}");
+    let headers = [("Authorization", bearer.as_str()), ("Content-Type", "application/vnd.oci.image.manifest.v1+json")];
+    artifact_registry_tests::plain_http::request(method, &url, &headers, body).status
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
