@@ -6,7 +6,29 @@
  * package and the WebAssembly component); this file is the Node-shaped surface.
  */
 const util = require('node:util')
-const native = require('./binding.js')
+const native = loadAddon()
+
+/**
+ * The platform's addon, through napi's loader; when none fits this machine, an error
+ * that names the machine's platform and the ones that have addons.
+ */
+function loadAddon () {
+  try {
+    return require('./binding.js')
+  } catch (e) {
+    const libc = process.platform !== 'linux'
+      ? ''
+      : (process.report?.getReport?.().header?.glibcVersionRuntime ? '-gnu' : '-musl')
+    const error = new Error(
+      `artifact-registry-bindings has no addon for this machine (${process.platform}-${process.arch}${libc}). ` +
+      'Addons are published for linux-x64-gnu, linux-arm64-gnu, linux-x64-musl and linux-arm64-musl, ' +
+      'each as the optional dependency artifact-registry-bindings-<platform>: check that optional dependencies ' +
+      'were installed (not --omit=optional) for this platform.'
+    )
+    error.cause = e
+    throw error
+  }
+}
 
 const ERROR_PREFIX = 'ARTIFACT_REGISTRY_ERROR:'
 

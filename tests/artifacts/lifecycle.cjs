@@ -43,7 +43,7 @@ async function main () {
   const expected = fs.readFileSync(path.join(vector, 'header-signed-request.txt'), 'utf8')
     .split('\n').find((l) => l.startsWith('Authorization:')).slice('Authorization:'.length)
   assert.equal(signed.Authorization, expected)
-  console.log(`node ${process.version}: artifact-registry-bindings ${version} from ${installed}: lifecycle and SigV4 ok`)
+  console.log(`node ${process.version} (${process.arch}): artifact-registry-bindings ${version} from ${installed}: lifecycle and SigV4 ok`)
 }
 
 main().catch((e) => { console.error(e); process.exit(1) })

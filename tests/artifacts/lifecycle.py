@@ -4,6 +4,7 @@ docker-registry, and sign_aws_request against the official SigV4 vector get-vani
     python lifecycle.py VERSION REGISTRY_ADDR USER PASSWORD SIGV4_VECTOR_DIR
 """
 import json
+import platform
 import sys
 from pathlib import Path
 
@@ -38,4 +39,4 @@ signed = ar.sign_aws_request("GET", "https://example.amazonaws.com/", {"Host": "
 expected = next(line.split(":", 1)[1] for line in Path(vector, "header-signed-request.txt").read_text().splitlines()
                 if line.startswith("Authorization:"))
 assert signed["Authorization"] == expected, (signed["Authorization"], expected)
-print(f"python {sys.version.split()[0]}: artifact_registry {ar.__version__} from {ar.__file__}: lifecycle and SigV4 ok")
+print(f"python {sys.version.split()[0]} ({platform.machine()}): artifact_registry {ar.__version__} from {ar.__file__}: lifecycle and SigV4 ok")
