@@ -97,6 +97,14 @@ fn creds_args(side: &str, creds: &Value) -> Vec<String> {
     }
 }
 
+/// `skopeo copy` of the image layout's `v1` to `dest`, logged in with `creds`.
+fn push_layout(layout: &Path, creds: &Value, dest: &str) -> Output {
+    let mut args = vec!["copy".to_owned(), "--dest-tls-verify=false".to_owned()];
+    args.extend(creds_args("dest", creds));
+    args.extend([format!("oci:{}:v1", layout.display()), dest.to_owned()]);
+    skopeo(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[])
+}
+
 /// Push with push-pull credentials, pull back with pull credentials, and a push with
 /// the pull credentials must fail.
 fn round_trip(addr: &str, config: &Value, dir: &Path) {
@@ -105,10 +113,7 @@ fn round_trip(addr: &str, config: &Value, dir: &Path) {
     let push_creds = credentials(config, &repo, "push-pull");
     let pull_creds = credentials(config, &repo, "pull");
     let dest = format!("docker://{addr}/{repo}:v1");
-    let mut args = vec!["copy".to_owned(), "--dest-tls-verify=false".to_owned()];
-    args.extend(creds_args("dest", &push_creds));
-    args.extend([format!("oci:{}:v1", layout.display()), dest.clone()]);
-    ok(&skopeo(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[]), "push with push-pull credentials");
+    ok(&push_layout(&layout, &push_creds, &dest), "push with push-pull credentials");
 
     let out_dir = dir.join("pulled");
     let mut args = vec!["copy".to_owned(), "--src-tls-verify=false".to_owned()];
@@ -118,10 +123,7 @@ fn round_trip(addr: &str, config: &Value, dir: &Path) {
     assert!(out_dir.join("manifest.json").exists());
 
     if pull_creds["authMethod"] == "bearer" {
-        let mut args = vec!["copy".to_owned(), "--dest-tls-verify=false".to_owned()];
-        args.extend(creds_args("dest", &pull_creds));
-        args.extend([format!("oci:{}:v1", layout.display()), format!("docker://{addr}/{repo}:v2")]);
-        let refused = skopeo(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
+        let refused = push_layout(&layout, &pull_creds, &format!("docker://{addr}/{repo}:v2"));
         assert!(!refused.status.success(), "a pull credential pushed");
     }
 }
@@ -518,10 +520,7 @@ fn the_kubelet_credential_provider_gives_a_login_that_pulls() {
     config["binding"].as_object_mut().unwrap().remove("unscopedCredentials");
     let layout = image_layout(&dir);
     let push = credentials(&config, "artifacts/app", "push-pull");
-    let mut args = vec!["copy".to_owned(), "--dest-tls-verify=false".to_owned()];
-    args.extend(creds_args("dest", &push));
-    args.extend([format!("oci:{}:v1", layout.display()), format!("docker://{addr}/artifacts/app:v1")]);
-    ok(&skopeo(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[]), "push");
+    ok(&push_layout(&layout, &push, &format!("docker://{addr}/artifacts/app:v1")), "push");
 
     let env = helper_env(&dir, &addr, &config);
     let out = kubelet(&kubelet_request(&format!("{addr}/artifacts/app:v1")), &env);
@@ -637,10 +636,7 @@ fn configure_sets_up_skopeo_and_remove_undoes_it() {
     let config = local_config(&addr, "ci", password);
     let layout = image_layout(&dir);
     let push = credentials(&config, "artifacts/app", "push-pull");
-    let mut args = vec!["copy".to_owned(), "--dest-tls-verify=false".to_owned()];
-    args.extend(creds_args("dest", &push));
-    args.extend([format!("oci:{}:v1", layout.display()), format!("docker://{addr}/artifacts/app:v1")]);
-    ok(&skopeo(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[]), "push");
+    ok(&push_layout(&layout, &push, &format!("docker://{addr}/artifacts/app:v1")), "push");
 
     // A docker config.json with entries of its own, readable by the group.
     let docker = dir.join("docker");

@@ -443,9 +443,7 @@ fn abac_server() -> AcrServer {
 /// The grantee's own binding of the same registry (its client id, the suite's canary
 /// secret), with a fresh token cache.
 fn grantee(server: &AcrServer, client_id: &str) -> NativeRegistry {
-    let mut config = server.config(json!({}));
-    config["azure"]["credentials"]["clientId"] = json!(client_id);
-    connect(&config.to_string()).unwrap()
+    connect(&server.config_as(client_id).to_string()).unwrap()
 }
 
 fn granted(access: &CrossAccountAccess) -> Vec<String> {
@@ -486,10 +484,7 @@ async fn abac_grant_lets_the_grantee_pull_that_repository_and_nothing_else() {
     assert_eq!(ours.len(), 1);
     let p = &ours[0]["properties"];
     assert!(p["roleDefinitionId"].as_str().unwrap().ends_with(READER));
-    assert_eq!(
-        p["scope"],
-        server.state()["roleAssignments"].as_object().unwrap().values().next().unwrap()["properties"]["scope"]
-    );
+    assert_eq!(p["scope"], json!(server.registry_id()), "at the registry's scope");
     assert!(p["condition"].as_str().unwrap().contains("StringEqualsIgnoreCase 'team-a/web'"));
     assert_eq!(p["principalType"], "ServicePrincipal");
 
@@ -571,19 +566,7 @@ async fn foreign_look_alike_assignments_survive_add_and_remove_and_are_never_rep
     let server = abac_server();
     let owner = connect(&server.config(json!({})).to_string()).unwrap();
     let (_, principal) = GRANTEES[0];
-    let r = &server.ready;
-    let registry_id = format!(
-        "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.ContainerRegistry/registries/{}",
-        r["subscriptionId"].as_str().unwrap(),
-        r["resourceGroup"].as_str().unwrap(),
-        r["registryName"].as_str().unwrap()
-    );
-    let role = |id: &str| {
-        format!(
-            "/subscriptions/{}/providers/Microsoft.Authorization/roleDefinitions/{id}",
-            r["subscriptionId"].as_str().unwrap()
-        )
-    };
+    let role = |id: &str| server.role_definition(id);
     let condition = |op: &str, repo: &str| {
         format!(
             "((!(ActionMatches{{'Microsoft.ContainerRegistry/registries/repositories/content/read'}}) AND !(ActionMatches{{'Microsoft.ContainerRegistry/registries/repositories/metadata/read'}})) OR (@Request[Microsoft.ContainerRegistry/registries/repositories:name] {op} '{repo}'))"
@@ -623,35 +606,10 @@ async fn foreign_look_alike_assignments_survive_add_and_remove_and_are_never_rep
             GRANTEES[1].1,
         ),
     ];
-    let token = {
-        let form = format!(
-            "grant_type=client_credentials&client_id={}&client_secret={}&scope=https%3A%2F%2Fmanagement.azure.com%2F.default",
-            r["clientId"].as_str().unwrap(),
-            r["clientSecret"].as_str().unwrap()
-        );
-        let url = format!("{}/{}/oauth2/v2.0/token", server.endpoint, r["tenantId"].as_str().unwrap());
-        let answer = artifact_registry_tests::plain_http::request(
-            "POST",
-            &url,
-            &[("Content-Type", "application/x-www-form-urlencoded")],
-            form.as_bytes(),
-        );
-        serde_json::from_slice::<serde_json::Value>(&answer.body).unwrap()["access_token"].as_str().unwrap().to_owned()
-    };
     for (name, role, condition, description, principal) in &foreign {
-        let body = json!({ "properties": { "roleDefinitionId": role, "principalId": principal, "principalType": "ServicePrincipal",
-            "condition": condition, "conditionVersion": "2.0", "description": description } });
-        let url = format!(
-            "{}{registry_id}/providers/Microsoft.Authorization/roleAssignments/{name}?api-version=2022-04-01",
-            server.endpoint
-        );
-        let answer = artifact_registry_tests::plain_http::request(
-            "PUT",
-            &url,
-            &[("Authorization", &format!("Bearer {token}")), ("Content-Type", "application/json")],
-            body.to_string().as_bytes(),
-        );
-        assert_eq!(answer.status, 201, "{}", String::from_utf8_lossy(&answer.body));
+        let properties = json!({ "roleDefinitionId": role, "principalId": principal, "principalType": "ServicePrincipal",
+            "condition": condition, "conditionVersion": "2.0", "description": description });
+        assert_eq!(server.put_role_assignment(name, properties), 201);
     }
     let before = role_assignments(&server);
 

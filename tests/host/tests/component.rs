@@ -317,8 +317,7 @@ async fn acr_lifecycle_against_the_contract_server() {
         json!({ "platform": "azure", "principalIds": [grantee], "allowedServiceTypes": [] }),
         "{got}"
     );
-    let mut config = server.config(json!({}));
-    config["azure"]["credentials"]["clientId"] = json!(grantee_app);
+    let config = server.config_as(grantee_app);
     let mut other = host().instantiate(Network::Allow(Some(vec![authority.clone()])), None).await.unwrap();
     let g = other.open(&config.to_string()).await.unwrap().unwrap();
     assert_eq!(registry_status(&mut other, g, &server.endpoint, "team-a/wasm-app", "pull").await, 200);
@@ -424,39 +423,12 @@ async fn acr_abac_eight_concurrent_instances_add_and_a_foreign_look_alike_surviv
     let config = server.config(json!({})).to_string();
 
     // Someone else's look-alike for the first grantee: our condition's prefix form.
-    let r = &server.ready;
-    let registry_id =
-        server.state()["roleAssignments"].as_object().unwrap().values().next().unwrap()["properties"]["scope"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-    let form = format!(
-        "grant_type=client_credentials&client_id={}&client_secret={}&scope=https%3A%2F%2Fmanagement.azure.com%2F.default",
-        r["clientId"].as_str().unwrap(),
-        r["clientSecret"].as_str().unwrap()
-    );
-    let answer = artifact_registry_tests::plain_http::request(
-        "POST",
-        &format!("{}/{}/oauth2/v2.0/token", server.endpoint, r["tenantId"].as_str().unwrap()),
-        &[("Content-Type", "application/x-www-form-urlencoded")],
-        form.as_bytes(),
-    );
-    let token = serde_json::from_slice::<Value>(&answer.body).unwrap()["access_token"].as_str().unwrap().to_owned();
     let look_alike = "((!(ActionMatches{'Microsoft.ContainerRegistry/registries/repositories/content/read'}) AND !(ActionMatches{'Microsoft.ContainerRegistry/registries/repositories/metadata/read'})) OR (@Request[Microsoft.ContainerRegistry/registries/repositories:name] StringStartsWithIgnoreCase 'team-a/web'))";
-    let body = json!({ "properties": {
-        "roleDefinitionId": format!("/subscriptions/{}/providers/Microsoft.Authorization/roleDefinitions/b93aa761-3e63-49ed-ac28-beffa264f7ac", r["subscriptionId"].as_str().unwrap()),
+    let properties = json!({
+        "roleDefinitionId": server.role_definition("b93aa761-3e63-49ed-ac28-beffa264f7ac"),
         "principalId": grantees[0].1, "principalType": "ServicePrincipal", "condition": look_alike, "conditionVersion": "2.0",
-        "description": "artifact-registry: cross-account pull of the repository team-a/web" } });
-    let answer = artifact_registry_tests::plain_http::request(
-        "PUT",
-        &format!(
-            "{}{registry_id}/providers/Microsoft.Authorization/roleAssignments/a1000000-0000-4000-8000-000000000001?api-version=2022-04-01",
-            server.endpoint
-        ),
-        &[("Authorization", &format!("Bearer {token}")), ("Content-Type", "application/json")],
-        body.to_string().as_bytes(),
-    );
-    assert_eq!(answer.status, 201);
+        "description": "artifact-registry: cross-account pull of the repository team-a/web" });
+    assert_eq!(server.put_role_assignment("a1000000-0000-4000-8000-000000000001", properties), 201);
     let foreign = server.state()["roleAssignments"]["a1000000-0000-4000-8000-000000000001"].clone();
 
     // Eight instances, each granting one principal, at once.

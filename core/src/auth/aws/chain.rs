@@ -132,7 +132,9 @@ pub(crate) async fn resolve(ctx: &AwsContext, ex: &Exchange) -> Result<Found> {
     let creds_file = env.file(&creds_path).await.map(|t| profile::parse(&t, false)).unwrap_or_default();
     let section = config.get(&profile_name);
 
-    // 2. The profile's role_arn (not the web-identity kind, which is next).
+    // 2. The profile's role_arn (not the web-identity kind, which is next). A
+    // component has no profiles (above), so it has none of this code either.
+    #[cfg(not(target_family = "wasm"))]
     if let Some(s) = section.filter(|s| s.contains_key("role_arn") && !s.contains_key("web_identity_token_file")) {
         let found = assume_profile_role(ctx, ex, &env, &config, &creds_file, &profile_name, s, 0).await?;
         return Ok(found);
@@ -177,7 +179,8 @@ pub(crate) async fn resolve(ctx: &AwsContext, ex: &Exchange) -> Result<Found> {
     }
     tried.push(format!("{creds_path}: no keys for profile {profile_name:?}"));
 
-    // 5. credential_process.
+    // 5. credential_process (no commands in a component).
+    #[cfg(not(target_family = "wasm"))]
     if let Some(command) = section.and_then(|s| s.get("credential_process")) {
         return process(ex, command, &profile_name).await;
     }
@@ -215,22 +218,6 @@ pub(crate) async fn resolve(ctx: &AwsContext, ex: &Exchange) -> Result<Found> {
             tried.join("; ")
         ),
     ))
-}
-
-/// A component reads no profiles (see [`resolve`]), so it has none to assume.
-#[cfg(target_family = "wasm")]
-#[allow(clippy::too_many_arguments)]
-fn assume_profile_role<'a>(
-    _: &'a AwsContext,
-    _: &'a Exchange,
-    _: &'a Env<'a>,
-    _: &'a Profiles,
-    _: &'a Profiles,
-    name: &'a str,
-    _: &'a std::collections::BTreeMap<String, String>,
-    _: usize,
-) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Found>> + Send + 'a>> {
-    Box::pin(async move { Err(Error::not_supported(format!("profile {name:?}: a component has no profile files"))) })
 }
 
 /// `role_arn` with `source_profile` or `credential_source`, assumed with STS.
@@ -377,12 +364,6 @@ fn keys_from_json(v: &Value, token_key: &str, what: &str) -> Result<(AwsCredenti
         },
         v["Expiration"].as_str().and_then(Timestamp::parse_rfc3339),
     ))
-}
-
-/// A component runs no commands.
-#[cfg(target_family = "wasm")]
-async fn process(_: &Exchange, _: &str, profile: &str) -> Result<Found> {
-    Err(Error::not_supported(format!("profile {profile:?}: a component runs no credential_process")))
 }
 
 #[cfg(not(target_family = "wasm"))]

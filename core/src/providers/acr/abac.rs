@@ -193,15 +193,23 @@ impl Grants<'_> {
         }
     }
 
+    /// Whether the assignment `name` is this binding's grant to `principal` (`false`:
+    /// there is none); someone else's under that name is a `conflict`.
+    async fn granted(&self, ex: &Exchange, name: &str, principal: &str) -> Result<bool> {
+        match self.read(ex, name).await? {
+            Some(existing) if self.ours(&existing).as_deref() == Some(principal) => Ok(true),
+            Some(_) => Err(self.foreign(name)),
+            None => Ok(false),
+        }
+    }
+
     /// Grants pull on the repository to each principal.
     pub async fn add(&self, ex: &Exchange, access: &AzureAccess) -> Result<()> {
         self.require_abac_mode(ex).await?;
         for principal in &access.principal_ids {
             let name = assignment_name(&self.arm.registry_id, self.repository, principal);
-            match self.read(ex, &name).await? {
-                Some(existing) if self.ours(&existing).as_deref() == Some(principal) => continue,
-                Some(_) => return Err(self.foreign(&name)),
-                None => {}
+            if self.granted(ex, &name, principal).await? {
+                continue;
             }
             let body = json!({ "properties": {
                 "roleDefinitionId": format!("/subscriptions/{}/providers/Microsoft.Authorization/roleDefinitions/{REPOSITORY_READER}", self.arm.subscription),
@@ -216,24 +224,21 @@ impl Grants<'_> {
             if response.is_success() {
                 continue;
             }
-            // A concurrent `add` wrote it first: success when what is there is ours.
-            if response.status == 409 && wire::parse_error(&response).0.as_deref() == Some("RoleAssignmentExists") {
-                match self.read(ex, &name).await? {
-                    Some(existing) if self.ours(&existing).as_deref() == Some(principal) => continue,
-                    Some(_) => return Err(self.foreign(&name)),
-                    None => {
-                        return Err(Error::new(
-                            ErrorCode::Conflict,
-                            format!(
-                                "{what}: the principal already holds the same role with the same condition on the registry under another assignment, not made by this binding; delete that one first"
-                            ),
-                        )
-                        .with_http_status(409)
-                        .with_provider_code("RoleAssignmentExists"));
-                    }
-                }
+            if response.status != 409 || wire::parse_error(&response).0.as_deref() != Some("RoleAssignmentExists") {
+                return Err(self.error(&response, &what, "write"));
             }
-            return Err(self.error(&response, &what, "write"));
+            // A concurrent `add` wrote it first (success), or someone else holds the
+            // same grant under another name (not ours to claim).
+            if !self.granted(ex, &name, principal).await? {
+                return Err(Error::new(
+                    ErrorCode::Conflict,
+                    format!(
+                        "{what}: the principal already holds the same role with the same condition on the registry under another assignment, not made by this binding; delete that one first"
+                    ),
+                )
+                .with_http_status(409)
+                .with_provider_code("RoleAssignmentExists"));
+            }
         }
         Ok(())
     }

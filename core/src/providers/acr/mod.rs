@@ -415,8 +415,11 @@ impl Provider for Acr {
         adding: bool,
     ) -> BoxFuture<()> {
         Box::pin(async move {
-            let CrossAccountAccess::Azure(access) = self.check_access(&access, adding)? else {
-                return Err(Error::invalid_input("Azure Container Registry grants take the azure form"));
+            // `Client` passes the grant as `check_access` returned it.
+            let CrossAccountAccess::Azure(access) = access else {
+                return Err(Error::invalid_input(
+                    "Azure Container Registry grants take {\"platform\": \"azure\", ...}",
+                ));
             };
             let aad = self.aad(&ex, self.arm.scope()).await?;
             let grants = abac::Grants { arm: &self.arm, token: &aad.token, repository: &name };
