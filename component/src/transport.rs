@@ -64,8 +64,8 @@ pub fn send(request: HttpRequest) -> Result<HttpResponse, TransportError> {
 
     // The whole exchange, body included, within the request's timeout: the host's
     // timeouts above bound each wait, not the sum of them (a body that trickles).
-    let deadline = monotonic_clock::now().saturating_add(timeout);
-    wait(&pending.subscribe(), deadline)?;
+    let deadline = monotonic_clock::subscribe_instant(monotonic_clock::now().saturating_add(timeout));
+    wait(&pending.subscribe(), &deadline)?;
     let response = match pending.get() {
         Some(Ok(Ok(response))) => response,
         Some(Ok(Err(code))) => return Err(transport_error(code)),
@@ -89,9 +89,12 @@ pub fn send(request: HttpRequest) -> Result<HttpResponse, TransportError> {
             .and_then(|(_, v)| v.trim().parse::<usize>().ok())
     };
     let mut body = Vec::with_capacity(expected.unwrap_or(0));
+    let mut readable: Option<Pollable> = None;
     while expected.is_none_or(|n| body.len() < n) {
-        wait(&stream.subscribe(), deadline)?;
+        // Read first and wait only when nothing had arrived: a body that is
+        // already there (most answers are one small frame) costs no poll.
         match stream.read(64 * 1024) {
+            Ok(chunk) if chunk.is_empty() => wait(readable.get_or_insert_with(|| stream.subscribe()), &deadline)?,
             Ok(chunk) => body.extend_from_slice(&chunk),
             Err(StreamError::Closed) => match expected {
                 Some(n) => {
@@ -107,16 +110,16 @@ pub fn send(request: HttpRequest) -> Result<HttpResponse, TransportError> {
             }
         }
     }
+    drop(readable);
     drop(stream);
     drop(incoming);
     Ok(HttpResponse { status, headers, body })
 }
 
-/// Blocks until `ready` is, or fails with a timeout once the monotonic clock
-/// reaches `deadline`.
-fn wait(ready: &Pollable, deadline: u64) -> Result<(), TransportError> {
-    let timer = monotonic_clock::subscribe_instant(deadline);
-    let woken = poll::poll(&[ready, &timer]);
+/// Blocks until `ready` is, or fails with a timeout once `deadline` (a clock
+/// pollable, made once per request) is.
+fn wait(ready: &Pollable, deadline: &Pollable) -> Result<(), TransportError> {
+    let woken = poll::poll(&[ready, deadline]);
     if woken.contains(&0) {
         Ok(())
     } else {

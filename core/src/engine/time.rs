@@ -83,18 +83,24 @@ impl Timestamp {
 
     /// `YYYYMMDDTHHMMSSZ`, the SigV4 `X-Amz-Date` form.
     pub fn amz_date(self) -> String {
-        // Signing calls this on every request: digits by hand, no formatter.
+        // Signing calls this on every request: digits by hand, no formatter. Every
+        // field is below 100 once the year is split, as timestamps are clamped to
+        // years 0 to 9999.
         let (y, mo, d, h, mi, s) = self.civil();
-        let mut out = [0u8; 16];
-        let fields = [(y, 0, 4), (mo, 4, 2), (d, 6, 2), (h, 9, 2), (mi, 11, 2), (s, 13, 2)];
-        for (n, at, width) in fields {
-            for i in 0..width {
-                out[at + i] = b'0' + (n / 10i64.pow((width - 1 - i) as u32) % 10) as u8;
-            }
-        }
-        out[8] = b'T';
-        out[15] = b'Z';
-        String::from_utf8_lossy(&out).into_owned()
+        let mut out = String::with_capacity(16);
+        let mut two = |n: i64, after: Option<char>| {
+            out.push(char::from(b'0' + (n / 10 % 10) as u8));
+            out.push(char::from(b'0' + (n % 10) as u8));
+            out.extend(after);
+        };
+        two(y / 100, None);
+        two(y % 100, None);
+        two(mo, None);
+        two(d, Some('T'));
+        two(h, None);
+        two(mi, None);
+        two(s, Some('Z'));
+        out
     }
 
     /// `YYYYMMDD`, the SigV4 credential-scope date.

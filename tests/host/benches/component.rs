@@ -1,20 +1,22 @@
 //! The component's costs, beside the native driver's, in one run:
 //! - `instantiate`: a fresh instance (store, WASI context, instantiation) from a
 //!   precompiled component;
-//! - `call_component` / `call_native`: one ECR `create-repository` served from the
-//!   scenario vector's canned answer (signing, JSON, parsing), through the component
-//!   and through the native driver;
+//! - `call_component` / `call_native`: one ECR `create-repository` answered with the
+//!   scenario vector's canned response (signing, JSON, parsing, and on the component's
+//!   side the whole `wasi:http` exchange), through the component and through the
+//!   native driver, each host answering every request with that one response;
 //! - `loopback_component` / `loopback_native`: `get-repository` against the ECR stub
-//!   server over real loopback sockets (build it: `cargo build --release -p
-//!   artifact-registry-tests --bin ecr-stub-server`).
+//!   server over real loopback sockets, the component through the reference host's
+//!   pooled sender (`pooled::PooledSender`); `loopback_component_unpooled` through
+//!   wasmtime-wasi-http's default sender, which connects anew for every request.
 //!
 //! Build the component first, then run:
 //! `cargo bench -p artifact-registry-component-host --bench component`
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use artifact_registry_component_host::{Canned, ComponentHost, Network, Replay, component_path};
+use artifact_registry_component_host::{Canned, ComponentHost, Network, component_path};
 use artifact_registry_core::{
     ArtifactRegistry, Client, FixedClock, HttpRequest, HttpResponse, Registry, Timestamp, Transport, TransportError,
 };
@@ -56,17 +58,10 @@ fn call_component(bencher: Bencher) {
     let rt = runtime();
     let host = host();
     let vector = vector();
-    let answer = Canned::from_vector(&vector).pop_front().unwrap();
-    let replay = Arc::new(Mutex::new(Replay::default()));
-    let mut instance =
-        rt.block_on(host.instantiate(Network::Replay(replay.clone()), Some(Duration::from_secs(NOW)))).unwrap();
+    let answer = Arc::new(Canned::from_vector(&vector).pop_front().unwrap());
+    let mut instance = rt.block_on(host.instantiate(Network::Repeat(answer), Some(Duration::from_secs(NOW)))).unwrap();
     let registry = rt.block_on(instance.open(&vector["config"].to_string())).unwrap().unwrap();
     bencher.bench_local(|| {
-        {
-            let mut r = replay.lock().unwrap();
-            r.requests.clear();
-            r.answers.push_back(answer.clone());
-        }
         let outcome = rt.block_on(instance.call(registry, "create-repository", &vector["args"])).unwrap();
         assert!(outcome.get("result").is_some());
         outcome
@@ -133,6 +128,21 @@ fn loopback_component(bencher: Bencher) {
     let rt = runtime();
     let host = host();
     let mut instance = rt.block_on(host.instantiate(Network::Allow(None), None)).unwrap();
+    let registry = rt.block_on(instance.open(&stub.ecr_config().to_string())).unwrap().unwrap();
+    let args = json!({ "repository": "acme-app" });
+    bencher.bench_local(|| {
+        let outcome = rt.block_on(instance.call(registry, "get-repository", &args)).unwrap();
+        assert!(outcome.get("result").is_some(), "{outcome}");
+    });
+}
+
+/// The same through wasmtime-wasi-http's default sender: a new connection per request.
+#[divan::bench]
+fn loopback_component_unpooled(bencher: Bencher) {
+    let stub = artifact_registry_tests::stub_server::StubServer::start(0);
+    let rt = runtime();
+    let host = host();
+    let mut instance = rt.block_on(host.instantiate(Network::AllowUnpooled(None), None)).unwrap();
     let registry = rt.block_on(instance.open(&stub.ecr_config().to_string())).unwrap().unwrap();
     let args = json!({ "repository": "acme-app" });
     bencher.bench_local(|| {

@@ -36,6 +36,10 @@ wasmtime::component::bindgen!({
 
 use artifact_registry::bindings::types as wit;
 
+pub mod pooled;
+
+use pooled::PooledSender;
+
 /// Where the release component is, unless `ARTIFACT_REGISTRY_COMPONENT` says.
 pub fn component_path() -> PathBuf {
     if let Some(p) = std::env::var_os("ARTIFACT_REGISTRY_COMPONENT") {
@@ -118,19 +122,30 @@ pub struct Replay {
 /// How the host treats the component's outbound requests.
 #[derive(Clone)]
 pub enum Network {
-    /// Forward to the network, but only to these `host:port` authorities (`None`:
-    /// anywhere). Anything else is refused with `HTTP-request-denied`.
+    /// Forward to the network over pooled connections ([`pooled::PooledSender`],
+    /// one pool per [`ComponentHost`]), but only to these `host:port` authorities
+    /// (`None`: anywhere). Anything else is refused with `HTTP-request-denied`.
     Allow(Option<Vec<String>>),
+    /// As [`Network::Allow`], through wasmtime-wasi-http's default sender: a new
+    /// connection for every request. For comparison.
+    AllowUnpooled(Option<Vec<String>>),
     /// Answer from a script, recording each request.
     Replay(Arc<Mutex<Replay>>),
+    /// Answer every request with this response (after reading its body), recording
+    /// nothing: what a native transport returning a fixed answer does, for
+    /// benchmarks.
+    Repeat(Arc<Canned>),
 }
 
-struct Hooks(Network);
+struct Hooks {
+    network: Network,
+    pool: Arc<PooledSender>,
+}
 
 impl WasiHttpHooks for Hooks {
     fn set_host_header(&mut self) -> bool {
         // Replayed requests are compared with the native driver's, which carry no Host.
-        matches!(self.0, Network::Allow(_))
+        matches!(self.network, Network::Allow(_) | Network::AllowUnpooled(_))
     }
 
     fn send_request(
@@ -138,24 +153,25 @@ impl WasiHttpHooks for Hooks {
         request: http::Request<wasmtime_wasi_http::WasiBody>,
         options: Option<wasmtime_wasi_http::RequestOptions>,
         _fut: Box<dyn Future<Output = std::result::Result<(), wasmtime_wasi_http::Error>> + Send>,
-    ) -> Box<
-        dyn Future<
-                Output = wasmtime_wasi_http::Result<(
-                    http::Response<wasmtime_wasi_http::WasiBody>,
-                    Box<dyn Future<Output = std::result::Result<(), wasmtime_wasi_http::Error>> + Send>,
-                )>,
-            > + Send,
-    > {
-        let network = self.0.clone();
+    ) -> pooled::SendFuture {
+        let network = self.network.clone();
+        let pool = self.pool.clone();
         Box::new(async move {
             match network {
-                Network::Allow(allowed) => {
+                Network::Allow(ref allowed) | Network::AllowUnpooled(ref allowed) => {
                     let authority = request.uri().authority().map(|a| a.as_str().to_owned()).unwrap_or_default();
-                    if allowed.is_some_and(|list| !list.contains(&authority)) {
+                    if allowed.as_ref().is_some_and(|list| !list.contains(&authority)) {
                         return Err(wasmtime_wasi_http::Error::HttpRequestDenied);
+                    }
+                    if matches!(network, Network::Allow(_)) {
+                        return Box::into_pin(pool.send(request, options)).await;
                     }
                     let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
                     Ok((response.map(BodyExt::boxed_unsync), Box::new(io) as Box<dyn Future<Output = _> + Send>))
+                }
+                Network::Repeat(answer) => {
+                    request.into_body().collect().await?;
+                    canned_response(&answer)
                 }
                 Network::Replay(replay) => {
                     let (parts, body) = request.into_parts();
@@ -176,25 +192,27 @@ impl WasiHttpHooks for Hooks {
                         r.requests.push(seen);
                         r.answers.pop_front()
                     };
-                    match answer {
-                        Some(Canned::Response { status, headers, body }) => {
-                            let mut builder = http::Response::builder().status(status);
-                            for (k, v) in headers {
-                                builder = builder.header(k, v);
-                            }
-                            let body = Full::new(Bytes::from(body)).map_err(|never| match never {}).boxed_unsync();
-                            let response =
-                                builder.body(body).map_err(|_| wasmtime_wasi_http::Error::HttpProtocolError)?;
-                            Ok((response, Box::new(async { Ok(()) }) as Box<dyn Future<Output = _> + Send>))
-                        }
-                        Some(Canned::Failure { timeout: true }) => Err(wasmtime_wasi_http::Error::ConnectionTimeout),
-                        Some(Canned::Failure { timeout: false }) | None => {
-                            Err(wasmtime_wasi_http::Error::ConnectionRefused)
-                        }
-                    }
+                    canned_response(&answer.unwrap_or(Canned::Failure { timeout: false }))
                 }
             }
         })
+    }
+}
+
+/// A scripted answer as `send_request` gives it.
+fn canned_response(answer: &Canned) -> pooled::Answer {
+    match answer {
+        Canned::Response { status, headers, body } => {
+            let mut builder = http::Response::builder().status(*status);
+            for (k, v) in headers {
+                builder = builder.header(k, v);
+            }
+            let body = Full::new(Bytes::from(body.clone())).map_err(|never| match never {}).boxed_unsync();
+            let response = builder.body(body).map_err(|_| wasmtime_wasi_http::Error::HttpProtocolError)?;
+            Ok((response, Box::new(async { Ok(()) })))
+        }
+        Canned::Failure { timeout: true } => Err(wasmtime_wasi_http::Error::ConnectionTimeout),
+        Canned::Failure { timeout: false } => Err(wasmtime_wasi_http::Error::ConnectionRefused),
     }
 }
 
@@ -234,10 +252,17 @@ impl HostWallClock for FixedWallClock {
 pub struct ComponentHost {
     engine: Engine,
     pre: ArtifactRegistryPre<HostState>,
+    pool: Arc<PooledSender>,
 }
 
 fn engine() -> Result<Engine> {
-    Engine::new(&Config::new())
+    let mut config = Config::new();
+    // `perf` names the component's functions when the host writes a perf map
+    // (profile with a component built without `strip`).
+    if std::env::var_os("ARTIFACT_REGISTRY_PERF_MAP").is_some() {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
+    Engine::new(&config)
 }
 
 impl ComponentHost {
@@ -274,7 +299,7 @@ impl ComponentHost {
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
         let pre = ArtifactRegistryPre::new(linker.instantiate_pre(&component)?)?;
-        Ok(ComponentHost { engine, pre })
+        Ok(ComponentHost { engine, pre, pool: Arc::new(PooledSender::new()) })
     }
 
     /// The component's imports, as `name` strings.
@@ -314,7 +339,7 @@ impl ComponentHost {
             wasi: wasi.build(),
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
-            hooks: Hooks(network),
+            hooks: Hooks { network, pool: self.pool.clone() },
         };
         let mut store = Store::new(&self.engine, state);
         let bindings = self.pre.instantiate_async(&mut store).await?;

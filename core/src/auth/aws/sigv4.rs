@@ -107,13 +107,36 @@ fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
 
 /// Lower-case hex of bytes.
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
     for &b in bytes {
-        s.push(HEX[(b >> 4) as usize] as char);
-        s.push(HEX[(b & 15) as usize] as char);
+        let [hi, lo] = hex_byte(b);
+        s.push(hi as char);
+        s.push(lo as char);
     }
     s
+}
+
+fn hex_byte(b: u8) -> [u8; 2] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    [HEX[(b >> 4) as usize], HEX[(b & 15) as usize]]
+}
+
+/// The lower-case hex of a SHA-256 digest, on the stack: signing hashes twice per
+/// request and only copies the hex into strings it already builds.
+struct Hex64([u8; 64]);
+
+impl Hex64 {
+    fn of(digest: &[u8]) -> Hex64 {
+        let mut out = [0u8; 64];
+        for (i, &b) in digest.iter().take(32).enumerate() {
+            [out[2 * i], out[2 * i + 1]] = hex_byte(b);
+        }
+        Hex64(out)
+    }
+
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).expect("hex digits are ASCII")
+    }
 }
 
 /// Hex SHA-256 of a payload.
@@ -173,23 +196,26 @@ impl Signer {
         let url = UrlParts::parse(&request.url)
             .ok_or_else(|| Error::invalid_input(format!("cannot sign: '{}' is not an absolute URL", request.url)))?;
         let amz_date = scope.time.amz_date();
-        let body_hash = payload_hash(&request.body);
+        let body_hash = Hex64::of(&Sha256::digest(&request.body));
         let token = creds.session_token.as_ref().map(Secret::expose);
 
-        let mut added: Vec<(String, String)> = Vec::with_capacity(4);
-        added.push(("X-Amz-Date".into(), amz_date.clone()));
-        if let (Some(t), true) = (token, settings.sign_session_token) {
-            added.push(("X-Amz-Security-Token".into(), t.to_owned()));
+        // The headers signing adds, signed with the request's own.
+        let mut signed_added: [(&str, &str); 3] = [("", ""); 3];
+        let mut n = 0;
+        for (name, value, add) in [
+            ("X-Amz-Date", amz_date.as_str(), true),
+            ("X-Amz-Security-Token", token.unwrap_or(""), token.is_some() && settings.sign_session_token),
+            ("X-Amz-Content-Sha256", body_hash.as_str(), settings.payload_hash_header),
+        ] {
+            if add {
+                signed_added[n] = (name, value);
+                n += 1;
+            }
         }
-        if settings.payload_hash_header {
-            added.push(("X-Amz-Content-Sha256".into(), body_hash.clone()));
-        }
-        let headers = canonical_headers(&request.headers, &added, url.host_header());
+        let signed_added = &signed_added[..n];
         let query = canonical_query(url.query, &[]);
-        let (canonical_request, string_to_sign, signature) =
-            self.finish(&request.method, url.path, &query, &headers, &body_hash, creds, scope, &amz_date, settings)?;
-
-        let mut authorization = String::with_capacity(160 + headers.names.len());
+        // The signed header names are written straight into `Authorization`.
+        let mut authorization = String::with_capacity(ALGORITHM.len() + 176 + creds.access_key_id.len());
         for part in [
             ALGORITHM,
             " Credential=",
@@ -201,12 +227,28 @@ impl Signer {
             "/",
             scope.service,
             "/aws4_request, SignedHeaders=",
-            &headers.names,
-            ", Signature=",
-            &signature,
         ] {
             authorization.push_str(part);
         }
+        let (canonical_request, string_to_sign, signature) = self.finish(
+            &request.method,
+            url.path,
+            &query,
+            HeadersToSign { existing: &request.headers, added: signed_added, host: url.host_header() },
+            &mut authorization,
+            body_hash.as_str(),
+            creds,
+            scope,
+            &amz_date,
+            settings,
+        )?;
+        authorization.push_str(", Signature=");
+        authorization.push_str(&signature);
+        let mut added: Vec<(String, String)> = Vec::with_capacity(n + 1);
+        for (name, value) in &signed_added[1..] {
+            added.push(((*name).into(), (*value).into()));
+        }
+        added.insert(0, ("X-Amz-Date".into(), amz_date));
         added.push(("Authorization".into(), authorization));
         if let (Some(t), false) = (token, settings.sign_session_token) {
             added.push(("X-Amz-Security-Token".into(), t.to_owned()));
@@ -226,7 +268,7 @@ impl Signer {
     ) -> Result<SigningOutput> {
         let url = UrlParts::parse(&request.url)
             .ok_or_else(|| Error::invalid_input(format!("cannot sign: '{}' is not an absolute URL", request.url)))?;
-        let headers = canonical_headers(&request.headers, &[], url.host_header());
+        let host = url.host_header();
         let credential = format!(
             "{}/{}/{}/{}/aws4_request",
             creds.access_key_id,
@@ -238,7 +280,7 @@ impl Signer {
             ("X-Amz-Algorithm".into(), ALGORITHM.into()),
             ("X-Amz-Credential".into(), credential),
             ("X-Amz-Date".into(), scope.time.amz_date()),
-            ("X-Amz-SignedHeaders".into(), headers.names.clone()),
+            ("X-Amz-SignedHeaders".into(), signed_header_names(&request.headers, host)),
             ("X-Amz-Expires".into(), expires_in.to_string()),
         ];
         let token = creds.session_token.as_ref().map(Secret::expose);
@@ -246,10 +288,20 @@ impl Signer {
             params.push(("X-Amz-Security-Token".into(), t.to_owned()));
         }
         let query = canonical_query(url.query, &params);
-        let body_hash = payload_hash(&request.body);
+        let body_hash = Hex64::of(&Sha256::digest(&request.body));
         let amz_date = scope.time.amz_date();
-        let (canonical_request, string_to_sign, signature) =
-            self.finish(&request.method, url.path, &query, &headers, &body_hash, creds, scope, &amz_date, settings)?;
+        let (canonical_request, string_to_sign, signature) = self.finish(
+            &request.method,
+            url.path,
+            &query,
+            HeadersToSign { existing: &request.headers, added: &[], host },
+            &mut String::new(),
+            body_hash.as_str(),
+            creds,
+            scope,
+            &amz_date,
+            settings,
+        )?;
         if let (Some(t), false) = (token, settings.sign_session_token) {
             params.push(("X-Amz-Security-Token".into(), t.to_owned()));
         }
@@ -271,13 +323,16 @@ impl Signer {
         Ok(SigningOutput { canonical_request, string_to_sign, signature, headers: Vec::new(), url: presigned })
     }
 
+    /// Steps 1 to 3: the canonical request, the string to sign and the signature.
+    /// The signed header names are appended to `names_into` as well.
     #[allow(clippy::too_many_arguments)]
     fn finish(
         &self,
         method: &str,
         path: &str,
         query: &str,
-        headers: &CanonicalHeaders,
+        headers: HeadersToSign<'_>,
+        names_into: &mut String,
         body_hash: &str,
         creds: &AwsCredentials,
         scope: Scope<'_>,
@@ -288,15 +343,24 @@ impl Signer {
             return Err(Error::invalid_input("cannot sign: the AWS access key id and secret must not be empty"));
         }
         let path = canonical_path(path, settings.normalize_path);
-        let mut canonical_request = String::with_capacity(
-            method.len() + path.len() + query.len() + headers.block.len() + headers.names.len() + 72,
-        );
-        for part in [method, "\n", &path, "\n", query, "\n", &headers.block, "\n", &headers.names, "\n", body_hash] {
+        let header_len: usize = headers.existing.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
+            + headers.added.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
+        let mut canonical_request =
+            String::with_capacity(method.len() + path.len() + query.len() + 2 * header_len + headers.host.len() + 160);
+        for part in [method, "\n", &path, "\n", query, "\n"] {
             canonical_request.push_str(part);
         }
+        let names_at = names_into.len();
+        write_canonical_headers(&mut canonical_request, names_into, headers);
+        canonical_request.push('\n');
+        canonical_request.push_str(&names_into[names_at..]);
+        canonical_request.push('\n');
+        canonical_request.push_str(body_hash);
+
         let date = &amz_date[..8];
-        let request_hash = hex(&Sha256::digest(canonical_request.as_bytes()));
-        let mut string_to_sign = String::with_capacity(160);
+        let request_hash = Hex64::of(&Sha256::digest(canonical_request.as_bytes()));
+        let mut string_to_sign =
+            String::with_capacity(ALGORITHM.len() + 64 + 40 + scope.region.len() + scope.service.len());
         for part in [
             ALGORITHM,
             "\n",
@@ -308,74 +372,117 @@ impl Signer {
             "/",
             scope.service,
             "/aws4_request\n",
-            &request_hash,
+            request_hash.as_str(),
         ] {
             string_to_sign.push_str(part);
         }
         let mut mac = self.signing_mac(creds.secret_access_key.expose(), date, scope.region, scope.service);
         mac.update(string_to_sign.as_bytes());
-        let signature = hex(&mac.finalize().into_bytes());
+        let signature = Hex64::of(&mac.finalize().into_bytes()).as_str().to_owned();
         Ok((canonical_request, string_to_sign, signature))
     }
 }
 
-struct CanonicalHeaders {
-    /// `name:value\n` lines, sorted by name.
-    block: String,
-    /// `name;name;...`.
-    names: String,
+/// Headers most requests carry at most: up to this many are sorted on the stack.
+const INLINE_HEADERS: usize = 8;
+
+/// The headers a signature covers: the request's own, those signing adds, and the
+/// host the request goes to (signed as `host` unless the request has a `Host`).
+#[derive(Clone, Copy)]
+struct HeadersToSign<'a> {
+    existing: &'a [(String, String)],
+    added: &'a [(&'a str, &'a str)],
+    host: &'a str,
 }
 
-fn canonical_headers(existing: &[(String, String)], added: &[(String, String)], host: &str) -> CanonicalHeaders {
-    // Names are compared and written lower-cased without lower-casing copies: this
-    // runs for every request signed.
-    let mut all: Vec<(&str, Cow<'_, str>)> = Vec::with_capacity(existing.len() + added.len() + 1);
+/// Appends the canonical header lines (`name:value\n`, values of a repeated name
+/// joined with `,`) to `out` and the signed header names (`name;name;...`) to
+/// `names`: every header but `Authorization`, sorted by lower-cased name (stably:
+/// repeated headers keep their order).
+fn write_canonical_headers(out: &mut String, names: &mut String, headers: HeadersToSign<'_>) {
+    let HeadersToSign { existing, added, host } = headers;
+    let total = existing.len() + added.len() + 1;
+    let mut inline = [const { ("", Cow::Borrowed("")) }; INLINE_HEADERS];
+    let mut heap;
+    let slots: &mut [(&str, Cow<'_, str>)] = if total <= INLINE_HEADERS {
+        &mut inline[..total]
+    } else {
+        heap = vec![("", Cow::Borrowed("")); total];
+        &mut heap
+    };
+    let mut n = 0;
     let mut has_host = false;
-    for (k, v) in existing.iter().chain(added) {
+    for (k, v) in existing.iter().map(|(k, v)| (k.as_str(), v.as_str())).chain(added.iter().copied()) {
         if k.eq_ignore_ascii_case("authorization") {
             continue;
         }
         has_host |= k.eq_ignore_ascii_case("host");
-        all.push((k.as_str(), normalize_value(v)));
+        slots[n] = (k, normalize_value(v));
+        n += 1;
     }
     if !has_host {
-        all.push(("host", Cow::Borrowed(host)));
+        slots[n] = ("host", Cow::Borrowed(host));
+        n += 1;
     }
-    // Stable: repeated headers keep their order when joined with ','.
+    let all = &mut slots[..n];
+    // Names are compared lower-cased without lower-casing copies: this runs for
+    // every request signed.
     all.sort_by(|a, b| a.0.bytes().map(|c| c.to_ascii_lowercase()).cmp(b.0.bytes().map(|c| c.to_ascii_lowercase())));
-    let mut block = String::with_capacity(all.iter().map(|(k, v)| k.len() + v.len() + 2).sum());
-    let mut names = String::with_capacity(all.iter().map(|(k, _)| k.len() + 1).sum());
-    let push_lower = |out: &mut String, s: &str| out.extend(s.chars().map(|c| c.to_ascii_lowercase()));
     let mut i = 0;
     while i < all.len() {
         let name = all[i].0;
-        if !names.is_empty() {
+        if i > 0 {
             names.push(';');
         }
-        push_lower(&mut names, name);
-        push_lower(&mut block, name);
-        block.push(':');
+        push_lower(names, name);
+        push_lower(out, name);
+        out.push(':');
         let mut j = i;
         while j < all.len() && all[j].0.eq_ignore_ascii_case(name) {
             if j > i {
-                block.push(',');
+                out.push(',');
             }
-            block.push_str(&all[j].1);
+            out.push_str(&all[j].1);
             j += 1;
         }
-        block.push('\n');
+        out.push('\n');
         i = j;
     }
-    CanonicalHeaders { block, names }
+}
+
+/// The signed header names alone, for a presigned URL's `X-Amz-SignedHeaders`.
+fn signed_header_names(existing: &[(String, String)], host: &str) -> String {
+    let mut names = String::new();
+    write_canonical_headers(&mut String::new(), &mut names, HeadersToSign { existing, added: &[], host });
+    names
+}
+
+fn push_lower(out: &mut String, s: &str) {
+    let start = out.len();
+    out.push_str(s);
+    out[start..].make_ascii_lowercase();
 }
 
 /// Trims and folds runs of white space (line folds included) to one space.
 fn normalize_value(v: &str) -> Cow<'_, str> {
-    let b = v.as_bytes();
-    let clean = !b.first().is_some_and(u8::is_ascii_whitespace)
-        && !b.last().is_some_and(u8::is_ascii_whitespace)
-        && !b.windows(2).any(|w| w[0].is_ascii_whitespace() && (w[1].is_ascii_whitespace() || w[0] != b' '));
-    if clean && !b.iter().any(|c| c.is_ascii_whitespace() && *c != b' ') {
+    // Most values hold no byte at or below a space at all: counted without a
+    // branch per byte, which the compiler vectorizes.
+    if v.bytes().filter(|&c| c <= b' ').count() == 0 {
+        return Cow::Borrowed(v);
+    }
+    // Otherwise a clean value has no white space but single spaces between words.
+    let mut after_space = true;
+    let mut clean = true;
+    for &c in v.as_bytes() {
+        if c == b' ' {
+            clean &= !after_space;
+            after_space = true;
+        } else {
+            clean &= !c.is_ascii_whitespace();
+            after_space = false;
+        }
+    }
+    if clean && (!after_space || v.is_empty()) {
         return Cow::Borrowed(v);
     }
     let mut out = String::with_capacity(v.len());
@@ -388,8 +495,16 @@ fn normalize_value(v: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-fn canonical_path(path: &str, normalize: bool) -> String {
+fn canonical_path(path: &str, normalize: bool) -> Cow<'_, str> {
     let path = if path.is_empty() { "/" } else { path };
+    if is_canonical_path(path, normalize) {
+        return Cow::Borrowed(path);
+    }
+    Cow::Owned(rebuild_path(path, normalize))
+}
+
+/// The canonical form built segment by segment.
+fn rebuild_path(path: &str, normalize: bool) -> String {
     if !normalize {
         return percent_encode(path, true);
     }
@@ -414,6 +529,25 @@ fn canonical_path(path: &str, normalize: bool) -> String {
         out.push('/');
     }
     out
+}
+
+/// Whether `path` is already its own canonical form, as almost every API path is
+/// (`/`, `/v2/name/manifests/tag`): only unreserved characters and `/` and, when
+/// normalizing, rooted with no empty, `.` or `..` segment but a trailing one.
+fn is_canonical_path(path: &str, normalize: bool) -> bool {
+    let plain = path.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/'));
+    if !plain || !normalize {
+        return plain;
+    }
+    let Some(rest) = path.strip_prefix('/') else { return false };
+    let mut segments = rest.split('/').peekable();
+    while let Some(seg) = segments.next() {
+        let last = segments.peek().is_none();
+        if matches!(seg, "." | "..") || (seg.is_empty() && !last) {
+            return false;
+        }
+    }
+    true
 }
 
 fn canonical_query(query: &str, extra: &[(String, String)]) -> String {
@@ -456,6 +590,21 @@ mod tests {
         assert_eq!(canonical_path("/a/b/..", true), "/a");
         assert_eq!(canonical_path("/a%2Fb", true), "/a%252Fb");
         assert_eq!(canonical_path("//example//", false), "//example//");
+        assert_eq!(canonical_path("", true), "/");
+        assert_eq!(canonical_path("/v2/a-b_c~d.e/manifests/", true), "/v2/a-b_c~d.e/manifests/");
+        assert_eq!(canonical_path("/a b", false), "/a%20b");
+        // The shortcut is taken only where building the path gives it back unchanged.
+        let paths = ["/", "/a", "/a/", "/a/b", "/.a/..b", "/a.", "a", "//", "/a//b", "/./a", "/a/..", "/%41", "/a:b"];
+        for path in paths {
+            for normalize in [true, false] {
+                if is_canonical_path(path, normalize) {
+                    assert_eq!(rebuild_path(path, normalize), path, "{path} {normalize}");
+                }
+            }
+        }
+        assert!(
+            is_canonical_path("/a/b/", true) && !is_canonical_path("/a//b", true) && is_canonical_path("/a//b", false)
+        );
     }
 
     #[test]
