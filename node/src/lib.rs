@@ -271,6 +271,7 @@ pub fn sign_aws_request(input: SignInput) -> napi::Result<Vec<Vec<String>>> {
         session_token: input.session_token.map(Secret::new),
     };
     let scope = Scope { region: &input.region, service: &input.service, time };
-    let signed = SIGNER.sign_headers(&request, &creds, scope, SigningSettings::default()).map_err(|e| js_error(&e))?;
-    Ok(signed.headers.into_iter().map(|(k, v)| vec![k, v]).collect())
+    let signed =
+        SIGNER.signed_headers(&request, &creds, scope, SigningSettings::default()).map_err(|e| js_error(&e))?;
+    Ok(signed.into_iter().map(|(k, v)| vec![k, v]).collect())
 }

@@ -404,7 +404,7 @@ fn sign_aws_request<'py>(
         session_token: session_token.map(Secret::new),
     };
     let signed = SIGNER
-        .sign_headers(&request, &creds, Scope { region, service, time }, SigningSettings::default())
+        .signed_headers(&request, &creds, Scope { region, service, time }, SigningSettings::default())
         .map_err(|e| convert::error(py, e))?;
     // The caller's headers as given (a C-level copy when they came as a dict), then ours.
     let out = match headers.cast::<PyDict>() {
@@ -417,7 +417,7 @@ fn sign_aws_request<'py>(
             out
         }
     };
-    for (k, v) in &signed.headers {
+    for (k, v) in &signed {
         out.set_item(k, v)?;
     }
     Ok(out)

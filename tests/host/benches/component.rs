@@ -53,7 +53,7 @@ fn instantiate(bencher: Bencher) {
     });
 }
 
-#[divan::bench]
+#[divan::bench(sample_count = 2000)]
 fn call_component(bencher: Bencher) {
     let rt = runtime();
     let host = host();
@@ -79,7 +79,7 @@ impl Transport for Repeat {
     async fn sleep(&self, _: Duration) {}
 }
 
-#[divan::bench]
+#[divan::bench(sample_count = 2000)]
 fn call_native(bencher: Bencher) {
     let rt = runtime();
     let vector = vector();
@@ -101,7 +101,7 @@ fn call_native(bencher: Bencher) {
 }
 
 /// The floor of a component call: `registry-endpoint`, no HTTP at all.
-#[divan::bench]
+#[divan::bench(sample_count = 2000)]
 fn call_component_without_http(bencher: Bencher) {
     let rt = runtime();
     let host = host();
@@ -113,7 +113,7 @@ fn call_component_without_http(bencher: Bencher) {
 }
 
 /// The same for the native driver.
-#[divan::bench]
+#[divan::bench(sample_count = 2000)]
 fn call_native_without_http(bencher: Bencher) {
     let vector = vector();
     let client = Client::from_json_str(&vector["config"].to_string()).unwrap();
@@ -122,7 +122,7 @@ fn call_native_without_http(bencher: Bencher) {
 
 /// End to end over real loopback sockets: `get-repository` against the ECR stub
 /// server, through the component in wasmtime (wasi-http on hyper).
-#[divan::bench]
+#[divan::bench(sample_count = 1000)]
 fn loopback_component(bencher: Bencher) {
     let stub = artifact_registry_tests::stub_server::StubServer::start(0);
     let rt = runtime();
@@ -137,7 +137,7 @@ fn loopback_component(bencher: Bencher) {
 }
 
 /// The same through wasmtime-wasi-http's default sender: a new connection per request.
-#[divan::bench]
+#[divan::bench(sample_count = 1000)]
 fn loopback_component_unpooled(bencher: Bencher) {
     let stub = artifact_registry_tests::stub_server::StubServer::start(0);
     let rt = runtime();
@@ -152,7 +152,7 @@ fn loopback_component_unpooled(bencher: Bencher) {
 }
 
 /// The same through the native driver (reqwest).
-#[divan::bench]
+#[divan::bench(sample_count = 1000)]
 fn loopback_native(bencher: Bencher) {
     let stub = artifact_registry_tests::stub_server::StubServer::start(0);
     let rt = runtime();

@@ -85,6 +85,26 @@ struct CachedKey {
     mac: HmacSha256,
 }
 
+/// Steps 1 and 2 of a signing, written in place.
+#[derive(Default)]
+struct Steps {
+    canonical_request: String,
+    string_to_sign: String,
+}
+
+impl Steps {
+    /// Overwrites what the buffers held (a canonical request may hold a session
+    /// token), keeping their capacity.
+    fn wipe(&mut self) {
+        for buffer in [&mut self.canonical_request, &mut self.string_to_sign] {
+            let mut bytes = std::mem::take(buffer).into_bytes();
+            bytes.fill(0);
+            bytes.clear();
+            *buffer = String::from_utf8(bytes).unwrap_or_default();
+        }
+    }
+}
+
 /// A SigV4 signer. Cheap to share; caches the last derived signing key.
 #[derive(Default)]
 pub struct Signer {
@@ -116,9 +136,20 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     s
 }
 
-fn hex_byte(b: u8) -> [u8; 2] {
+/// The two hex digits of every byte, so that encoding is one load a byte.
+const HEX_PAIRS: [[u8; 2]; 256] = {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    [HEX[(b >> 4) as usize], HEX[(b & 15) as usize]]
+    let mut pairs = [[0u8; 2]; 256];
+    let mut i = 0;
+    while i < 256 {
+        pairs[i] = [HEX[i >> 4], HEX[i & 15]];
+        i += 1;
+    }
+    pairs
+};
+
+fn hex_byte(b: u8) -> [u8; 2] {
+    HEX_PAIRS[b as usize]
 }
 
 /// The lower-case hex of a SHA-256 digest, on the stack: signing hashes twice per
@@ -178,14 +209,14 @@ impl Signer {
     /// Signs `request` in place: adds `X-Amz-Date`, the session token, and
     /// `Authorization` (see [`Signer::sign_headers`]).
     pub fn sign(&self, request: &mut HttpRequest, creds: &AwsCredentials, scope: Scope<'_>) -> Result<()> {
-        let out = self.sign_headers(request, creds, scope, SigningSettings::default())?;
-        request.headers.extend(out.headers);
+        let headers = self.signed_headers(request, creds, scope, SigningSettings::default())?;
+        request.headers.extend(headers);
         Ok(())
     }
 
-    /// Header signing: computes the headers to add. Every header already on the
-    /// request is signed, plus `host` (from the request's `Host` header, else from
-    /// its URL).
+    /// Header signing: computes the headers to add, and keeps the steps. Every
+    /// header already on the request is signed, plus `host` (from the request's
+    /// `Host` header, else from its URL).
     pub fn sign_headers(
         &self,
         request: &HttpRequest,
@@ -193,6 +224,52 @@ impl Signer {
         scope: Scope<'_>,
         settings: SigningSettings,
     ) -> Result<SigningOutput> {
+        let mut steps = Steps::default();
+        let (headers, signature) = self.header_signing(request, creds, scope, settings, &mut steps)?;
+        Ok(SigningOutput {
+            canonical_request: steps.canonical_request,
+            string_to_sign: steps.string_to_sign,
+            signature: signature.as_str().to_owned(),
+            headers,
+            url: request.url.clone(),
+        })
+    }
+
+    /// [`Signer::sign_headers`]' headers alone, in the same order: what sending a
+    /// request needs. The steps are written into buffers this thread reuses, so
+    /// signing allocates only what it returns.
+    pub fn signed_headers(
+        &self,
+        request: &HttpRequest,
+        creds: &AwsCredentials,
+        scope: Scope<'_>,
+        settings: SigningSettings,
+    ) -> Result<Vec<(String, String)>> {
+        thread_local! {
+            static STEPS: std::cell::RefCell<Steps> = std::cell::RefCell::default();
+        }
+        STEPS.with(|steps| {
+            // Signing never re-enters itself; were it to, it would use fresh buffers.
+            let Ok(mut steps) = steps.try_borrow_mut() else {
+                return self.header_signing(request, creds, scope, settings, &mut Steps::default()).map(|(h, _)| h);
+            };
+            let signed = self.header_signing(request, creds, scope, settings, &mut steps);
+            if creds.session_token.is_some() {
+                // The canonical request held the session token: wipe it.
+                steps.wipe();
+            }
+            signed.map(|(headers, _)| headers)
+        })
+    }
+
+    fn header_signing(
+        &self,
+        request: &HttpRequest,
+        creds: &AwsCredentials,
+        scope: Scope<'_>,
+        settings: SigningSettings,
+        steps: &mut Steps,
+    ) -> Result<(Vec<(String, String)>, Hex64)> {
         let url = UrlParts::parse(&request.url)
             .ok_or_else(|| Error::invalid_input(format!("cannot sign: '{}' is not an absolute URL", request.url)))?;
         let amz_date = scope.time.amz_date();
@@ -230,12 +307,13 @@ impl Signer {
         ] {
             authorization.push_str(part);
         }
-        let (canonical_request, string_to_sign, signature) = self.finish(
+        let signature = self.finish(
             &request.method,
             url.path,
             &query,
             HeadersToSign { existing: &request.headers, added: signed_added, host: url.host_header() },
             &mut authorization,
+            steps,
             body_hash.as_str(),
             creds,
             scope,
@@ -243,7 +321,7 @@ impl Signer {
             settings,
         )?;
         authorization.push_str(", Signature=");
-        authorization.push_str(&signature);
+        authorization.push_str(signature.as_str());
         let mut added: Vec<(String, String)> = Vec::with_capacity(n + 1);
         for (name, value) in &signed_added[1..] {
             added.push(((*name).into(), (*value).into()));
@@ -253,7 +331,7 @@ impl Signer {
         if let (Some(t), false) = (token, settings.sign_session_token) {
             added.push(("X-Amz-Security-Token".into(), t.to_owned()));
         }
-        Ok(SigningOutput { canonical_request, string_to_sign, signature, headers: added, url: request.url.clone() })
+        Ok((added, signature))
     }
 
     /// Presigning: the signature goes into the URL's query (`X-Amz-Signature`), valid
@@ -290,12 +368,14 @@ impl Signer {
         let query = canonical_query(url.query, &params);
         let body_hash = Hex64::of(&Sha256::digest(&request.body));
         let amz_date = scope.time.amz_date();
-        let (canonical_request, string_to_sign, signature) = self.finish(
+        let mut steps = Steps::default();
+        let signature = self.finish(
             &request.method,
             url.path,
             &query,
             HeadersToSign { existing: &request.headers, added: &[], host },
             &mut String::new(),
+            &mut steps,
             body_hash.as_str(),
             creds,
             scope,
@@ -305,6 +385,7 @@ impl Signer {
         if let (Some(t), false) = (token, settings.sign_session_token) {
             params.push(("X-Amz-Security-Token".into(), t.to_owned()));
         }
+        let signature = signature.as_str().to_owned();
         params.push(("X-Amz-Signature".into(), signature.clone()));
         let mut presigned = request.url.split(['?', '#']).next().unwrap_or_default().to_owned();
         let mut sep = '?';
@@ -320,11 +401,18 @@ impl Signer {
             presigned.push_str(&percent_encode(v, false));
             sep = '&';
         }
-        Ok(SigningOutput { canonical_request, string_to_sign, signature, headers: Vec::new(), url: presigned })
+        Ok(SigningOutput {
+            canonical_request: steps.canonical_request,
+            string_to_sign: steps.string_to_sign,
+            signature,
+            headers: Vec::new(),
+            url: presigned,
+        })
     }
 
-    /// Steps 1 to 3: the canonical request, the string to sign and the signature.
-    /// The signed header names are appended to `names_into` as well.
+    /// Steps 1 to 3: writes the canonical request and the string to sign into
+    /// `steps`, and returns the signature. The signed header names are appended to
+    /// `names_into` as well.
     #[allow(clippy::too_many_arguments)]
     fn finish(
         &self,
@@ -333,25 +421,27 @@ impl Signer {
         query: &str,
         headers: HeadersToSign<'_>,
         names_into: &mut String,
+        steps: &mut Steps,
         body_hash: &str,
         creds: &AwsCredentials,
         scope: Scope<'_>,
         amz_date: &str,
         settings: SigningSettings,
-    ) -> Result<(String, String, String)> {
+    ) -> Result<Hex64> {
         if creds.access_key_id.is_empty() || creds.secret_access_key.expose().is_empty() {
             return Err(Error::invalid_input("cannot sign: the AWS access key id and secret must not be empty"));
         }
         let path = canonical_path(path, settings.normalize_path);
         let header_len: usize = headers.existing.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
             + headers.added.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
-        let mut canonical_request =
-            String::with_capacity(method.len() + path.len() + query.len() + 2 * header_len + headers.host.len() + 160);
+        let Steps { canonical_request, string_to_sign } = steps;
+        canonical_request.clear();
+        canonical_request.reserve(method.len() + path.len() + query.len() + 2 * header_len + headers.host.len() + 160);
         for part in [method, "\n", &path, "\n", query, "\n"] {
             canonical_request.push_str(part);
         }
         let names_at = names_into.len();
-        write_canonical_headers(&mut canonical_request, names_into, headers);
+        write_canonical_headers(canonical_request, names_into, headers);
         canonical_request.push('\n');
         canonical_request.push_str(&names_into[names_at..]);
         canonical_request.push('\n');
@@ -359,8 +449,8 @@ impl Signer {
 
         let date = &amz_date[..8];
         let request_hash = Hex64::of(&Sha256::digest(canonical_request.as_bytes()));
-        let mut string_to_sign =
-            String::with_capacity(ALGORITHM.len() + 64 + 40 + scope.region.len() + scope.service.len());
+        string_to_sign.clear();
+        string_to_sign.reserve(ALGORITHM.len() + 64 + 40 + scope.region.len() + scope.service.len());
         for part in [
             ALGORITHM,
             "\n",
@@ -378,8 +468,7 @@ impl Signer {
         }
         let mut mac = self.signing_mac(creds.secret_access_key.expose(), date, scope.region, scope.service);
         mac.update(string_to_sign.as_bytes());
-        let signature = Hex64::of(&mac.finalize().into_bytes()).as_str().to_owned();
-        Ok((canonical_request, string_to_sign, signature))
+        Ok(Hex64::of(&mac.finalize().into_bytes()))
     }
 }
 
@@ -465,9 +554,8 @@ fn push_lower(out: &mut String, s: &str) {
 
 /// Trims and folds runs of white space (line folds included) to one space.
 fn normalize_value(v: &str) -> Cow<'_, str> {
-    // Most values hold no byte at or below a space at all: counted without a
-    // branch per byte, which the compiler vectorizes.
-    if v.bytes().filter(|&c| c <= b' ').count() == 0 {
+    // Most values hold no byte at or below a space at all.
+    if !has_byte_at_or_below_space(v.as_bytes()) {
         return Cow::Borrowed(v);
     }
     // Otherwise a clean value has no white space but single spaces between words.
@@ -493,6 +581,22 @@ fn normalize_value(v: &str) -> Cow<'_, str> {
         out.push_str(word);
     }
     Cow::Owned(out)
+}
+
+/// Whether any byte is a space or a control character (`<= 0x20`), eight bytes at
+/// a time: a word holds a byte below 0x21 exactly when subtracting 0x21 from every
+/// byte borrows out of one that had its top bit clear.
+fn has_byte_at_or_below_space(bytes: &[u8]) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([0x21; 8]);
+    const TOPS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let mut words = bytes.chunks_exact(8);
+    for word in &mut words {
+        let x = u64::from_le_bytes(word.try_into().expect("eight bytes"));
+        if x.wrapping_sub(ONES) & !x & TOPS != 0 {
+            return true;
+        }
+    }
+    words.remainder().iter().any(|&c| c <= b' ')
 }
 
 fn canonical_path(path: &str, normalize: bool) -> Cow<'_, str> {
@@ -605,6 +709,49 @@ mod tests {
         assert!(
             is_canonical_path("/a/b/", true) && !is_canonical_path("/a//b", true) && is_canonical_path("/a//b", false)
         );
+    }
+
+    #[test]
+    fn spaces_and_controls_are_found_in_every_position() {
+        for len in 0..20 {
+            assert!(!has_byte_at_or_below_space(&vec![b'a'; len]));
+            for at in 0..len {
+                for c in [0u8, b'\t', b'\n', b'\r', b' '] {
+                    let mut v = vec![0xffu8; len];
+                    v[at] = c;
+                    assert!(has_byte_at_or_below_space(&v), "{c} at {at} of {len}");
+                }
+                let mut v = vec![b'~'; len];
+                v[at] = b'!';
+                assert!(!has_byte_at_or_below_space(&v));
+            }
+        }
+        assert_eq!(hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
+    }
+
+    #[test]
+    fn signed_headers_are_sign_headers_headers() {
+        let signer = Signer::new();
+        let request = HttpRequest::new("POST", "https://ecr.us-east-1.amazonaws.com/")
+            .header("X-Amz-Target", "T")
+            .body(b"{}".to_vec());
+        let scope = Scope { region: "us-east-1", service: "ecr", time: Timestamp::from_unix(1_795_849_200) };
+        for token in [None, Some(Secret::new("token"))] {
+            let creds = AwsCredentials {
+                access_key_id: "AKID".into(),
+                secret_access_key: Secret::new("s"),
+                session_token: token,
+            };
+            for settings in [
+                SigningSettings::default(),
+                SigningSettings { sign_session_token: false, payload_hash_header: true, ..Default::default() },
+            ] {
+                let full = signer.sign_headers(&request, &creds, scope, settings).unwrap().headers;
+                // Twice: the second signing reuses (and, with a token, wiped) buffers.
+                assert_eq!(signer.signed_headers(&request, &creds, scope, settings).unwrap(), full);
+                assert_eq!(signer.signed_headers(&request, &creds, scope, settings).unwrap(), full);
+            }
+        }
     }
 
     #[test]
