@@ -102,13 +102,28 @@ impl PooledSender {
 
     /// A sender whose new connections give up after `connect_timeout`.
     pub fn with_connect_timeout(connect_timeout: Duration) -> PooledSender {
+        let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+        PooledSender::with_roots(roots, connect_timeout)
+    }
+
+    /// A sender that trusts these roots instead of the webpki roots (a private
+    /// registry's CA, a proxy's).
+    pub fn with_roots(roots: rustls::RootCertStore, connect_timeout: Duration) -> PooledSender {
+        // The provider is named, not taken from the process: a host linking a second
+        // rustls provider would otherwise have no default, and fail at first use.
+        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .expect("ring supports rustls' default protocol versions")
+            .with_root_certificates(roots)
+            .with_no_client_auth();
         let mut http = HttpConnector::new();
-        // `https` URLs need TLS: the connector refuses to send them in the clear.
+        // `https` URLs go through the TLS layer, which needs the plain connector to
+        // accept them.
         http.enforce_http(false);
         http.set_nodelay(true);
         http.set_connect_timeout(Some(connect_timeout));
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_webpki_roots()
+            .with_tls_config(tls)
             .https_or_http()
             .enable_http1()
             .wrap_connector(http);
@@ -151,29 +166,45 @@ impl PooledSender {
 }
 
 /// The `wasi:http` error for a failed request: refused and timed-out connections
-/// keep their codes (a component retries on them), the rest say what failed.
+/// keep their codes (a component retries on them), a certificate that does not
+/// verify is a TLS certificate error, the rest say what failed.
 fn client_error(e: &hyper_util::client::legacy::Error) -> Error {
-    use std::error::Error as _;
-    let mut source = e.source();
-    while let Some(s) = source {
-        if let Some(io) = s.downcast_ref::<std::io::Error>() {
-            return match io.kind() {
-                std::io::ErrorKind::ConnectionRefused => Error::ConnectionRefused,
-                std::io::ErrorKind::TimedOut => Error::ConnectionTimeout,
-                kind if e.is_connect() => Error::Connect(std::io::Error::new(kind, io.to_string())),
-                _ => Error::ConnectionTerminated,
-            };
-        }
-        if let Some(h) = s.downcast_ref::<hyper::Error>() {
-            return if h.is_timeout() { Error::HttpResponseTimeout } else { Error::HttpProtocolError };
-        }
-        source = s.source();
+    if let Some(tls) = find_in_chain::<rustls::Error>(e) {
+        return match tls {
+            rustls::Error::InvalidCertificate(_) => Error::TlsCertificateError,
+            _ => Error::TlsProtocolError,
+        };
+    }
+    if let Some(io) = find_in_chain::<std::io::Error>(e) {
+        return match io.kind() {
+            std::io::ErrorKind::ConnectionRefused => Error::ConnectionRefused,
+            std::io::ErrorKind::TimedOut => Error::ConnectionTimeout,
+            kind if e.is_connect() => Error::Connect(std::io::Error::new(kind, io.to_string())),
+            _ => Error::ConnectionTerminated,
+        };
+    }
+    if let Some(h) = find_in_chain::<hyper::Error>(e) {
+        return if h.is_timeout() { Error::HttpResponseTimeout } else { Error::HttpProtocolError };
     }
     if e.is_connect() {
         // hyper-util's own connect timeout carries no io::Error.
         return Error::ConnectionTimeout;
     }
     Error::InternalError(Some(e.to_string()))
+}
+
+/// The first `T` in an error's chain, looking inside `io::Error`s too (whose
+/// `source` skips the error they wrap).
+fn find_in_chain<'e, T: std::error::Error + 'static>(e: &'e (dyn std::error::Error + 'static)) -> Option<&'e T> {
+    if let Some(found) = e.downcast_ref::<T>() {
+        return Some(found);
+    }
+    if let Some(inner) = e.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref())
+        && let Some(found) = find_in_chain::<T>(inner)
+    {
+        return Some(found);
+    }
+    e.source().and_then(find_in_chain::<T>)
 }
 
 /// A response body that fails when no frame arrives within the between-bytes timeout.
