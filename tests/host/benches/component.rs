@@ -121,28 +121,24 @@ fn call_native_without_http(bencher: Bencher) {
 }
 
 /// End to end over real loopback sockets: `get-repository` against the ECR stub
-/// server, through the component in wasmtime (wasi-http on hyper).
+/// server, through the component in wasmtime (wasi-http on hyper), with the
+/// reference host's pooled sender.
 #[divan::bench(sample_count = 1000)]
 fn loopback_component(bencher: Bencher) {
-    let stub = artifact_registry_tests::stub_server::StubServer::start(0);
-    let rt = runtime();
-    let host = host();
-    let mut instance = rt.block_on(host.instantiate(Network::Allow(None), None)).unwrap();
-    let registry = rt.block_on(instance.open(&stub.ecr_config().to_string())).unwrap().unwrap();
-    let args = json!({ "repository": "acme-app" });
-    bencher.bench_local(|| {
-        let outcome = rt.block_on(instance.call(registry, "get-repository", &args)).unwrap();
-        assert!(outcome.get("result").is_some(), "{outcome}");
-    });
+    loopback_through(bencher, Network::Allow(None));
 }
 
 /// The same through wasmtime-wasi-http's default sender: a new connection per request.
 #[divan::bench(sample_count = 1000)]
 fn loopback_component_unpooled(bencher: Bencher) {
+    loopback_through(bencher, Network::AllowUnpooled(None));
+}
+
+fn loopback_through(bencher: Bencher, network: Network) {
     let stub = artifact_registry_tests::stub_server::StubServer::start(0);
     let rt = runtime();
     let host = host();
-    let mut instance = rt.block_on(host.instantiate(Network::AllowUnpooled(None), None)).unwrap();
+    let mut instance = rt.block_on(host.instantiate(network, None)).unwrap();
     let registry = rt.block_on(instance.open(&stub.ecr_config().to_string())).unwrap().unwrap();
     let args = json!({ "repository": "acme-app" });
     bencher.bench_local(|| {

@@ -307,19 +307,15 @@ impl Signer {
         ] {
             authorization.push_str(part);
         }
-        let signature = self.finish(
-            &request.method,
-            url.path,
-            &query,
-            HeadersToSign { existing: &request.headers, added: signed_added, host: url.host_header() },
-            &mut authorization,
-            steps,
-            body_hash.as_str(),
-            creds,
-            scope,
-            &amz_date,
-            settings,
-        )?;
+        let canonical = CanonicalParts {
+            method: &request.method,
+            path: url.path,
+            query: &query,
+            headers: HeadersToSign { existing: &request.headers, added: signed_added, host: url.host_header() },
+            body_hash: body_hash.as_str(),
+            normalize_path: settings.normalize_path,
+        };
+        let signature = self.finish(canonical, &mut authorization, steps, creds, scope, &amz_date)?;
         authorization.push_str(", Signature=");
         authorization.push_str(signature.as_str());
         let mut added: Vec<(String, String)> = Vec::with_capacity(n + 1);
@@ -369,19 +365,15 @@ impl Signer {
         let body_hash = Hex64::of(&Sha256::digest(&request.body));
         let amz_date = scope.time.amz_date();
         let mut steps = Steps::default();
-        let signature = self.finish(
-            &request.method,
-            url.path,
-            &query,
-            HeadersToSign { existing: &request.headers, added: &[], host },
-            &mut String::new(),
-            &mut steps,
-            body_hash.as_str(),
-            creds,
-            scope,
-            &amz_date,
-            settings,
-        )?;
+        let canonical = CanonicalParts {
+            method: &request.method,
+            path: url.path,
+            query: &query,
+            headers: HeadersToSign { existing: &request.headers, added: &[], host },
+            body_hash: body_hash.as_str(),
+            normalize_path: settings.normalize_path,
+        };
+        let signature = self.finish(canonical, &mut String::new(), &mut steps, creds, scope, &amz_date)?;
         if let (Some(t), false) = (token, settings.sign_session_token) {
             params.push(("X-Amz-Security-Token".into(), t.to_owned()));
         }
@@ -413,25 +405,20 @@ impl Signer {
     /// Steps 1 to 3: writes the canonical request and the string to sign into
     /// `steps`, and returns the signature. The signed header names are appended to
     /// `names_into` as well.
-    #[allow(clippy::too_many_arguments)]
     fn finish(
         &self,
-        method: &str,
-        path: &str,
-        query: &str,
-        headers: HeadersToSign<'_>,
+        canonical: CanonicalParts<'_>,
         names_into: &mut String,
         steps: &mut Steps,
-        body_hash: &str,
         creds: &AwsCredentials,
         scope: Scope<'_>,
         amz_date: &str,
-        settings: SigningSettings,
     ) -> Result<Hex64> {
+        let CanonicalParts { method, path, query, headers, body_hash, normalize_path } = canonical;
         if creds.access_key_id.is_empty() || creds.secret_access_key.expose().is_empty() {
             return Err(Error::invalid_input("cannot sign: the AWS access key id and secret must not be empty"));
         }
-        let path = canonical_path(path, settings.normalize_path);
+        let path = canonical_path(path, normalize_path);
         let header_len: usize = headers.existing.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
             + headers.added.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
         let Steps { canonical_request, string_to_sign } = steps;
@@ -474,6 +461,18 @@ impl Signer {
 
 /// Headers most requests carry at most: up to this many are sorted on the stack.
 const INLINE_HEADERS: usize = 8;
+
+/// What the canonical request is made of.
+struct CanonicalParts<'a> {
+    method: &'a str,
+    path: &'a str,
+    query: &'a str,
+    headers: HeadersToSign<'a>,
+    /// The hex SHA-256 of the body.
+    body_hash: &'a str,
+    /// Whether `.`, `..` and empty path segments are resolved first.
+    normalize_path: bool,
+}
 
 /// The headers a signature covers: the request's own, those signing adds, and the
 /// host the request goes to (signed as `host` unless the request has a `Host`).
