@@ -41,6 +41,10 @@ fn request() -> HttpRequest {
         .body(BODY)
 }
 
+fn scope() -> Scope<'static> {
+    Scope { region: "us-east-1", service: "ecr", time: Timestamp::from_unix(NOW as i64) }
+}
+
 fn creds() -> AwsCredentials {
     AwsCredentials { access_key_id: AKID.into(), secret_access_key: Secret::new(SECRET), session_token: None }
 }
@@ -50,8 +54,7 @@ fn creds() -> AwsCredentials {
 #[divan::bench(sample_count = 500, sample_size = 100)]
 fn ours(bencher: divan::Bencher) {
     let signer = Signer::new();
-    let (req, creds) = (request(), creds());
-    let scope = Scope { region: "us-east-1", service: "ecr", time: Timestamp::from_unix(NOW as i64) };
+    let (req, creds, scope) = (request(), creds(), scope());
     bencher.bench_local(|| sent(signer.signed_headers(black_box(&req), &creds, scope, SigningSettings::default())));
 }
 
@@ -60,16 +63,14 @@ fn ours(bencher: divan::Bencher) {
 #[divan::bench(sample_count = 500, sample_size = 100)]
 fn ours_with_steps(bencher: divan::Bencher) {
     let signer = Signer::new();
-    let (req, creds) = (request(), creds());
-    let scope = Scope { region: "us-east-1", service: "ecr", time: Timestamp::from_unix(NOW as i64) };
+    let (req, creds, scope) = (request(), creds(), scope());
     bencher.bench_local(|| sent(signer.sign_headers(black_box(&req), &creds, scope, SigningSettings::default())));
 }
 
 /// This project's signer with a fresh key cache every time (key derived per call).
 #[divan::bench(sample_count = 500, sample_size = 100)]
 fn ours_uncached(bencher: divan::Bencher) {
-    let (req, creds) = (request(), creds());
-    let scope = Scope { region: "us-east-1", service: "ecr", time: Timestamp::from_unix(NOW as i64) };
+    let (req, creds, scope) = (request(), creds(), scope());
     bencher
         .bench_local(|| sent(Signer::new().sign_headers(black_box(&req), &creds, scope, SigningSettings::default())));
 }
@@ -81,8 +82,7 @@ fn ours_uncached(bencher: divan::Bencher) {
 fn hash_floor(bencher: divan::Bencher) {
     use hmac::{KeyInit, Mac};
     use sha2::{Digest, Sha256};
-    let scope = Scope { region: "us-east-1", service: "ecr", time: Timestamp::from_unix(NOW as i64) };
-    let out = Signer::new().sign_headers(&request(), &creds(), scope, SigningSettings::default()).unwrap();
+    let out = Signer::new().sign_headers(&request(), &creds(), scope(), SigningSettings::default()).unwrap();
     let (canonical, to_sign) = (out.canonical_request, out.string_to_sign);
     let keyed = hmac::Hmac::<Sha256>::new_from_slice(&[7u8; 32]).unwrap();
     bencher.bench_local(|| {
